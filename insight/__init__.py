@@ -1,5 +1,85 @@
 """The customer-insight domain that partners and the coordinator share."""
 
+from insight.baselines import (
+    BGNBDParams,
+    bgnbd_expected_purchases,
+    bgnbd_prob_any,
+    fit_bgnbd,
+    naive_rate,
+)
+from insight.datasets import (
+    DATASET_PERIODS,
+    ColumnMapping,
+    load_cdnow,
+    load_cdnow_sample,
+    load_online_retail,
+    load_table,
+)
 from insight.errors import DataError, InsightError
+from insight.event_io import DATASETS, load_dataset, read_event_file, write_event_file
+from insight.features import (
+    FeatureConfig,
+    WindowSet,
+    build_prediction_windows,
+    build_training_windows,
+)
+from insight.metrics import evaluate
+from insight.models import CustomerSequenceModel, ModelConfig, architecture_hash
+from insight.partition import Partition, partition_customers
+from insight.pipeline import PartnerData, evaluate_model, prepare_partner, score_predictions
+from insight.protocol import (
+    Periods,
+    calibration_summary,
+    collapse_daily,
+    holdout_targets,
+    truncate_events,
+)
+from insight.run_config import RunSettings
+from insight.schema import EventTable, LoadReport
+from insight.training import Predictions, TrainConfig, predict, train
 
-__all__ = ["DataError", "InsightError"]
+__all__ = [
+    "DATASETS",
+    "DATASET_PERIODS",
+    "BGNBDParams",
+    "ColumnMapping",
+    "CustomerSequenceModel",
+    "DataError",
+    "EventTable",
+    "FeatureConfig",
+    "InsightError",
+    "LoadReport",
+    "ModelConfig",
+    "PartnerData",
+    "Partition",
+    "Periods",
+    "Predictions",
+    "RunSettings",
+    "TrainConfig",
+    "WindowSet",
+    "architecture_hash",
+    "bgnbd_expected_purchases",
+    "bgnbd_prob_any",
+    "build_prediction_windows",
+    "build_training_windows",
+    "calibration_summary",
+    "collapse_daily",
+    "evaluate",
+    "evaluate_model",
+    "fit_bgnbd",
+    "holdout_targets",
+    "load_cdnow",
+    "load_cdnow_sample",
+    "load_dataset",
+    "load_online_retail",
+    "load_table",
+    "naive_rate",
+    "partition_customers",
+    "predict",
+    "prepare_partner",
+    "read_event_file",
+    "score_predictions",
+    "train",
+    "truncate_events",
+    "write_event_file",
+]

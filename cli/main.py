@@ -1,0 +1,189 @@
+"""The ``fedinsight`` command line. The only layer that prints."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="fedinsight: privacy-preserving federated customer insight.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks: commands that print figures.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console()
+err = Console(stderr=True)
+
+
+def _mount_optional() -> None:
+    """Mount the sub-commands of packages that provide them."""
+    try:
+        from cli.audit_cmd import app as audit_app
+
+        app.add_typer(audit_app, name="audit", help="The audit log: keys, proofs, verify, serve.")
+    except ImportError:  # pragma: no cover - package not present in this build
+        pass
+    try:
+        from cli import pii_cmd
+
+        app.command("pseudonymize")(pii_cmd.pseudonymize)
+        node_app = typer.Typer(help="A partner's client node.", no_args_is_help=True)
+        node_app.command("forget")(pii_cmd.forget)
+        app.add_typer(node_app, name="node")
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+
+
+def find_app_dir() -> Path:
+    """The Flower app's directory: the project root holding pyproject.toml."""
+    env = os.environ.get("FEDINSIGHT_APP_DIR")
+    candidates = [Path(env)] if env else []
+    candidates += [Path(__file__).resolve().parents[1], Path.cwd()]
+    for c in candidates:
+        if (c / "pyproject.toml").exists() and "tool.flwr.app" in (
+            c / "pyproject.toml"
+        ).read_text():
+            return c
+    raise typer.BadParameter("cannot find the fedinsight Flower app (pyproject.toml)")
+
+
+@app.command()
+def simulate(
+    dataset: Annotated[str, typer.Option(help="cdnow (bundled), online-retail, or csv")] = "cdnow",
+    data: Annotated[Path | None, typer.Option(help="data file (online-retail, csv)")] = None,
+    columns: Annotated[
+        str,
+        typer.Option(
+            help="csv column mapping, e.g. customer_id=Cust,timestamp=Date,quantity=Qty,amount=Total"
+        ),
+    ] = "",
+    partners: Annotated[int, typer.Option(min=1, help="number of partners")] = 5,
+    split: Annotated[
+        str, typer.Option(help="iid | dirichlet:<alpha> | column:<name>")
+    ] = "dirichlet:1.0",
+    rounds: Annotated[int, typer.Option(min=1)] = 5,
+    local_epochs: Annotated[int, typer.Option(min=1)] = 2,
+    seed: Annotated[int, typer.Option()] = 42,
+    out: Annotated[Path, typer.Option(help="parent of the run directory")] = Path("runs"),
+    calibration_end: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD (dataset default)")
+    ] = None,
+    holdout_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD (dataset default)")] = None,
+    min_customers: Annotated[int, typer.Option(min=1, help="smallest partner kept")] = 50,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a federated simulation on Flower's simulation engine and write a report."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    from insight import DATASET_PERIODS, InsightError, RunSettings
+    from simulations import SimulationError, SimulationSpec, run_simulation
+
+    periods = DATASET_PERIODS.get(dataset)
+    cal = calibration_end or (str(periods.calibration_end.date()) if periods else None)
+    hold = holdout_end or (str(periods.holdout_end.date()) if periods else None)
+    if cal is None or hold is None:
+        raise typer.BadParameter("give --calibration-end and --holdout-end for this dataset")
+    try:
+        settings = RunSettings(
+            num_server_rounds=rounds,
+            local_epochs=local_epochs,
+            seed=seed,
+            dataset=dataset,
+            data_path=str(data.resolve()) if data else "",
+            columns=columns,
+            split=split,
+            num_partners=partners,
+            min_partners=min(2, partners),
+            calibration_end=cal,
+            holdout_end=hold,
+        )
+        settings.validate()
+        spec = SimulationSpec(
+            settings=settings, out_dir=out, app_dir=find_app_dir(), min_customers=min_customers
+        )
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} rounds"),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("starting", total=rounds, info="")
+
+            def on_stage(msg: str) -> None:
+                progress.update(task, description=msg)
+
+            def on_progress(events: list[dict[str, Any]]) -> None:
+                done = [e for e in events if e.get("event") == "round"]
+                info = ""
+                if done:
+                    last = done[-1]
+                    c = last.get("central") or last.get("evaluate") or {}
+                    auc = c.get("auc_any_repeat", c.get("auc-any-repeat", float("nan")))
+                    corr = c.get("corr_purchases", c.get("corr-purchases", float("nan")))
+                    info = f"AUC {auc:.3f}  corr {corr:.3f}  ({last['seconds']:.1f}s/round)"
+                progress.update(task, completed=len(done), info=info)
+
+            result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)
+    except (InsightError, SimulationError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    _print_summary(result.report, result.run_dir)
+
+
+def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
+    table = Table(
+        title=f"Holdout metrics ({report['dataset']}, {len(report['partners'])} partners)"
+    )
+    table.add_column("model")
+    keys = ("auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for name, metrics in report["metrics"].items():
+        table.add_row(name, *(f"{metrics.get(k, float('nan')):.4f}" for k in keys))
+    console.print(table)
+    console.print(f"run directory: {run_dir}")
+    console.print(f"report: {run_dir / 'report.html'}")
+
+
+@bench_app.command("all")
+def bench_all() -> None:
+    """Every benchmark, one after the other."""
+    for name in ("federated", "audit", "pii"):
+        console.rule(name)
+        _run_bench(name)
+
+
+def _run_bench(name: str) -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"simulations.bench_{name}")
+    except ImportError as exc:
+        err.print(f"[yellow]benchmark {name} is not available: {exc}[/yellow]")
+        return
+    module.main()
+
+
+for _name in ("federated", "audit", "pii", "dp"):
+    bench_app.command(_name, help=f"The {_name} benchmark.")(
+        (lambda n: lambda: _run_bench(n))(_name)
+    )
+
+_mount_optional()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

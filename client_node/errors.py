@@ -1,0 +1,13 @@
+"""Errors of the partner node."""
+
+from __future__ import annotations
+
+__all__ = ["ClientNodeError", "PartnerDataError"]
+
+
+class ClientNodeError(Exception):
+    """Base class of the client node's errors."""
+
+
+class PartnerDataError(ClientNodeError):
+    """The partner's data cannot be used (missing, malformed, or empty after filtering)."""

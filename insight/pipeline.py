@@ -1,0 +1,69 @@
+"""From one party's events to model-ready windows and holdout targets, and model evaluation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from insight.errors import InsightError
+from insight.features import WindowSet, build_prediction_windows, build_training_windows
+from insight.metrics import evaluate
+from insight.models import CustomerSequenceModel
+from insight.protocol import Periods, collapse_daily, holdout_targets, truncate_events
+from insight.run_config import RunSettings
+from insight.training import Predictions, predict
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PartnerData:
+    """What one party trains and evaluates on. ``targets`` is aligned with ``predict``."""
+
+    name: str
+    train: WindowSet
+    predict: WindowSet
+    targets: pd.DataFrame
+
+
+def prepare_partner(name: str, events: pd.DataFrame, settings: RunSettings) -> PartnerData:
+    """Windows from calibration events only; holdout targets separately, for evaluation."""
+    periods = Periods(
+        calibration_end=settings.calibration_timestamp, holdout_end=settings.holdout_timestamp
+    )
+    daily = collapse_daily(events)
+    calibration = truncate_events(daily, settings.calibration_timestamp)
+    if calibration.empty:
+        raise InsightError(f"{name} has no events in the calibration period")
+    features = settings.feature_config()
+    train = build_training_windows(
+        calibration, calibration_end=settings.calibration_timestamp, config=features
+    ).trainable()
+    forecast = build_prediction_windows(
+        calibration,
+        calibration_end=settings.calibration_timestamp,
+        horizon_weeks=settings.holdout_weeks,
+        config=features,
+    )
+    targets = holdout_targets(daily, periods).reindex(forecast.customer_ids)
+    logger.info("%s: %d customers, %d trainable", name, forecast.num_customers, train.num_customers)
+    return PartnerData(name=name, train=train, predict=forecast, targets=targets)
+
+
+def evaluate_model(model: CustomerSequenceModel, data: PartnerData) -> dict[str, float]:
+    """The holdout metrics of ``model`` on ``data``'s customers (finite values only)."""
+    pred = predict(model, data.predict)
+    return score_predictions(pred, data.targets)
+
+
+def score_predictions(pred: Predictions, targets: pd.DataFrame) -> dict[str, float]:
+    metrics = evaluate(
+        pred_any=pred.prob_any,
+        pred_purchases=pred.expected_purchases,
+        pred_spend=pred.expected_spend,
+        actual=targets,
+    )
+    return {k: float(v) for k, v in metrics.items() if np.isfinite(float(v))}

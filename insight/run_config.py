@@ -1,0 +1,112 @@
+"""The federated run's hyperparameters, parsed once from ``[tool.flwr.app.config]``.
+
+Both the coordinator and the client nodes read the same run config; this module turns its
+kebab-case keys into one frozen dataclass so no code deep down reads keys ad hoc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import pandas as pd
+
+from insight.errors import InsightError
+from insight.features import FeatureConfig
+from insight.training import TrainConfig
+
+Scalar = bool | int | float | str | bytes
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    num_server_rounds: int = 5
+    local_epochs: int = 2
+    batch_size: int = 256
+    learning_rate: float = 3e-3
+    fraction_train: float = 1.0
+    min_partners: int = 2
+    seed: int = 42
+    dataset: str = "cdnow"
+    data_path: str = ""
+    columns: str = ""
+    split: str = "dirichlet:1.0"
+    num_partners: int = 5
+    calibration_end: str = "1997-09-30"
+    holdout_end: str = "1998-06-30"
+    max_events: int = 32
+    num_windows: int = 6
+    run_dir: str = ""
+    partners_dir: str = ""
+    eval_data: str = ""
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Scalar]) -> RunSettings:
+        """Parse a Flower run config; unknown keys are ignored, wrong types are an error."""
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            key = f.name.replace("_", "-")
+            if key not in config:
+                continue
+            value = config[key]
+            default = getattr(cls, f.name)
+            try:
+                if isinstance(default, bool):
+                    kwargs[f.name] = bool(value)
+                elif isinstance(default, int):
+                    kwargs[f.name] = int(value)  # type: ignore[arg-type]
+                elif isinstance(default, float):
+                    kwargs[f.name] = float(value)  # type: ignore[arg-type]
+                else:
+                    kwargs[f.name] = str(value)
+            except (TypeError, ValueError) as exc:
+                raise InsightError(
+                    f"run config '{key}' = {value!r} is not a valid {type(default).__name__}"
+                ) from exc
+        settings = cls(**kwargs)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.num_server_rounds < 1:
+            raise InsightError("run config 'num-server-rounds' must be >= 1")
+        if self.local_epochs < 1:
+            raise InsightError("run config 'local-epochs' must be >= 1")
+        if not 0 < self.fraction_train <= 1:
+            raise InsightError("run config 'fraction-train' must be in (0, 1]")
+        if self.calibration_timestamp >= self.holdout_timestamp:
+            raise InsightError("run config 'calibration-end' must be before 'holdout-end'")
+
+    @property
+    def calibration_timestamp(self) -> pd.Timestamp:
+        return _parse_day(self.calibration_end, "calibration-end")
+
+    @property
+    def holdout_timestamp(self) -> pd.Timestamp:
+        return _parse_day(self.holdout_end, "holdout-end")
+
+    @property
+    def holdout_weeks(self) -> float:
+        return (self.holdout_timestamp - self.calibration_timestamp) / pd.Timedelta(days=7)
+
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig(max_events=self.max_events, num_windows=self.num_windows)
+
+    def train_config(self, *, seed: int) -> TrainConfig:
+        return TrainConfig(
+            epochs=self.local_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=seed,
+        )
+
+    def to_flower(self) -> dict[str, Scalar]:
+        """The kebab-case mapping, as ``flwr run --run-config`` and Flower contexts carry it."""
+        return {f.name.replace("_", "-"): getattr(self, f.name) for f in fields(self)}
+
+
+def _parse_day(text: str, key: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text).normalize()
+    except (ValueError, TypeError) as exc:
+        raise InsightError(f"run config '{key}' = {text!r} is not a date (YYYY-MM-DD)") from exc

@@ -1,0 +1,118 @@
+"""The baselines every simulation computes beside the federated model, on the same customers.
+
+- ``centralized``: the same model trained on pooled data, non-private, for the same number of
+  epochs a partner trains in the whole run (rounds x local epochs).
+- ``bgnbd``: BG/NBD fitted on the pooled calibration summary (Fader, Hardie & Lee 2005).
+- ``naive``: each customer's calibration purchase rate times the holdout length.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from coordinator import load_model_state
+from insight import (
+    CustomerSequenceModel,
+    EventTable,
+    Predictions,
+    RunSettings,
+    bgnbd_expected_purchases,
+    bgnbd_prob_any,
+    calibration_summary,
+    fit_bgnbd,
+    naive_rate,
+    predict,
+    prepare_partner,
+    score_predictions,
+    train,
+)
+from insight.protocol import Periods
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BaselineResults:
+    metrics: dict[str, dict[str, float]]
+    predictions: dict[str, Predictions]
+    targets: pd.DataFrame
+    frequency: np.ndarray
+    bgnbd_params: dict[str, float]
+    centralized_seconds: float
+
+
+def run_baselines(table: EventTable, settings: RunSettings, run_dir: Path) -> BaselineResults:
+    pooled_ids = set(
+        pd.concat(
+            [
+                pd.read_parquet(p, columns=["customer_id"])
+                for p in sorted((run_dir / "partners").glob("*.parquet"))
+            ]
+        )["customer_id"].astype(str)
+    )
+    events = table.events[table.events["customer_id"].isin(pooled_ids)]
+    data = prepare_partner("pooled", events, settings)
+    preds: dict[str, Predictions] = {}
+
+    fed = CustomerSequenceModel()
+    fed.load_state_dict(load_model_state(run_dir / "model.pt"))
+    preds["federated"] = predict(fed, data.predict)
+
+    torch.manual_seed(settings.seed)
+    central = CustomerSequenceModel()
+    cfg = settings.train_config(seed=settings.seed)
+    cfg = type(cfg)(
+        epochs=settings.num_server_rounds * settings.local_epochs,
+        batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        seed=cfg.seed,
+    )
+    stats = train(central, data.train, cfg)
+    preds["centralized"] = predict(central, data.predict)
+
+    periods = Periods(
+        calibration_end=settings.calibration_timestamp, holdout_end=settings.holdout_timestamp
+    )
+    summary = calibration_summary(events, periods).reindex(data.predict.customer_ids)
+    x = summary["x"].to_numpy(float)
+    t_x = summary["t_x"].to_numpy(float)
+    big_t = summary["T"].to_numpy(float)
+    monetary = summary["monetary"].to_numpy(float)
+    horizon = settings.holdout_weeks
+    params = fit_bgnbd(x, t_x, big_t)
+    expected = bgnbd_expected_purchases(params, horizon, x, t_x, big_t)
+    preds["bgnbd"] = Predictions(
+        customer_ids=data.predict.customer_ids,
+        prob_any=bgnbd_prob_any(params, horizon, x, t_x, big_t),
+        expected_purchases=expected,
+        expected_spend=expected * monetary,
+    )
+    naive = naive_rate(x, big_t, horizon)
+    preds["naive"] = Predictions(
+        customer_ids=data.predict.customer_ids,
+        prob_any=naive,
+        expected_purchases=naive,
+        expected_spend=naive * monetary,
+    )
+    metrics = {name: score_predictions(p, data.targets) for name, p in preds.items()}
+    return BaselineResults(
+        metrics=metrics,
+        predictions=preds,
+        targets=data.targets,
+        frequency=x,
+        bgnbd_params={
+            "r": params.r,
+            "alpha": params.alpha,
+            "a": params.a,
+            "b": params.b,
+            "log_likelihood": params.log_likelihood,
+        },
+        centralized_seconds=stats.seconds,
+    )

@@ -1,0 +1,186 @@
+"""Run the Flower app on Flower's own simulation engine, through ``flwr run``.
+
+``flwr run`` (the current, non-deprecated path; ``flwr.simulation.run_simulation`` is deprecated
+in flwr 1.42) submits the app to a SuperLink. This module starts a private SuperLink in
+simulation mode on free loopback ports with its own ``FLWR_HOME`` (the user's ``~/.flwr`` is
+left alone), submits the run, waits for it, and always stops every process it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulations.errors import SimulationError
+
+logger = logging.getLogger(__name__)
+
+_STARTUP_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else name
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SimulationError(
+                f"flower-superlink exited with code {proc.returncode}; see {log_path}"
+            )
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SimulationError(f"flower-superlink did not start within {_STARTUP_TIMEOUT:.0f}s")
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``timeout``."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
+@dataclass(frozen=True)
+class LocalSuperLink:
+    control_address: str
+    flwr_home: Path
+    connection: str = "fedinsight-sim"
+
+
+@contextlib.contextmanager
+def local_superlink(work_dir: Path) -> Iterator[LocalSuperLink]:
+    """A SuperLink in simulation mode for the duration of the ``with`` block."""
+    flwr_home = work_dir / "flwr-home"
+    flwr_home.mkdir(parents=True, exist_ok=True)
+    port = free_port()  # flwr 1.42 serves the Control, Runtime and Fleet APIs on one port
+    log_path = work_dir / "superlink.log"
+    env = _flower_env(flwr_home)
+    cmd = [
+        _bin("flower-superlink"),
+        "--insecure",
+        "--simulation",
+        "--isolation",
+        "subprocess",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database",
+        str(work_dir / "superlink.db"),
+    ]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        _wait_for_port(port, proc, log_path)
+        link = LocalSuperLink(control_address=f"127.0.0.1:{port}", flwr_home=flwr_home)
+        (flwr_home / "config.toml").write_text(
+            "[superlink]\n"
+            f'default = "{link.connection}"\n\n'
+            f"[superlink.{link.connection}]\n"
+            f'address = "{link.control_address}"\n'
+            "insecure = true\n"
+        )
+        yield link
+    finally:
+        stop_process_group(proc)
+        logger.debug("SuperLink (pid %d) stopped", proc.pid)
+
+
+def _flower_env(flwr_home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # The SuperLink starts flower-superexec / flwr-simulation by name: our venv's bin first.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["FLWR_HOME"] = str(flwr_home)
+    env["FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION"] = "1"
+    env["FLWR_DISABLE_UPDATE_CHECK"] = "1"
+    env.setdefault("RAY_DEDUP_LOGS", "0")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def flwr_run(
+    app_dir: Path,
+    link: LocalSuperLink,
+    *,
+    run_config: dict[str, object],
+    num_supernodes: int,
+    num_cpus_per_client: float,
+    log_path: Path,
+    poll: Callable[[], None] | None = None,
+    timeout: float = 3600.0,
+) -> None:
+    """Submit the app, stream its logs to ``log_path`` and wait for the run to finish."""
+    overrides = " ".join(f"{k}={_toml_value(v)}" for k, v in run_config.items())
+    cmd = [
+        _bin("flwr"),
+        "run",
+        str(app_dir),
+        link.connection,
+        "--run-config",
+        overrides,
+        "--federation-config",
+        f"num-supernodes={num_supernodes} "
+        f"client-resources-num-cpus={num_cpus_per_client} "
+        f"init-args-num-cpus={max(1, os.cpu_count() or 1)}",
+        "--stream",
+    ]
+    deadline = time.monotonic() + timeout
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_flower_env(link.flwr_home),
+            cwd=app_dir,
+            start_new_session=True,
+        )
+        try:
+            while proc.poll() is None:
+                if poll:
+                    poll()
+                if time.monotonic() > deadline:
+                    raise SimulationError(f"the Flower run took longer than {timeout:.0f}s")
+                time.sleep(0.5)
+        finally:
+            stop_process_group(proc)
+    if poll:
+        poll()
+    if proc.returncode != 0:
+        raise SimulationError(f"flwr run exited with code {proc.returncode}; see {log_path}")

@@ -1,0 +1,193 @@
+"""``report.json`` and ``report.html`` (with PNG plots) of a simulation run."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from insight import EventTable, RunSettings
+from simulations.baselines import BaselineResults
+
+METRIC_KEYS = ("auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend")
+MODELS = ("federated", "centralized", "bgnbd", "naive")
+
+
+def _round_rows(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in progress if e.get("event") == "round"]
+
+
+def _plot_rounds(rounds: list[dict[str, Any]], baselines: BaselineResults, path: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    xs = [r["round"] for r in rounds]
+    for ax, key, label in (
+        (axes[0], "auc_any_repeat", "AUC (any repeat purchase)"),
+        (axes[1], "corr_purchases", "correlation (holdout purchases)"),
+    ):
+        ys = [r.get("central", {}).get(key, np.nan) for r in rounds]
+        ax.plot(xs, ys, marker="o", label="federated (global model)")
+        for name, style in (("centralized", "--"), ("bgnbd", ":"), ("naive", "-.")):
+            value = baselines.metrics[name].get(key)
+            if value is not None:
+                ax.axhline(value, linestyle=style, color="grey", label=name)
+        ax.set_xlabel("round")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def frequency_buckets(baselines: BaselineResults) -> dict[str, list[float]]:
+    """Mean holdout purchases by calibration frequency x = 0..6, 7+ (the BG/NBD paper's plot)."""
+    bucket = np.minimum(baselines.frequency, 7).astype(int)
+    actual = baselines.targets["purchases"].to_numpy(float)
+    out: dict[str, list[float]] = {"x": [float(b) for b in range(8)]}
+    out["actual"] = [
+        float(actual[bucket == b].mean()) if (bucket == b).any() else float("nan") for b in range(8)
+    ]
+    for name in MODELS:
+        pred = baselines.predictions[name].expected_purchases
+        out[name] = [
+            float(pred[bucket == b].mean()) if (bucket == b).any() else float("nan")
+            for b in range(8)
+        ]
+    return out
+
+
+def _plot_buckets(buckets: dict[str, list[float]], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = np.arange(8)
+    ax.plot(xs, buckets["actual"], marker="s", color="black", label="actual")
+    for name in MODELS:
+        ax.plot(xs, buckets[name], marker="o", label=name)
+    ax.set_xticks(xs, [str(i) for i in range(7)] + ["7+"])
+    ax.set_xlabel("repeat purchases in calibration")
+    ax.set_ylabel("mean purchases in holdout")
+    ax.set_title("Conditional expectations, by calibration frequency")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_compare(metrics: dict[str, dict[str, float]], path: Path) -> None:
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+    for ax, key in zip(axes, METRIC_KEYS, strict=True):
+        values = [metrics[m].get(key, np.nan) for m in MODELS]
+        ax.bar(MODELS, values, color=["C0", "C1", "C2", "C3"])
+        ax.set_title(key)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        finite = [v for v in values if np.isfinite(v)]
+        if finite and key.startswith(("auc", "corr")):
+            ax.set_ylim(min(finite) - 0.05, max(finite) + 0.02)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(
+    run_dir: Path,
+    *,
+    settings: RunSettings,
+    table: EventTable,
+    partners: dict[str, int],
+    progress: list[dict[str, Any]],
+    baselines: BaselineResults,
+    federated_seconds: float,
+) -> dict[str, Any]:
+    rounds = _round_rows(progress)
+    end = next((e for e in progress if e.get("event") == "end"), {})
+    buckets = frequency_buckets(baselines)
+    train_times = [r.get("max_partner_train_seconds", 0.0) for r in rounds]
+    report: dict[str, Any] = {
+        "run_id": run_dir.name,
+        "dataset": settings.dataset,
+        "partners": partners,
+        "rounds": settings.num_server_rounds,
+        "split": settings.split,
+        "seed": settings.seed,
+        "periods": {
+            "calibration_end": settings.calibration_end,
+            "holdout_end": settings.holdout_end,
+        },
+        "data": asdict(table.report),
+        "metrics": baselines.metrics,
+        "bgnbd_params": baselines.bgnbd_params,
+        "by_frequency": buckets,
+        "per_round": [
+            {
+                "round": r["round"],
+                "participants": r["participants"],
+                "failures": r["failures"],
+                "model_sha256": r["model_sha256_after"],
+                "central": r.get("central", {}),
+                "partners_evaluate": r.get("evaluate", {}),
+                "train_loss": r.get("train", {}).get("train-loss"),
+                "seconds": r["seconds"],
+                "train_phase_seconds": r.get("train_phase_seconds"),
+                "max_partner_train_seconds": r.get("max_partner_train_seconds"),
+                "sum_partner_train_seconds": r.get("sum_partner_train_seconds"),
+            }
+            for r in rounds
+        ],
+        "model_sha256": end.get("final_model_sha256", ""),
+        "timing": {
+            "federated_seconds": federated_seconds,
+            "centralized_train_seconds": baselines.centralized_seconds,
+            "mean_round_seconds": float(np.mean([r["seconds"] for r in rounds]))
+            if rounds
+            else None,
+            "mean_max_partner_train_seconds": float(np.mean(train_times)) if train_times else None,
+        },
+    }
+    (run_dir / "report.json").write_text(
+        json.dumps(report, indent=2, sort_keys=True, default=float)
+    )
+    _plot_rounds(rounds, baselines, run_dir / "rounds.png")
+    _plot_buckets(buckets, run_dir / "by_frequency.png")
+    _plot_compare(baselines.metrics, run_dir / "compare.png")
+    (run_dir / "report.html").write_text(_html(report))
+    return report
+
+
+def _html(report: dict[str, Any]) -> str:
+    rows = "".join(
+        "<tr><th>{}</th>{}</tr>".format(
+            html.escape(m),
+            "".join(
+                f"<td>{report['metrics'][m].get(k, float('nan')):.4f}</td>" for k in METRIC_KEYS
+            ),
+        )
+        for m in MODELS
+    )
+    head = "".join(f"<th>{k}</th>" for k in METRIC_KEYS)
+    partners = ", ".join(f"{html.escape(k)} ({v})" for k, v in report["partners"].items())
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>fedinsight run {html.escape(report["run_id"])}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
+</head><body>
+<h1>fedinsight run {html.escape(report["run_id"])}</h1>
+<p>Dataset <b>{html.escape(report["dataset"])}</b>, split <code>{html.escape(report["split"])}</code>,
+{report["rounds"]} rounds, partners: {partners}.<br>
+Calibration through {report["periods"]["calibration_end"]}, holdout to
+{report["periods"]["holdout_end"]}. Final model sha256 <code>{report["model_sha256"]}</code>.</p>
+<h2>Holdout metrics</h2>
+<table><tr><th>model</th>{head}</tr>{rows}</table>
+<img src="compare.png" alt="metrics by model">
+<h2>Metrics per round</h2><img src="rounds.png" alt="metrics per round">
+<h2>Predicted vs actual holdout purchases by calibration frequency</h2>
+<img src="by_frequency.png" alt="conditional expectations">
+</body></html>
+"""

@@ -1,0 +1,168 @@
+"""A researcher's federated simulation, end to end.
+
+1. Load the dataset and split its customers into partners (``insight.partition``).
+2. Write each partner's events to ``RUN_DIR/partners/`` (what that partner holds) and the
+   resolved ``config.toml``.
+3. Run the Flower app on Flower's simulation engine (``simulations.flower_engine``).
+4. Compute the baselines in the same run: the same model trained centrally on pooled data
+   (non-private), BG/NBD, and the naive rate.
+5. Write ``report.json`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from coordinator import read_progress
+from insight import (
+    EventTable,
+    RunSettings,
+    load_dataset,
+    partition_customers,
+    write_event_file,
+)
+from simulations.baselines import run_baselines
+from simulations.errors import SimulationError
+from simulations.flower_engine import flwr_run, local_superlink
+from simulations.report import write_report
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    settings: RunSettings
+    out_dir: Path
+    app_dir: Path
+    min_customers: int = 50
+    run_id: str = ""
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    run_dir: Path
+    report: dict[str, Any]
+
+
+def make_run_id(settings: RunSettings) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode()).hexdigest()
+    return f"{stamp}-{digest[:6]}"
+
+
+def _toml(settings: dict[str, Any]) -> str:
+    lines = ["[tool.flwr.app.config]"]
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{key} = {value!r}")
+        else:
+            lines.append(f"{key} = {json.dumps(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+def prepare_run(
+    spec: SimulationSpec, table: EventTable
+) -> tuple[Path, RunSettings, dict[str, int]]:
+    """Create the run directory with partner files; return it, the resolved settings, sizes."""
+    s = spec.settings
+    run_id = spec.run_id or make_run_id(s)
+    run_dir = (spec.out_dir / run_id).resolve()
+    if run_dir.exists():
+        raise SimulationError(f"run directory {run_dir} already exists")
+    run_dir.mkdir(parents=True)
+    part = partition_customers(
+        table.events,
+        s.split,
+        num_partners=s.num_partners,
+        seed=s.seed,
+        calibration_end=s.calibration_timestamp,
+        min_customers=spec.min_customers,
+    )
+    if len(part.partners) < s.min_partners:
+        raise SimulationError(
+            f"the split kept {len(part.partners)} partner(s) with at least "
+            f"{spec.min_customers} customers; min-partners is {s.min_partners}"
+        )
+    sizes: dict[str, int] = {}
+    events = table.events
+    for name, ids in part.partners.items():
+        mine = events[events["customer_id"].isin(set(ids.tolist()))]
+        write_event_file(mine, run_dir / "partners" / f"{name}.parquet")
+        sizes[name] = len(ids)
+    pooled = events[
+        events["customer_id"].isin(set().union(*(set(v.tolist()) for v in part.partners.values())))
+    ]
+    write_event_file(pooled, run_dir / "eval" / "pooled.parquet")
+    resolved = replace(
+        s,
+        num_partners=len(part.partners),
+        run_dir=str(run_dir),
+        partners_dir=str(run_dir / "partners"),
+        eval_data=str(run_dir / "eval" / "pooled.parquet"),
+    )
+    (run_dir / "config.toml").write_text(_toml(resolved.to_flower()))
+    (run_dir / "partition.json").write_text(
+        json.dumps({"partners": sizes, "left_out": part.left_out}, indent=2, sort_keys=True)
+    )
+    return run_dir, resolved, sizes
+
+
+def run_simulation(
+    spec: SimulationSpec,
+    *,
+    on_progress: ProgressFn | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> SimulationResult:
+    stage = on_stage or (lambda _msg: None)
+    s = spec.settings
+    stage("loading data")
+    table = load_dataset(s.dataset, s.data_path or None, s.columns)
+    run_dir, resolved, sizes = prepare_run(spec, table)
+    stage(f"federated training: {len(sizes)} partners, {s.num_server_rounds} rounds")
+    t0 = time.perf_counter()
+    progress_path = run_dir / "progress.jsonl"
+
+    def poll() -> None:
+        if on_progress:
+            on_progress(read_progress(progress_path))
+
+    with local_superlink(run_dir / "flower") as link:
+        flwr_run(
+            spec.app_dir,
+            link,
+            run_config=resolved.to_flower(),
+            num_supernodes=len(sizes),
+            num_cpus_per_client=1,
+            log_path=run_dir / "flower.log",
+            poll=poll,
+        )
+    federated_seconds = time.perf_counter() - t0
+    events = read_progress(progress_path)
+    if not any(e.get("event") == "end" for e in events):
+        raise SimulationError(
+            f"the Flower run ended without a final model; see {run_dir / 'flower.log'}"
+        )
+    stage("baselines: centralized model, BG/NBD, naive rate")
+    baselines = run_baselines(table, resolved, run_dir)
+    stage("report")
+    report = write_report(
+        run_dir,
+        settings=resolved,
+        table=table,
+        partners=sizes,
+        progress=events,
+        baselines=baselines,
+        federated_seconds=federated_seconds,
+    )
+    return SimulationResult(run_dir=run_dir, report=report)

@@ -1,0 +1,122 @@
+"""`fedinsight simulate` end to end: real Flower processes, a tiny dataset, a full run directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+METRICS = {"auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend"}
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from insight.datasets import load_cdnow
+
+    events = load_cdnow().events
+    keep = sorted(events["customer_id"].unique())[:400]
+    path = tmp_path_factory.mktemp("data") / "tiny.csv"
+    tiny = events[events["customer_id"].isin(keep)].copy()
+    tiny["timestamp"] = tiny["timestamp"].dt.strftime("%Y-%m-%d")
+    tiny[["customer_id", "timestamp", "quantity", "amount"]].to_csv(path, index=False)
+    return path
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    return [line for line in out.stdout.splitlines() if text in line and "ps -eo" not in line]
+
+
+def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    env = dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "simulate",
+            "--dataset",
+            "csv",
+            "--data",
+            str(tiny_csv),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--partners",
+            "2",
+            "--split",
+            "iid",
+            "--rounds",
+            "1",
+            "--local-epochs",
+            "1",
+            "--out",
+            str(out),
+            "--min-customers",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = list(out.iterdir())
+    for name in ("config.toml", "model.pt", "model.pt.sha256", "report.html", "report.json"):
+        assert (run_dir / name).is_file(), name
+    digest = hashlib.sha256((run_dir / "model.pt").read_bytes()).hexdigest()
+    assert (run_dir / "model.pt.sha256").read_text().split()[0] == digest
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["dataset"] == "csv"
+    assert report["rounds"] == 1
+    assert sorted(report["partners"]) == ["partner-0", "partner-1"]
+    assert set(report["metrics"]) == {"federated", "centralized", "bgnbd", "naive"}
+    for metrics in report["metrics"].values():
+        assert set(metrics) >= METRICS
+    assert report["model_sha256"] == digest
+    assert report["per_round"][0]["participants"] == ["partner-0", "partner-1"]
+    assert "Holdout metrics" in proc.stdout
+    assert _processes_mentioning(str(run_dir)) == []
+
+
+def test_simulate_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"customer_id,timestamp,quantity,amount\n1,1997-01-01,1,5\n2,not-a-date,1,5\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "simulate",
+            "--dataset",
+            "csv",
+            "--data",
+            str(bad),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--out",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 1
+    assert "line 3" in proc.stderr and "timestamp" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
