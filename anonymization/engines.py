@@ -1,0 +1,124 @@
+"""Presidio analyzers: the offline default and one on an installed spaCy model.
+
+The default `AnalyzerEngine()` loads (and tries to download) en_core_web_lg, which fails offline.
+The offline default plugs a blank spaCy pipeline (a tokenizer only) in as Presidio's NLP engine,
+so no model is needed, and adds the offline name recognizer for PERSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+from anonymization.errors import NlpModelError
+from anonymization.recognizers.names import OfflineNameRecognizer
+from anonymization.recognizers.patterns import DEFAULT_PHONE_REGIONS, default_pattern_recognizers
+
+logger = logging.getLogger(__name__)
+
+
+class BlankSpacyNlpEngine(SpacyNlpEngine):
+    """Presidio NLP engine over `spacy.blank(language)`: tokens, no entities, no download."""
+
+    def __init__(self, language: str = "en") -> None:
+        super().__init__(
+            models=[{"lang_code": language, "model_name": f"blank:{language}"}],
+            ner_model_configuration=NerModelConfiguration(),
+        )
+        self._language = language
+
+    def load(self) -> None:
+        """Build the blank pipeline."""
+        self.nlp = {self._language: spacy.blank(self._language)}  # type: ignore[assignment]
+
+    def get_supported_entities(self) -> list[str]:
+        """A blank pipeline recognises no entities."""
+        return []
+
+
+class InstalledSpacyNlpEngine(SpacyNlpEngine):
+    """Presidio NLP engine over an installed spaCy model (package name or folder); never
+    downloads.
+
+    Raises NlpModelError at construction when the model is not installed.
+    """
+
+    def __init__(self, model_name: str, language: str = "en") -> None:
+        if not (spacy.util.is_package(model_name) or Path(model_name).is_dir()):
+            raise NlpModelError(
+                f"spaCy model {model_name!r} is not installed; install its package "
+                f"(python -m spacy download {model_name} where a network is available) "
+                "or give the path of a model folder"
+            )
+        super().__init__(models=[{"lang_code": language, "model_name": model_name}])
+
+    def load(self) -> None:
+        """Load the model; a model that fails to load is reported as NlpModelError."""
+        model = self.models[0]
+        try:
+            self.nlp = {model["lang_code"]: spacy.load(model["model_name"])}  # type: ignore[assignment]
+        except (OSError, ValueError) as err:
+            raise NlpModelError(f"spaCy model {model['model_name']!r} failed to load") from err
+
+
+def _registry(recognizers: list[EntityRecognizer], language: str) -> RecognizerRegistry:
+    return RecognizerRegistry(recognizers=recognizers, supported_languages=[language])
+
+
+def offline_analyzer(
+    *, language: str = "en", phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
+) -> AnalyzerEngine:
+    """Presidio AnalyzerEngine on a blank spaCy pipeline with the offline recognizers."""
+    recognizers: list[EntityRecognizer] = [
+        *default_pattern_recognizers(phone_regions=phone_regions),
+        OfflineNameRecognizer(supported_language=language),
+    ]
+    return AnalyzerEngine(
+        nlp_engine=BlankSpacyNlpEngine(language),
+        registry=_registry(recognizers, language),
+        supported_languages=[language],
+    )
+
+
+def spacy_model_analyzer(
+    model_name: str,
+    *,
+    language: str = "en",
+    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS,
+    name_lists: bool = True,
+) -> AnalyzerEngine:
+    """Presidio AnalyzerEngine on an installed spaCy model: its NER plus the pattern
+    recognizers, and the offline name recognizer too unless `name_lists` is false.
+
+    Raises NlpModelError when the model is not installed.
+    """
+    nlp_engine = InstalledSpacyNlpEngine(model_name, language)
+    nlp_engine.load()
+    recognizers: list[EntityRecognizer] = [
+        *default_pattern_recognizers(phone_regions=phone_regions),
+        SpacyRecognizer(
+            supported_language=language, supported_entities=nlp_engine.get_supported_entities()
+        ),
+    ]
+    if name_lists:
+        recognizers.append(OfflineNameRecognizer(supported_language=language))
+    logger.info("analyzer on spaCy model %s", model_name)
+    return AnalyzerEngine(
+        nlp_engine=nlp_engine,
+        registry=_registry(recognizers, language),
+        supported_languages=[language],
+    )
+
+
+def describe(analyzer: AnalyzerEngine) -> dict[str, Any]:
+    """Recognizer names and entities of `analyzer`, for reports."""
+    return {
+        "recognizers": sorted(type(r).__name__ for r in analyzer.registry.recognizers),
+        "entities": sorted(analyzer.get_supported_entities()),
+    }
