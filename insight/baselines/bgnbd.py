@@ -147,13 +147,16 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBDParams:
         negative_ll,
         best.x,
         method="Nelder-Mead",
+        bounds=bounds,
         options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
     )
     if np.isfinite(polished.fun) and polished.fun <= best.fun:
         best = polished
     r, alpha, a, b = (float(v) for v in np.exp(best.x))
-    if np.any(np.abs(best.x) >= _LOG_BOUND - 1e-6):
-        logger.warning("BG/NBD fit reached the parameter bound; the data may not identify it")
+    if np.any(np.abs(best.x) >= _LOG_BOUND - 1e-3) or a / (a + b) < 1e-4:
+        # Typically a / (a + b) -> 0, nobody drops out: the data prefer the plain NBD model
+        # and (a, b) slide along a flat ridge; predictions stay well defined.
+        logger.warning("BG/NBD fit is degenerate (dropout probability near 0 or at a bound)")
     return BGNBDParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=-float(best.fun))
 
 
