@@ -1,6 +1,15 @@
 """Pseudonymize every partner input before it is used: keyed pseudonyms for identifiers,
 Presidio for free text, consent and erasure, and data commitments."""
 
+from anonymization.commitment import (
+    Commitment,
+    CommittedSet,
+    LeafProof,
+    MembershipProof,
+    data_commitment,
+    prove_membership,
+    verify_membership,
+)
 from anonymization.consent import apply_consent, load_consent_file
 from anonymization.engines import offline_analyzer, spacy_model_analyzer
 from anonymization.erasure import apply_erasure, forget, load_erasure_list
@@ -25,10 +34,14 @@ from anonymization.text import TextEngine, default_engine, spacy_model_engine
 __all__ = [
     "KEY_BYTES",
     "AnonymizationError",
+    "Commitment",
     "CommitmentError",
+    "CommittedSet",
     "ConsentError",
     "ErasureListError",
     "KeyFileError",
+    "LeafProof",
+    "MembershipProof",
     "NlpModelError",
     "PartnerSchema",
     "Pseudonymizer",
@@ -38,6 +51,7 @@ __all__ = [
     "TextEngine",
     "apply_consent",
     "apply_erasure",
+    "data_commitment",
     "default_engine",
     "forget",
     "generate_key_file",
@@ -47,8 +61,10 @@ __all__ = [
     "make_pii_events",
     "offline_analyzer",
     "pii_schema",
+    "prove_membership",
     "pseudonymize_table",
     "spacy_model_analyzer",
     "spacy_model_engine",
+    "verify_membership",
     "write_pii_schema",
 ]
