@@ -6,6 +6,7 @@ privacy officer can vendor it. The HTTP service lives in `audit.service` and is 
 only on demand (it needs FastAPI).
 """
 
+from audit.bundle import BundleReport, make_bundle, verify_bundle, write_bundle
 from audit.checkpoint import Checkpoint
 from audit.checkpoint_store import SignedCheckpoint
 from audit.errors import (
@@ -43,6 +44,7 @@ __all__ = [
     "NOTE_ED25519",
     "AuditError",
     "BudgetError",
+    "BundleReport",
     "Checkpoint",
     "CheckpointError",
     "FormatError",
@@ -64,6 +66,7 @@ __all__ = [
     "encode_record",
     "file_sha256",
     "leaf_hash",
+    "make_bundle",
     "node_hash",
     "parse_note",
     "parse_record",
@@ -73,9 +76,11 @@ __all__ = [
     "round_record",
     "run_end_record",
     "run_start_record",
+    "verify_bundle",
     "verify_consistency",
     "verify_inclusion",
     "verify_run_dir",
+    "write_bundle",
     "write_signer",
     "write_vkey",
 ]
