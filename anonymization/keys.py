@@ -65,7 +65,7 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
     except FileNotFoundError as err:
         raise KeyFileError(
             f"{source}: key file not found; create one with generate_key_file() "
-            "or `fedinsight pii keygen`"
+            "or the keygen command"
         ) from err
     except OSError as err:
         raise KeyFileError(f"{source}: cannot read key file ({err.strerror})") from err
