@@ -91,6 +91,11 @@ class CheckpointStore:
                     "SELECT tree_size, cosigner, key_id, line FROM cosignatures "
                     "WHERE tree_size = ? ORDER BY cosigner, key_id", (tree_size,))]
 
+    def cosigned_sizes(self) -> list[int]:
+        """Distinct tree sizes that cosignature rows refer to, increasing."""
+        return [int(row[0]) for row in self._conn.execute(
+            "SELECT DISTINCT tree_size FROM cosignatures ORDER BY tree_size")]
+
     def cosignatures(self, tree_size: int) -> list[NoteSignature]:
         """The cosignature lines stored for the checkpoint at ``tree_size``."""
         return [NoteSignature.from_line(str(row[0])) for row in self._conn.execute(

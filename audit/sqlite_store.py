@@ -17,7 +17,7 @@ from typing import NamedTuple
 from audit.errors import StoreError
 from audit.geometry import Node
 from audit.hashing import HASH_SIZE
-from audit.schema import RUN_BYTES, RUN_LEAVES, SCHEMA_VERSION, schema_sql
+from audit.schema import RUN_BYTES, RUN_LEAVES, SCHEMA_VERSION, TABLES, schema_sql
 
 __all__ = ["LeafRun", "SqliteStore"]
 
@@ -95,6 +95,9 @@ class SqliteStore:
                     + f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;")
             elif self.meta("schema") != SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: not a {SCHEMA_VERSION} store")
+            elif not set(TABLES) <= tables:
+                missing = ", ".join(sorted(set(TABLES) - tables))
+                raise StoreError(f"{self.path}: table {missing} is missing")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open the audit log store: {exc}") from exc
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -79,6 +80,10 @@ def _records(store: SqliteStore, sizes: list[int]) -> tuple[RecordSequence, Reco
 
 def _check_cosignatures(checkpoints: list[SignedCheckpoint], store: CheckpointStore,
                         witnesses: dict[str, NoteVerifier]) -> int:
+    orphans = set(store.cosigned_sizes()) - {signed.tree_size for signed in checkpoints}
+    if orphans:
+        raise VerificationError(f"cosignatures refer to tree sizes without a checkpoint: "
+                                f"{sorted(orphans)}")
     count = 0
     for signed in checkpoints:
         for row in store.raw_cosignatures(signed.tree_size):
@@ -109,7 +114,7 @@ def verify_run_dir(run_dir: str | os.PathLike[str], *,
         return _verify(Path(run_dir), model_path, coordinator_key)
     except VerificationError:
         raise
-    except (AuditError, OSError) as exc:
+    except (AuditError, OSError, sqlite3.Error) as exc:
         raise VerificationError(str(exc)) from exc
 
 
