@@ -62,7 +62,8 @@ def simulate(
     columns: Annotated[
         str,
         typer.Option(
-            help="csv column mapping, e.g. customer_id=Cust,timestamp=Date,quantity=Qty,amount=Total"
+            help="csv column mapping, e.g. "
+            "customer_id=Cust,timestamp=Date,quantity=Qty,amount=Total"
         ),
     ] = "",
     partners: Annotated[int, typer.Option(min=1, help="number of partners")] = 5,
@@ -71,6 +72,8 @@ def simulate(
     ] = "dirichlet:1.0",
     rounds: Annotated[int, typer.Option(min=1)] = 5,
     local_epochs: Annotated[int, typer.Option(min=1)] = 2,
+    batch_size: Annotated[int, typer.Option(min=1, help="local batch size")] = 64,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="local learning rate")] = 3e-3,
     seed: Annotated[int, typer.Option()] = 42,
     out: Annotated[Path, typer.Option(help="parent of the run directory")] = Path("runs"),
     calibration_end: Annotated[
@@ -94,6 +97,8 @@ def simulate(
         settings = RunSettings(
             num_server_rounds=rounds,
             local_epochs=local_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
             seed=seed,
             dataset=dataset,
             data_path=str(data.resolve()) if data else "",

@@ -21,13 +21,15 @@ def train(msg: Message, context: Context) -> Message:
     settings = _settings(context)
     data = load_partner(settings, dict(context.node_config))
     arrays = msg.content.array_records["arrays"]
-    server_round = int(msg.content.config_records["config"].get("server-round", 0))
+    server_round = msg.content.config_records["config"].get("server-round", 0)
+    if not isinstance(server_round, int):
+        server_round = 0
     outcome = train_round(
         arrays.to_torch_state_dict(),
         data,
         settings.train_config(seed=settings.seed * 10_000 + server_round),
     )
-    metrics = MetricRecord(outcome.metrics)
+    metrics = MetricRecord(dict(outcome.metrics))
     content = RecordDict(
         {
             "arrays": ArrayRecord(outcome.state),
@@ -43,5 +45,5 @@ def evaluate(msg: Message, context: Context) -> Message:
     settings = _settings(context)
     data = load_partner(settings, dict(context.node_config))
     arrays = msg.content.array_records["arrays"]
-    metrics = MetricRecord(evaluate_round(arrays.to_torch_state_dict(), data))
+    metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
     return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)

@@ -17,7 +17,7 @@ StateDict = dict[str, torch.Tensor]
 @dataclass(frozen=True)
 class TrainOutcome:
     state: StateDict
-    metrics: dict[str, float | int]
+    metrics: dict[str, int | float | list[int] | list[float]]
 
 
 def train_round(global_state: StateDict, data: PartnerData, config: TrainConfig) -> TrainOutcome:
@@ -26,7 +26,7 @@ def train_round(global_state: StateDict, data: PartnerData, config: TrainConfig)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
     stats = train(model, data.train, config)
-    metrics: dict[str, float | int] = {
+    metrics: dict[str, int | float | list[int] | list[float]] = {
         "num-examples": stats.num_examples,
         "train-loss": stats.mean_loss,
         "train-steps": stats.steps,
@@ -35,12 +35,16 @@ def train_round(global_state: StateDict, data: PartnerData, config: TrainConfig)
     return TrainOutcome(state=model.state_dict(), metrics=metrics)
 
 
-def evaluate_round(global_state: StateDict, data: PartnerData) -> dict[str, float | int]:
+def evaluate_round(
+    global_state: StateDict, data: PartnerData
+) -> dict[str, int | float | list[int] | list[float]]:
     """Evaluate the global model on this partner's own customers (holdout targets)."""
     torch.set_num_threads(1)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    out: dict[str, float | int] = {"num-examples": data.predict.num_customers}
+    out: dict[str, int | float | list[int] | list[float]] = {
+        "num-examples": data.predict.num_customers
+    }
     for key, value in evaluate_model(model, data).items():
         out[key.replace("_", "-")] = value
     return out

@@ -69,13 +69,19 @@ def _metrics(record: MetricRecord | None) -> dict[str, float]:
     return out
 
 
+def _train_seconds(msg: Message) -> float:
+    value = msg.content.metric_records["metrics"].get("train-seconds", 0.0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
 def split_replies(replies: Iterable[Message]) -> tuple[list[Message], list[str]]:
     """Replies that carry content, and the names of the nodes that answered with an error."""
     ok: list[Message] = []
     failed: list[str] = []
     for msg in replies:
         if msg.has_error():
-            logger.warning("node %s failed: %s", msg.metadata.src_node_id, msg.error.reason[:500])
+            reason = (msg.error.reason or "")[:500]
+            logger.warning("node %s failed: %s", msg.metadata.src_node_id, reason)
             failed.append(f"node-{msg.metadata.src_node_id}")
         else:
             ok.append(msg)
@@ -135,9 +141,7 @@ def run_federation(
         eval_ok, eval_failed = split_replies(eval_replies)
         eval_metrics = strategy.aggregate_evaluate(rnd, eval_ok) if eval_ok else None
         central = central_eval(state) if central_eval else {}
-        partner_seconds = [
-            float(m.content.metric_records["metrics"].get("train-seconds", 0.0)) for m in ok
-        ]
+        partner_seconds = [_train_seconds(m) for m in ok]
         record = RoundRecord(
             round=rnd,
             participants=sorted(_partner_name(m) for m in ok),

@@ -44,7 +44,16 @@ def load_dataset(name: str, path: str | Path | None = None, columns: str = "") -
         if not path:
             raise InsightError("the csv dataset needs the path of a CSV or Parquet file")
         fields = parse_columns(_CANONICAL) | parse_columns(columns)
-        return load_table(Path(path), ColumnMapping(**fields))
+        return load_table(
+            Path(path),
+            ColumnMapping(
+                customer_id=fields["customer_id"],
+                timestamp=fields["timestamp"],
+                quantity=fields["quantity"],
+                amount=fields["amount"],
+                date_format=fields.get("date_format"),
+            ),
+        )
     raise InsightError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)} or csv")
 
 

@@ -89,7 +89,7 @@ class WindowSet:
 
     def trainable(self) -> WindowSet:
         """The customers with at least one valid window (labels required)."""
-        keep = self.valid.any(axis=1)
+        keep: BoolArray = np.asarray(self.valid.any(axis=1), dtype=bool)
         return _select(self, keep)
 
     def select(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> WindowSet:

@@ -57,7 +57,8 @@ class _ConvBlock(nn.Module):
         # h: [B, L, H]; masking before the convolution keeps padding out of real steps.
         z = self.norm(h) * mask
         z = self.conv(z.transpose(1, 2)).transpose(1, 2)
-        return h + self.act(z)
+        out: Tensor = h + self.act(z)
+        return out
 
 
 class CustomerSequenceModel(nn.Module):
@@ -101,7 +102,8 @@ class CustomerSequenceModel(nn.Module):
         mean_pool = (h * m).sum(dim=1) / denom
         max_pool = (h * m - (1 - m) * 1e4).amax(dim=1)
         z = torch.cat([mean_pool, max_pool, self.static(static)], dim=-1)
-        out: Tensor = self.head(self.trunk(z))
+        out = self.head(self.trunk(z))
+        assert isinstance(out, Tensor)
         return out
 
     @staticmethod

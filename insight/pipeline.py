@@ -10,7 +10,7 @@ import pandas as pd
 
 from insight.errors import InsightError
 from insight.features import WindowSet, build_prediction_windows, build_training_windows
-from insight.metrics import evaluate
+from insight.metrics import evaluate, roc_auc
 from insight.models import CustomerSequenceModel
 from insight.protocol import Periods, collapse_daily, holdout_targets, truncate_events
 from insight.run_config import RunSettings
@@ -65,5 +65,10 @@ def score_predictions(pred: Predictions, targets: pd.DataFrame) -> dict[str, flo
         pred_purchases=pred.expected_purchases,
         pred_spend=pred.expected_spend,
         actual=targets,
+    )
+    # The literature often ranks customers by expected purchases rather than P(any purchase);
+    # both AUCs are reported so figures from either convention can be compared.
+    metrics["auc_by_expected_purchases"] = roc_auc(
+        pred.expected_purchases, targets["any_repeat"].to_numpy(bool)
     )
     return {k: float(v) for k, v in metrics.items() if np.isfinite(float(v))}

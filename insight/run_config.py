@@ -22,7 +22,7 @@ Scalar = bool | int | float | str | bytes
 class RunSettings:
     num_server_rounds: int = 5
     local_epochs: int = 2
-    batch_size: int = 256
+    batch_size: int = 64
     learning_rate: float = 3e-3
     fraction_train: float = 1.0
     min_partners: int = 2
@@ -54,9 +54,9 @@ class RunSettings:
                 if isinstance(default, bool):
                     kwargs[f.name] = bool(value)
                 elif isinstance(default, int):
-                    kwargs[f.name] = int(value)  # type: ignore[arg-type]
+                    kwargs[f.name] = int(value)
                 elif isinstance(default, float):
-                    kwargs[f.name] = float(value)  # type: ignore[arg-type]
+                    kwargs[f.name] = float(value)
                 else:
                     kwargs[f.name] = str(value)
             except (TypeError, ValueError) as exc:

@@ -136,7 +136,7 @@ def train(
         for batch in loader:
             optimizer.zero_grad(set_to_none=True)
             loss = multitask_loss(model, batch)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             n = int(batch[0].shape[0])
             steps += 1

@@ -81,7 +81,8 @@ def main(
         report, wall, peak = _simulate(partners, rounds, local_epochs, Path(tmp), app_dir)
         m = report["metrics"]
         table = Table(
-            title=f"CDNOW master, {len(report['partners'])} partners, {rounds} rounds x {local_epochs} epochs"
+            title=f"CDNOW master, {len(report['partners'])} partners, "
+            f"{rounds} rounds x {local_epochs} epochs"
         )
         for col in ("model", "AUC", "corr", "MAE purchases", "MAE spend"):
             table.add_column(col)
@@ -100,7 +101,8 @@ def main(
             f"federated AUC {fed['auc_any_repeat']:.4f} vs BG/NBD {bg['auc_any_repeat']:.4f} "
             f"(goal > {GOALS['bgnbd_auc']}); corr {fed['corr_purchases']:.4f} vs BG/NBD "
             f"{bg['corr_purchases']:.4f} (goal >= {GOALS['corr']}); |AUC fed - central| "
-            f"{abs(fed['auc_any_repeat'] - cen['auc_any_repeat']):.4f} (goal <= {GOALS['central_gap']})"
+            f"{abs(fed['auc_any_repeat'] - cen['auc_any_repeat']):.4f} "
+            f"(goal <= {GOALS['central_gap']})"
         )
         console.print(f"wall time {wall:.1f}s, peak RSS of the process tree {peak / 2**20:.0f} MiB")
         if overhead_partners:

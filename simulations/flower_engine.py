@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,7 +139,7 @@ def flwr_run(
     app_dir: Path,
     link: LocalSuperLink,
     *,
-    run_config: dict[str, object],
+    run_config: Mapping[str, object],
     num_supernodes: int,
     num_cpus_per_client: float,
     log_path: Path,

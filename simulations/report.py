@@ -176,10 +176,12 @@ def _html(report: dict[str, Any]) -> str:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>fedinsight run {html.escape(report["run_id"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
+table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}</style>
 </head><body>
 <h1>fedinsight run {html.escape(report["run_id"])}</h1>
-<p>Dataset <b>{html.escape(report["dataset"])}</b>, split <code>{html.escape(report["split"])}</code>,
+<p>Dataset <b>{html.escape(report["dataset"])}</b>,
+split <code>{html.escape(report["split"])}</code>,
 {report["rounds"]} rounds, partners: {partners}.<br>
 Calibration through {report["periods"]["calibration_end"]}, holdout to
 {report["periods"]["holdout_end"]}. Final model sha256 <code>{report["model_sha256"]}</code>.</p>
