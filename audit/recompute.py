@@ -69,9 +69,6 @@ def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
             datas = run.datas()
         except StoreError as exc:
             raise VerificationError(str(exc)) from exc
-        if on_leaf is not None:
-            for offset, data in enumerate(datas):
-                on_leaf(run.start + offset, data)
         blobs: list[bytes] = []
         taken = 0
         while pending and pending[0] <= run.start + len(datas):
@@ -81,4 +78,7 @@ def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
             taken = cut
         blobs += frontier.extend(datas[taken:])
         _compare(run, blobs)
+        if on_leaf is not None:
+            for offset, data in enumerate(datas):
+                on_leaf(run.start + offset, data)
     return Recomputed(frontier.size, frontier.root(), roots)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from audit import MerkleLog
 from audit.recompute import recompute_store
 
@@ -15,6 +17,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 
 
+@pytest.mark.slow
 def test_kill_9_during_bulk_append_leaves_last_committed_size(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
