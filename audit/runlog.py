@@ -13,6 +13,7 @@ checks a consistency proof from its previous checkpoint to the new one.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,8 @@ from audit.sqlite_store import SqliteStore
 from audit.verify import verify_consistency
 
 __all__ = ["AUDIT_DIR", "LOG_FILE", "VKEY_FILE", "RunAuditLog", "audit_paths"]
+
+logger = logging.getLogger(__name__)
 
 AUDIT_DIR = "audit"
 LOG_FILE = "log.sqlite"
@@ -121,6 +124,8 @@ class RunAuditLog:
             signed = self._sign(self._log.size, self._log.root())
             self._checkpoints.add(signed)
         self._sequence = sequence
+        logger.info("audit log: appended a %s record, signed checkpoint at tree size %d",
+                    record["type"], signed.tree_size)
         return signed
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
@@ -186,6 +191,8 @@ class RunAuditLog:
             try:
                 verify_consistency(previous.tree_size, tree_size, proof, previous.root, root)
             except VerificationError as exc:
+                logger.error("audit log: refusing an inconsistent head at tree size %d",
+                             tree_size)
                 raise CheckpointError(f"refusing to sign tree size {tree_size}: not consistent "
                                       f"with checkpoint {previous.tree_size}: {exc}") from exc
         checkpoint = Checkpoint(self.origin, tree_size, root)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import tempfile
 import time
@@ -31,6 +32,8 @@ from audit.note import NoteSignature, SignedNote, parse_note
 from audit.verify import verify_consistency
 
 __all__ = ["Witness"]
+
+logger = logging.getLogger(__name__)
 
 _STATE_VERSION = 1
 
@@ -93,6 +96,8 @@ class Witness:
             verify_consistency(old_size, checkpoint.tree_size, consistency_proof, old_root,
                                checkpoint.root)
         except VerificationError as exc:
+            logger.warning("witness: split view on log %s at sizes %d -> %d",
+                           checkpoint.origin, old_size, checkpoint.tree_size)
             raise SplitViewError(
                 f"split view: log {checkpoint.origin} shows size {checkpoint.tree_size} root "
                 f"{_b64(checkpoint.root)}, not consistent with size {old_size} root "
