@@ -1,10 +1,9 @@
 """Word lists for the offline person-name recognizer, built from packages already installed.
 
 Given names and family names come from Faker's person providers in every locale it ships
-(86 locales, about 50,000 distinct names); common words (which must not be taken for names on
-their own: "Will", "May", "Rose", "Long") from Faker's lorem lists in five languages (its Spanish
-list holds first names), spaCy's stop-word lists for several European languages, and month and
-weekday names. Built once, on first use.
+(86 locales, about 50,000 distinct names); English common words (which must not be taken for
+names on their own: "Will", "May", "Rose", "Long") from Faker's English lorem list, spaCy's English
+stop words, and month and weekday names. Built once, on first use.
 """
 
 from __future__ import annotations
@@ -20,10 +19,11 @@ from anonymization.normalize import strip_accents
 
 logger = logging.getLogger(__name__)
 
-# French is left out of spaCy's lists on purpose: importing spacy.lang.fr takes seconds; Faker's
-# French lorem list covers its common words instead.
-_STOPWORD_LANGUAGES = ("da", "de", "en", "es", "it", "nl", "pl", "pt", "sv")
-_LOREM_LOCALES = ("de_DE", "en_US", "fr_FR", "it_IT", "nl_NL")
+# Common words are English only: the notes this project reads are English, and other languages'
+# function words are often given names in English text ("Sara" is Italian for "will be",
+# "Ella" Spanish for "she", "Donna" Italian for "woman").
+_LOREM_LOCALES = ("en_US",)
+_STOPWORD_LANGUAGES = ("en",)
 
 # Titles that introduce a name. Kept explicit: Faker's prefix lists also hold words ("Chief",
 # "Prince", "Don", "Le") whose next word is not reliably a name.
@@ -50,6 +50,7 @@ _EXTRA_COMMON = frozenset(
         "customer", "order", "please", "note", "notes", "call", "email", "phone", "mail",
         "asked", "said", "wants", "address", "delivery", "today", "tomorrow", "yesterday",
         "christmas", "easter", "ok", "okay", "yes", "no", "god", "lord", "king", "queen",
+        "date", "name", "st", "street", "road", "avenue", "lane", "ltd", "inc", "corp", "llc",
     }
 )  # fmt: skip
 
@@ -78,10 +79,18 @@ class NameLexicon:
         return key in self.given or key in self.family
 
 
+def _flatten(values: Iterable[object]) -> Iterable[str]:
+    for value in values:
+        if isinstance(value, tuple | list):
+            yield from _flatten(value)
+        else:
+            yield str(value)
+
+
 def _words(values: Iterable[object]) -> set[str]:
     keys: set[str] = set()
-    for value in values:
-        for part in str(value).replace("-", " ").split():
+    for value in _flatten(values):
+        for part in value.replace("-", " ").split():
             key = name_key(part.strip(".,'\u2019"))
             if len(key) >= 2 and key.isalpha():
                 keys.add(key)
@@ -121,9 +130,10 @@ def name_lexicon() -> NameLexicon:
             values = getattr(provider, attribute)
             if not isinstance(values, list | tuple | dict):
                 continue
-            if attribute.startswith("first_names"):
+            # first_names*, first_romanized_names* (ja_JP, zh_CN), first_name_pairs, ...
+            if attribute.startswith(("first_name", "first_romanized", "middle_name")):
                 given.update(_words(values))
-            elif attribute.startswith("last_names"):
+            elif "last_name" in attribute or attribute.startswith("last_romanized"):
                 family.update(_words(values))
     given -= PARTICLES
     family -= PARTICLES

@@ -43,6 +43,8 @@ def candidate_entities(text: str) -> list[str]:
         entities.append("EMAIL_ADDRESS")
     if _URLISH.search(text):
         entities.append("URL")
+    if any(ch.isdigit() for ch in text):
+        entities.append("STREET_ADDRESS")
     if _DIGIT_RUN.search(text):
         entities += ["PHONE_NUMBER", "CREDIT_CARD", "US_SSN"]
         if _IBAN.search(text):

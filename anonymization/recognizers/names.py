@@ -20,11 +20,34 @@ from anonymization.lexicon import PARTICLES, NameLexicon, name_key, name_lexicon
 _APOSTROPHE: Final = "\u2019"  # the typographic apostrophe, as in "O\u2019Neil"
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['" + _APOSTROPHE + r"-][^\W\d_]+)*")
 _POSSESSIVE: Final = ("'s", _APOSTROPHE + "s")
+# Phrases that name the next word: it is a name even when it is also a common word ("her maiden
+# name is Key"), though not when it is a function word.
+_NAMING_CONTEXT: Final = (
+    ("name",),
+    ("name", "is"),
+    ("name", "was"),
+    ("named",),
+    ("called",),
+    ("call", "me"),
+)
+# Phrases after which a capitalised word that is not a common word is a name.
 _CONTEXT_BEFORE: Final = (
-    ("name", "is"), ("named",), ("called",), ("i", "am"), ("signed",), ("dear",), ("hi",),
-    ("hello",), ("thanks",), ("ask", "for"), ("contact",),
+    ("i", "am"), ("i'm",), ("this", "is"), ("signed",), ("dear",), ("hi",), ("hello",),
+    ("thanks",), ("ask", "for"), ("contact",), ("says",), ("said",),
 )  # fmt: skip
 _MAX_NAME_WORDS: Final = 5
+# Family-name endings common in Slavic, Nordic, Greek, Georgian, Romanian, Turkish and Persian
+# names, which name lists of a few thousand entries per locale cover poorly.
+_SURNAME_ENDINGS: Final = (
+    "ova", "eva", "ov", "ev", "vich", "ski", "sky", "ska", "enko", "sson", "dottir", "nen",
+    "shvili", "adze", "poulos", "akis", "escu", "oglu", "zadeh",
+)  # fmt: skip
+_SURNAME_ENDINGS_ACCENTED: Final = ("ić", "ová", "ská", "ný", "ná", "č")
+_MIN_SHAPED_LENGTH: Final = 5
+_MIN_PROPER_LENGTH: Final = 3
+_MAX_ACRONYM: Final = 4
+_SENTENCE_END: Final = frozenset(".!?:;\n\"'()[]>-\u2013\u2014*#|")
+_CONTRACTION: Final = re.compile(r"['\u2019](?:m|re|ve|ll|d|t)$", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -46,8 +69,9 @@ def _words(text: str, lexicon: NameLexicon) -> list[_Word]:
         start, end, surface = match.start(), match.end(), match.group()
         if surface.endswith(_POSSESSIVE) and len(surface) > 2:
             surface, end = surface[:-2], end - 2
-        key = name_key(surface)
-        capitalised = surface[0].isupper()
+        key = name_key(surface).replace(_APOSTROPHE, "'")
+        # "I'm", "Don't": contractions are words, never names.
+        capitalised = surface[0].isupper() and not _CONTRACTION.search(surface)
         # Only capitalised words can be names: skip the lexicon for the rest.
         words.append(
             _Word(
@@ -83,8 +107,8 @@ def _after_title(text: str, words: list[_Word], index: int, lexicon: NameLexicon
     return previous.key in lexicon.titles and gap in (" ", ". ", ".")
 
 
-def _after_context(words: list[_Word], index: int) -> bool:
-    for phrase in _CONTEXT_BEFORE:
+def _after_context(words: list[_Word], index: int, phrases: tuple[tuple[str, ...], ...]) -> bool:
+    for phrase in phrases:
         size = len(phrase)
         if index >= size and tuple(w.key for w in words[index - size : index]) == phrase:
             return True
@@ -106,8 +130,15 @@ class OfflineNameRecognizer(EntityRecognizer):
 
     ENTITIES: Final = ("PERSON",)
 
-    def __init__(self, *, supported_language: str = "en", lexicon: NameLexicon | None = None):
+    def __init__(
+        self,
+        *,
+        supported_language: str = "en",
+        lexicon: NameLexicon | None = None,
+        proper_nouns: bool = True,
+    ):
         self._lexicon = lexicon
+        self._proper_nouns = proper_nouns
         super().__init__(
             supported_entities=list(self.ENTITIES),
             supported_language=supported_language,
@@ -149,11 +180,29 @@ class OfflineNameRecognizer(EntityRecognizer):
             if not word.capitalised or word.initial or word.key in lexicon.titles:
                 index += 1
                 continue
-            introduced = _after_title(text, words, index, lexicon) or (
-                not word.common and _after_context(words, index)
+            introduced = (
+                _after_title(text, words, index, lexicon)
+                or (not word.stop and _after_context(words, index, _NAMING_CONTEXT))
+                or (
+                    not word.common
+                    and (
+                        _after_context(words, index, _CONTEXT_BEFORE)
+                        or _around_initial(text, words, index)
+                    )
+                )
             )
-            seed = introduced or (word.known and not word.common and not _acronym(word))
-            if not seed:
+            seed = introduced or (
+                not word.common and not _acronym(word) and (word.known or _surname_shaped(word))
+            )
+            proper = (
+                not seed
+                and self._proper_nouns
+                and not word.common
+                and not _acronym(word)
+                and len(word.key) >= _MIN_PROPER_LENGTH
+                and not _sentence_start(text, word.start)
+            )
+            if not seed and not proper:
                 index += 1
                 continue
             first, last = self._grow(text, words, index)
@@ -161,6 +210,8 @@ class OfflineNameRecognizer(EntityRecognizer):
                 index += 1
                 continue
             score = 0.85 if introduced or last > first else 0.6
+            if proper and first == last:
+                score = 0.35
             found.append((words[first].start, words[last].end, score))
             index = last + 1
         return self._repeat_mentions(words, found)
@@ -238,12 +289,39 @@ class OfflineNameRecognizer(EntityRecognizer):
         return first, last
 
 
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t")
+    return not before or before[-1] in _SENTENCE_END
+
+
+def _surname_shaped(word: _Word) -> bool:
+    if len(word.key) < _MIN_SHAPED_LENGTH:
+        return False
+    return word.key.endswith(_SURNAME_ENDINGS) or word.text.endswith(_SURNAME_ENDINGS_ACCENTED)
+
+
+def _around_initial(text: str, words: list[_Word], index: int) -> bool:
+    """Whether `words[index]` starts a "Given X. Family" shape: "Ravil G Yefimov"."""
+    if index + 2 >= len(words):
+        return False
+    initial, family = words[index + 1], words[index + 2]
+    return (
+        initial.initial
+        and _joined(text, words[index], initial)
+        and _joined(text, initial, family)
+        and family.capitalised
+        and not family.common
+        and len(family.text) > 1
+    )
+
+
 def _acronym(word: _Word) -> bool:
-    return len(word.text) <= 3 and word.text.isupper()
+    """ "UN", "CDs", "DVDs": short words with two or more capitals."""
+    return len(word.text) <= _MAX_ACRONYM and sum(ch.isupper() for ch in word.text) >= 2
 
 
 def _name_like(word: _Word, lexicon: NameLexicon) -> bool:
     """A word that may continue a name: capitalised, and a name, an initial or not common."""
     if not word.capitalised or word.key in lexicon.titles:
         return False
-    return word.initial or word.known or not word.common
+    return word.initial or (word.known and not word.stop) or not word.common

@@ -32,11 +32,23 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from anonymization.recognizers.address import StreetAddressRecognizer
+
 # suffix_list_urls=() and cache_dir=None: use the bundled snapshot, write nothing, fetch nothing.
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
-_PHONE_CANDIDATE: Final = re.compile(r"(?:\+|\b)\(?\d[\d\s().\-/]{5,22}\d\b")
+_PHONE_CANDIDATE: Final = re.compile(
+    r"(?<!\w)(?:\+\s?)?\(?\d[\d\s().\-/]{5,22}\d(?:\s?x\d{1,5})?(?!\d)"
+)
 _MIN_PHONE_DIGITS: Final = 7
+_MAX_PHONE_DIGITS: Final = 15
+# Words that announce a phone number shortly before it: a run of 7 to 15 digits after one of them
+# is taken as a phone number even when python-phonenumbers does not validate it for any region.
+_PHONE_CONTEXT: Final = re.compile(
+    r"(?i)\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|desk|office|call|ring|text|"
+    r"whatsapp|number|contact|reach)\b\W{0,3}(?:\w+\W{1,3}){0,3}$"
+)
+_CONTEXT_WINDOW: Final = 40
 
 DEFAULT_PHONE_REGIONS: Final = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
 
@@ -81,7 +93,15 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
             if sum(ch.isdigit() for ch in window) < _MIN_PHONE_DIGITS:
                 continue
             offset = candidate.start()
-            for start, end, region in _phone_matches(window, self._regions, self.leniency or 0):
+            matches = _phone_matches(window, self._regions, self.leniency or 0)
+            digit_count = sum(ch.isdigit() for ch in window)
+            if (
+                not matches
+                and digit_count <= _MAX_PHONE_DIGITS
+                and _PHONE_CONTEXT.search(text[max(0, offset - _CONTEXT_WINDOW) : offset])
+            ):
+                matches = ((0, len(window.rstrip(" .-/(")), "context"),)
+            for start, end, region in matches:
                 results.append(
                     RecognizerResult(
                         entity_type="PHONE_NUMBER",
@@ -141,4 +161,5 @@ def default_pattern_recognizers(
         IpRecognizer(),
         BoundedUrlRecognizer(),
         UsSsnRecognizer(),
+        StreetAddressRecognizer(),
     ]
