@@ -80,7 +80,13 @@ class MemoryStore:
         if start != len(self._datas):
             raise StoreError(f"leaves must be appended at {len(self._datas)}, not at {start}")
         levels = self._levels
+        if not levels:
+            levels.append([])
+        bottom = levels[0]
         for blob in hashes:
+            if len(blob) == HASH_SIZE:
+                bottom.append(blob)
+                continue
             for level in range(len(blob) // HASH_SIZE):
                 if level == len(levels):
                     levels.append([])
