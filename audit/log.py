@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 
@@ -110,13 +111,15 @@ class MerkleLog:
         Requires each leaf to be bytes of at most `MAX_LEAF_BYTES`.
         """
         batch = list(datas)
-        for position, data in enumerate(batch):
-            if not isinstance(data, bytes):
-                raise TypeError(f"leaf {position} of the batch is {type(data).__name__}, "
-                                "not bytes")
-            if len(data) > MAX_LEAF_BYTES:
-                raise ValueError(f"leaf {position} of the batch has {len(data)} bytes, more "
-                                 f"than {MAX_LEAF_BYTES}")
+        if not all(map(isinstance, batch, repeat(bytes))) or (
+                batch and max(map(len, batch)) > MAX_LEAF_BYTES):
+            for position, data in enumerate(batch):
+                if not isinstance(data, bytes):
+                    raise TypeError(f"leaf {position} of the batch is {type(data).__name__}, "
+                                    "not bytes")
+                if len(data) > MAX_LEAF_BYTES:
+                    raise ValueError(f"leaf {position} of the batch has {len(data)} bytes, "
+                                     f"more than {MAX_LEAF_BYTES}")
         first = self._frontier.size
         if not batch:
             return first

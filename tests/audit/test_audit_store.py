@@ -130,3 +130,12 @@ def test_leaves_must_be_bytes_and_requests_in_range() -> None:
         log.root(3)
     with pytest.raises(ValueError, match="append order"):
         log.consistency_proof(2, 1)
+
+
+def test_oversized_leaves_are_refused_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("audit.log.MAX_LEAF_BYTES", 4)
+    log = MerkleLog()
+
+    with pytest.raises(ValueError, match="leaf 1 of the batch has 5 bytes"):
+        log.extend([b"ok", b"12345"])
+    assert log.size == 0
