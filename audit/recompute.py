@@ -22,13 +22,13 @@ class Recomputed:
     roots: dict[int, bytes] = field(default_factory=dict)
 
 
-def _compare(run: LeafRun, blobs: list[bytes]) -> None:
+def _compare(run: LeafRun, stored_hashes: bytes, blobs: list[bytes]) -> None:
     computed = b"".join(blobs)
-    if computed == run.hashes:
+    if computed == stored_hashes:
         return
     offset = 0
     for position, blob in enumerate(blobs):
-        stored = run.hashes[offset : offset + len(blob)]
+        stored = stored_hashes[offset : offset + len(blob)]
         if stored != blob:
             for level in range(len(blob) // HASH_SIZE):
                 part = slice(level * HASH_SIZE, (level + 1) * HASH_SIZE)
@@ -39,7 +39,7 @@ def _compare(run: LeafRun, blobs: list[bytes]) -> None:
                         expected=blob[part], computed=stored[part] or None)
         offset += len(blob)
     raise VerificationError(f"leaf run at {run.start} stores extra hash bytes",
-                            expected=len(computed), computed=len(run.hashes))
+                            expected=len(computed), computed=len(stored_hashes))
 
 
 def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
@@ -57,7 +57,12 @@ def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
     roots: dict[int, bytes] = {}
     while pending and pending[0] == 0:
         roots[pending.pop(0)] = frontier.root()
+    runs = 0
     for run in store.iter_runs():
+        runs += 1
+        stored = run.hashes
+        if stored is None or run.hash_position is None:
+            raise VerificationError(f"leaf run at {run.start} has no row in table hashes")
         if run.start != frontier.size:
             raise VerificationError("leaf runs are not contiguous", expected=frontier.size,
                                     computed=run.start)
@@ -77,8 +82,12 @@ def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
             roots[frontier.size] = frontier.root()
             taken = cut
         blobs += frontier.extend(datas[taken:])
-        _compare(run, blobs)
+        _compare(run, stored, blobs)
         if on_leaf is not None:
             for offset, data in enumerate(datas):
                 on_leaf(run.start + offset, data)
+    hash_rows = store.table_rows("hashes")
+    if hash_rows != runs:
+        raise VerificationError("table hashes has rows for runs that do not exist",
+                                expected=runs, computed=hash_rows)
     return Recomputed(frontier.size, frontier.root(), roots)

@@ -1,11 +1,12 @@
 """SQLite schema of the audit log store: append-only tables guarded by triggers.
 
 Table ``leaves`` holds runs of consecutive leaves (at most `RUN_LEAVES` a row, cut at
-multiples of `RUN_LEAVES` and at `RUN_BYTES` of data). Column ``hashes`` lists, for each leaf
-of the run, its leaf hash followed by the root of every perfect subtree that the leaf
-completes; ``hash_position`` is the post-order position of the run's first hash (see
-`audit.compact.hash_position`). Every perfect-subtree hash ``(level, index)`` is thus stored
-exactly once and found with one index seek.
+multiples of `RUN_LEAVES` and at `RUN_BYTES` of data). Table ``hashes`` has one row per run,
+keyed by the same ``start``: column ``hashes`` lists, for each leaf of the run, its leaf hash
+followed by the root of every perfect subtree that the leaf completes, and ``hash_position``
+is the post-order position of the run's first hash (see `audit.compact.hash_position`).
+Every perfect-subtree hash ``(level, index)`` is thus stored exactly once and found with one
+index seek in a table whose rows fit in one page, apart from the leaves' bytes.
 
 Notes:
     The triggers stop accidents and honest code, not an attacker who holds the file: such an
@@ -20,7 +21,7 @@ __all__ = ["RUN_BYTES", "RUN_LEAVES", "SCHEMA_VERSION", "TABLES", "schema_sql"]
 SCHEMA_VERSION = "fedinsight-audit-log/1"
 RUN_LEAVES = 32
 RUN_BYTES = 64 * 1024
-TABLES = ("meta", "leaves", "checkpoints", "cosignatures")
+TABLES = ("meta", "leaves", "hashes", "checkpoints", "cosignatures")
 
 _TABLES_SQL = f"""
 CREATE TABLE meta (
@@ -30,10 +31,13 @@ CREATE TABLE meta (
 CREATE TABLE leaves (
     start INTEGER PRIMARY KEY CHECK (start >= 0),
     count INTEGER NOT NULL CHECK (count BETWEEN 1 AND {RUN_LEAVES}),
-    hash_position INTEGER NOT NULL,
-    hashes BLOB NOT NULL,
     ends BLOB NOT NULL,
     data BLOB NOT NULL
+) STRICT;
+CREATE TABLE hashes (
+    start INTEGER PRIMARY KEY REFERENCES leaves (start),
+    hash_position INTEGER NOT NULL,
+    hashes BLOB NOT NULL
 ) STRICT;
 CREATE TABLE checkpoints (
     tree_size INTEGER PRIMARY KEY CHECK (tree_size >= 0),

@@ -70,10 +70,12 @@ def test_cold_open_reads_the_frontier_without_rehashing(tmp_path: Path,
 
 @pytest.mark.parametrize("statement", [
     "UPDATE leaves SET data = x'00'",
+    "UPDATE hashes SET hashes = x'00'",
+    "DELETE FROM hashes",
     "DELETE FROM leaves",
     "UPDATE meta SET value = 'other'",
     "DELETE FROM meta",
-    "INSERT INTO leaves VALUES (99, 1, 0, x'', x'', x'')",
+    "INSERT INTO leaves VALUES (99, 1, x'', x'')",
 ])
 def test_store_refuses_to_change_written_rows(tmp_path: Path, statement: str) -> None:
     log = MerkleLog(tmp_path / "log.sqlite")

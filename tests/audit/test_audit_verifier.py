@@ -56,7 +56,7 @@ def test_model_file_hash_must_be_the_final_model_hash(tmp_path: Path) -> None:
 
 def _mutations(path: Path) -> list[tuple[str, str, str, Any, Any]]:
     """(table, column, key column, key, mutated value) for every cell of every row."""
-    keys = {"meta": "key", "leaves": "start", "checkpoints": "tree_size",
+    keys = {"meta": "key", "leaves": "start", "hashes": "start", "checkpoints": "tree_size",
             "cosignatures": "line"}
     conn = sqlite3.connect(path)
     out = []
@@ -106,6 +106,8 @@ def test_altering_any_cell_of_any_row_makes_verification_fail(pristine: Path,
 
 @pytest.mark.parametrize("statement", [
     "DELETE FROM leaves WHERE start = (SELECT MAX(start) FROM leaves)",
+    "DELETE FROM hashes WHERE start = 2",
+    "INSERT INTO hashes VALUES (99, 198, x'00')",
     "DELETE FROM checkpoints WHERE tree_size = 3",
     "DROP TABLE cosignatures",
 ])
