@@ -56,16 +56,66 @@ def candidate_entities(text: str) -> list[str]:
     return entities
 
 
-def resolve_overlaps(results: Iterable[RecognizerResult]) -> list[RecognizerResult]:
-    """Drop each result lying inside a longer one (of any type), e.g. a URL or a name inside an
-    email address; keep the highest score among equal spans. Sorted by start."""
-    ordered = sorted(results, key=lambda r: (-(r.end - r.start), -r.score, r.start))
+def resolve_overlaps(
+    results: Iterable[RecognizerResult], text: str | None = None
+) -> list[RecognizerResult]:
+    """Non-overlapping results, sorted by start, that cover every character some result covered.
+
+    A result lying inside a longer one is dropped (a URL or a name inside an email address);
+    otherwise the higher score wins the shared characters (the record's own identifiers, scored
+    1.0, win over list-based guesses) and the other result keeps only what is left of it, so that
+    no character of a finding escapes replacement. Ties go to the longer, then earlier, span.
+    With `text`, trimmed remainders lose leading and trailing spaces and punctuation.
+    """
+    pending = list(results)
+    contained = {
+        id(r)
+        for r in pending
+        for other in pending
+        if other is not r
+        and other.start <= r.start
+        and r.end <= other.end
+        and (other.end - other.start, other.score) > (r.end - r.start, r.score)
+    }
+    ordered = sorted(
+        (r for r in pending if id(r) not in contained),
+        key=lambda r: (-r.score, -(r.end - r.start), r.start),
+    )
     kept: list[RecognizerResult] = []
     for result in ordered:
-        if any(k.start <= result.start and result.end <= k.end for k in kept):
-            continue
-        kept.append(result)
+        pieces = [(result.start, result.end)]
+        for other in kept:
+            pieces = [p for piece in pieces for p in _subtract(piece, other.start, other.end)]
+        for start, end in pieces:
+            if text is not None:
+                while start < end and not text[start].isalnum():
+                    start += 1
+                while end > start and not text[end - 1].isalnum():
+                    end -= 1
+            if end <= start:
+                continue
+            if (start, end) == (result.start, result.end):
+                kept.append(result)
+            else:
+                kept.append(
+                    RecognizerResult(
+                        result.entity_type,
+                        start,
+                        end,
+                        result.score,
+                        result.analysis_explanation,
+                        result.recognition_metadata,
+                    )
+                )
     return sorted(kept, key=lambda r: (r.start, r.end))
+
+
+def _subtract(piece: tuple[int, int], start: int, end: int) -> list[tuple[int, int]]:
+    """`piece` minus the interval [start, end)."""
+    low, high = piece
+    if end <= low or high <= start:
+        return [piece]
+    return [(a, b) for a, b in ((low, start), (end, high)) if a < b]
 
 
 class TextEngine:
@@ -112,7 +162,7 @@ class TextEngine:
             ad_hoc_recognizers=ad_hoc or None,
             score_threshold=self.score_threshold,
         )
-        return resolve_overlaps(results)
+        return resolve_overlaps(results, text)
 
     def pseudonymize(
         self, text: str, pseudonymizer: Pseudonymizer, *, record: RecordIdentifiers | None = None
@@ -143,6 +193,7 @@ class TextEngine:
         operator = OperatorConfig(
             OPERATOR_NAME, {TOKENIZER_PARAM: pseudonymizer.token, ALIASES_PARAM: aliases}
         )
+        # The results no longer overlap: Presidio's conflict handling has nothing left to do.
         anonymized = self._anonymizer.anonymize(
             text=text,
             analyzer_results=results,  # type: ignore[arg-type]

@@ -46,14 +46,14 @@ def _name_variants(name: str) -> tuple[list[tuple[str, ...]], set[str]]:
     parts = [name_key(part) for part in _WORD.findall(name)]
     if not parts:
         return [], set()
-    sequences: set[tuple[str, ...]] = {tuple(parts)}
+    # In order of preference; a fixed order keeps results independent of hash seeds.
+    sequences: list[tuple[str, ...]] = [tuple(parts)]
     if len(parts) >= 2:
         given, family = parts[0], parts[-1]
-        sequences.update({(given, family), (family, given), (given[0], family)})
-        if len(parts) > 2:
-            sequences.add((family, *parts[:-1]))
+        sequences += [(given, family), (family, *parts[:-1]), (family, given), (given[0], family)]
     singles = {part for part in (parts[0], parts[-1]) if len(part) >= 2}
-    multi = sorted((seq for seq in sequences if len(seq) >= 2), key=len, reverse=True)
+    multi = [seq for seq in dict.fromkeys(sequences) if len(seq) >= 2]
+    multi.sort(key=len, reverse=True)
     return multi, singles
 
 
