@@ -44,7 +44,7 @@ _TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -155,6 +155,7 @@ def pseudonymize(
         f"{out}: {len(result)} of {rows_in} rows written "
         f"({rows_in - len(result)} without consent or id); key id {pseudonymizer.key_id}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -187,6 +188,7 @@ def forget(
     console.print(
         f"{erasure_list}: {len(added)} customers added, {already} already listed",
         highlight=False,
+        soft_wrap=True,
     )
 
 
