@@ -32,6 +32,8 @@ _LEAVES_SQL = (
 )
 _SIZE_SQL = "SELECT start + count FROM leaves ORDER BY start DESC LIMIT 1"
 _MAX_NODES_A_QUERY = 400
+_CACHED_LEVEL = 6
+_CACHE_LIMIT = 1 << 16
 
 
 class LeafRun(NamedTuple):
@@ -87,6 +89,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self._cache: dict[int, bytes] = {}
         try:
             self.connection = _connect(self.path, readonly)
             _tune(self.connection)
@@ -139,24 +142,36 @@ class SqliteStore:
         self._executemany("INSERT INTO hashes VALUES (?, ?, ?)", hash_rows)
 
     def node_hashes(self, nodes: Sequence[Node]) -> list[bytes]:
-        found: dict[int, bytes] = {}
+        cache = self._cache
         positions: list[int] = []
         params: list[int] = []
         for level, index in nodes:
             last = ((index + 1) << level) - 1
             position = 2 * last - last.bit_count() + level
             positions.append(position)
-            params += (position, last)
+            if position not in cache:
+                params += (position, last)
+        found: dict[int, bytes] = {}
         for at in range(0, len(params), 2 * _MAX_NODES_A_QUERY):
             chunk = params[at : at + 2 * _MAX_NODES_A_QUERY]
             sql = _NODE_SQL.format(values=",".join(["(?,?)"] * (len(chunk) // 2)))
-            found.update(self.connection.execute(sql, chunk).fetchall())
+            for position, value in self.connection.execute(sql, chunk):
+                if not isinstance(value, bytes) or len(value) != HASH_SIZE:
+                    raise StoreError(f"{self.path}: no stored hash at post-order position "
+                                     f"{position}")
+                found[position] = value
         try:
-            out = [found[position] for position in positions]
+            out = [cache[p] if p in cache else found[p] for p in positions]
         except KeyError as exc:
             raise StoreError(f"{self.path}: no stored hash at post-order position {exc}") from None
-        if any(not isinstance(value, bytes) or len(value) != HASH_SIZE for value in out):
-            raise StoreError(f"{self.path}: a stored subtree hash is missing or truncated")
+        if found and not self.connection.in_transaction:
+            # Committed subtree hashes never change, so the few large ones shared by many
+            # proofs are kept; hashes read inside a transaction could still be rolled back.
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            for (level, _), position in zip(nodes, positions, strict=True):
+                if level >= _CACHED_LEVEL and position in found:
+                    cache[position] = found[position]
         return out
 
     def leaves(self, start: int, end: int) -> list[bytes]:

@@ -8,6 +8,7 @@ Optional comparisons with pymerkle and merkletools run when those are importable
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import importlib
 import os
@@ -84,6 +85,13 @@ def _compare_libraries(datas: list[bytes]) -> list[Row]:
     return rows
 
 
+def _in_memory(datas: list[bytes]) -> tuple[float, bytes]:
+    """Seconds to build the log in memory, and its root; the log is freed on return."""
+    memory = MerkleLog()
+    seconds = _timed(lambda: memory.extend(datas))
+    return seconds, memory.root()
+
+
 def run(leaves: int, batch: int, leaf_bytes: int, proofs: int, folder: Path) -> list[Row]:
     """Measure everything; return (measure, figure, goal) rows."""
     datas = _leaves(leaves, leaf_bytes)
@@ -94,10 +102,10 @@ def run(leaves: int, batch: int, leaf_bytes: int, proofs: int, folder: Path) -> 
     for at in range(0, leaves, batch):
         log.extend(datas[at : at + batch])
     appended = time.perf_counter() - start
-    memory = MerkleLog()
-    in_memory = _timed(lambda: memory.extend(datas))
+    in_memory, memory_root = _in_memory(datas)
     root = log.root()
-    assert root == memory.root()
+    assert root == memory_root
+    gc.collect()
 
     rng = random.Random(7)
     for index in rng.sample(range(leaves), min(proofs, leaves)):
@@ -153,8 +161,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for the SQLite file (default: a temporary one)")
     args = parser.parse_args(argv)
     console = Console()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     console.print(f"audit benchmark: {args.leaves:,} leaves of {args.leaf_bytes} bytes, "
-                  f"{os.cpu_count()} CPUs visible")
+                  f"{os.cpu_count()} CPUs visible, load average {load} at start")
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         rows = run(args.leaves, args.batch, args.leaf_bytes, args.proofs, Path(folder))
     table = Table(title="fedinsight audit log")
