@@ -30,6 +30,7 @@ from anonymization.record import RecordIdentifiers
 if TYPE_CHECKING:
     from anonymization.pseudonyms import Pseudonymizer
 
+_DIGIT: Final = re.compile(r"\d")
 _DIGIT_RUN: Final = re.compile(r"\d(?:[\s().\-/]{0,2}\d){6}")
 _IP: Final = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:")
 _IBAN: Final = re.compile(r"[A-Z]{2}\d{2}")
@@ -43,7 +44,7 @@ def candidate_entities(text: str) -> list[str]:
         entities.append("EMAIL_ADDRESS")
     if _URLISH.search(text):
         entities.append("URL")
-    if any(ch.isdigit() for ch in text):
+    if _DIGIT.search(text):
         entities.append("STREET_ADDRESS")
     if _DIGIT_RUN.search(text):
         entities += ["PHONE_NUMBER", "CREDIT_CARD", "US_SSN"]
