@@ -141,3 +141,18 @@ def test_oversized_leaves_are_refused_whole_batch(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValueError, match="leaf 1 of the batch has 5 bytes"):
         log.extend([b"ok", b"12345"])
     assert log.size == 0
+
+
+def test_hashes_read_inside_a_rolled_back_batch_are_not_reused(tmp_path: Path) -> None:
+    log = MerkleLog(tmp_path / "log.sqlite")
+    log.extend(b"%d" % i for i in range(100))
+    with pytest.raises(RuntimeError), log.transaction():
+        log.extend(b"gone %d" % i for i in range(200))
+        log.inclusion_proof(0, 300)
+        raise RuntimeError("abandon the batch")
+    log.extend(b"kept %d" % i for i in range(200))
+    expected = MerkleLog()
+    expected.extend([b"%d" % i for i in range(100)] + [b"kept %d" % i for i in range(200)])
+
+    assert log.inclusion_proof(0, 300) == expected.inclusion_proof(0, 300)
+    assert log.root(256) == expected.root(256)
