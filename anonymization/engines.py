@@ -48,14 +48,18 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
         object per word (twice as fast on short texts)."""
         doc = self.get_nlp(language).make_doc(text)
         strings = doc.vocab.strings
-        return NlpArtifacts(
+        # Built without the engine, NlpArtifacts skips deriving keywords (two vocabulary lookups
+        # a word), which only Presidio's lemma context enhancer reads; see NoContextEnhancer.
+        artifacts = NlpArtifacts(
             entities=[],
             tokens=doc,
             tokens_indices=doc.to_array("IDX").tolist(),
             lemmas=[strings[h] for h in doc.to_array("LOWER").tolist()],
-            nlp_engine=self,
+            nlp_engine=None,
             language=language,
         )
+        artifacts.nlp_engine = self
+        return artifacts
 
 
 class NoContextEnhancer(ContextAwareEnhancer):

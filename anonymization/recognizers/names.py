@@ -45,6 +45,7 @@ _SURNAME_ENDINGS: Final = (
 _SURNAME_ENDINGS_ACCENTED: Final = ("ić", "ová", "ská", "ný", "ná", "č")
 _MIN_SHAPED_LENGTH: Final = 5
 _MIN_PROPER_LENGTH: Final = 3
+_MEMO_SIZE: Final = 1 << 17
 _MAX_ACRONYM: Final = 4
 _SENTENCE_END: Final = frozenset(".!?:;\n\"'()[]>-\u2013\u2014*#|")
 _CONTRACTION: Final = re.compile(r"['\u2019](?:m|re|ve|ll|d|t)$", re.IGNORECASE)
@@ -63,29 +64,39 @@ class _Word:
     stop: bool
 
 
-def _words(text: str, lexicon: NameLexicon) -> list[_Word]:
+_Features = tuple[str, bool, bool, bool, bool, bool]
+"""key, capitalised, initial, known, common, stop"""
+
+
+def _features(surface: str, lexicon: NameLexicon) -> _Features:
+    key = name_key(surface).replace(_APOSTROPHE, "'")
+    # "I'm", "Don't": contractions are words, never names.
+    capitalised = surface[0].isupper() and not _CONTRACTION.search(surface)
+    if not capitalised:
+        # Only capitalised words can be names: skip the lexicon for the rest.
+        return key, False, False, False, False, False
+    return (
+        key,
+        True,
+        len(surface) == 1,
+        len(key) > 1 and lexicon.is_name(key),
+        key in lexicon.common,
+        key in lexicon.stop,
+    )
+
+
+def _words(text: str, lexicon: NameLexicon, memo: dict[str, _Features]) -> list[_Word]:
     words: list[_Word] = []
     for match in _WORD.finditer(text):
         start, end, surface = match.start(), match.end(), match.group()
         if surface.endswith(_POSSESSIVE) and len(surface) > 2:
             surface, end = surface[:-2], end - 2
-        key = name_key(surface).replace(_APOSTROPHE, "'")
-        # "I'm", "Don't": contractions are words, never names.
-        capitalised = surface[0].isupper() and not _CONTRACTION.search(surface)
-        # Only capitalised words can be names: skip the lexicon for the rest.
-        words.append(
-            _Word(
-                start=start,
-                end=end,
-                text=surface,
-                key=key,
-                capitalised=capitalised,
-                initial=capitalised and len(surface) == 1,
-                known=capitalised and len(key) > 1 and lexicon.is_name(key),
-                common=capitalised and key in lexicon.common,
-                stop=capitalised and key in lexicon.stop,
-            )
-        )
+        features = memo.get(surface)
+        if features is None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            features = memo[surface] = _features(surface, lexicon)
+        words.append(_Word(start, end, surface, *features))
     return words
 
 
@@ -139,6 +150,7 @@ class OfflineNameRecognizer(EntityRecognizer):
     ):
         self._lexicon = lexicon
         self._proper_nouns = proper_nouns
+        self._memo: dict[str, _Features] = {}
         super().__init__(
             supported_entities=list(self.ENTITIES),
             supported_language=supported_language,
@@ -172,7 +184,7 @@ class OfflineNameRecognizer(EntityRecognizer):
         if not any(ch.isupper() for ch in text):
             return []
         lexicon = self.lexicon
-        words = _words(text, lexicon)
+        words = _words(text, lexicon, self._memo)
         found: list[tuple[int, int, float]] = []
         index = 0
         while index < len(words):

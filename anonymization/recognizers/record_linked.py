@@ -137,14 +137,19 @@ class RecordLinkedRecognizer(EntityRecognizer):
     ) -> list[tuple[str, int, int, str, str]]:
         found: list[tuple[str, int, int, str, str]] = []
         taken: set[int] = set()
+        present = set(keys)
         for name, sequences, singles in self._names:
+            if present.isdisjoint(singles) and not any(seq[0] in present for seq in sequences):
+                continue
             for sequence in sequences:
-                for start, end in _find_sequence(text, words, keys, sequence):
-                    indices = {i for i, (s, _, _) in enumerate(words) if start <= s < end}
+                if sequence[0] not in present:
+                    continue
+                for first, last in _find_sequence(text, words, keys, sequence):
+                    indices = set(range(first, last + 1))
                     if indices & taken:
                         continue
                     taken |= indices
-                    found.append(("PERSON", start, end, "name", name))
+                    found.append(("PERSON", words[first][0], words[last][1], "name", name))
             for index, key in enumerate(keys):
                 word = words[index][2]
                 if index not in taken and key in singles and word[0].isupper():
@@ -159,8 +164,10 @@ class RecordLinkedRecognizer(EntityRecognizer):
         for address, sequence in self._addresses:
             if len(sequence) < 2:
                 continue
-            for start, end in _find_sequence(text, words, keys, sequence):
-                found.append(("STREET_ADDRESS", start, end, "address", address))
+            for first, last in _find_sequence(text, words, keys, sequence):
+                found.append(
+                    ("STREET_ADDRESS", words[first][0], words[last][1], "address", address)
+                )
         return found
 
     def _match_phones(self, text: str) -> list[tuple[str, int, int, str, str]]:
@@ -227,16 +234,20 @@ class RecordLinkedRecognizer(EntityRecognizer):
 def _find_sequence(
     text: str, words: list[tuple[int, int, str]], keys: list[str], sequence: tuple[str, ...]
 ) -> list[tuple[int, int]]:
-    """Character spans where consecutive words spell `sequence`, separated by at most a few
-    spaces or punctuation marks and no line break."""
+    """(first, last) word indices where consecutive words spell `sequence`, separated by at most
+    a few spaces or punctuation marks and no line break."""
     size = len(sequence)
     spans: list[tuple[int, int]] = []
     index = 0
     while index + size <= len(keys):
-        if tuple(keys[index : index + size]) == sequence and all(
-            _close(text, words[i][1], words[i + 1][0]) for i in range(index, index + size - 1)
+        if (
+            keys[index] == sequence[0]
+            and tuple(keys[index : index + size]) == sequence
+            and all(
+                _close(text, words[i][1], words[i + 1][0]) for i in range(index, index + size - 1)
+            )
         ):
-            spans.append((words[index][0], words[index + size - 1][1]))
+            spans.append((index, index + size - 1))
             index += size
         else:
             index += 1
