@@ -7,6 +7,8 @@
   stops at the first region that accepts one, and remembers recent answers.
 - URL: Presidio's pattern matches inside words ("end.It" is a ".it" domain) and inside email
   addresses; here a match must start and end on a word boundary and must not touch an "@".
+- Credit card: a Luhn-valid digit run after a card word counts even when its issuer prefix or
+  length is not among Presidio's patterns.
 - The country-specific recognizers (UK_NHS, US_BANK_NUMBER, US_DRIVER_LICENSE, ...) are left out
   of the default set: on retail notes their checksums fire on ordinary phone numbers (a US number
   such as 415-555-2671 passes the NHS check).
@@ -118,6 +120,54 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
         return results
 
 
+_CARD_RUN: Final = re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])")
+_CARD_CONTEXT: Final = re.compile(r"(?i)\b(?:card|visa|mastercard|amex|maestro|cc)\b")
+
+
+class ContextCardRecognizer(CreditCardRecognizer):
+    """CREDIT_CARD: Presidio's issuer patterns, plus any Luhn-valid run of 12 to 19 digits shortly
+    after a card word ("my card 4030 8743 9774 0603 788"), which catches issuers and lengths the
+    patterns do not list."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Card numbers in `text`."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for run in _CARD_RUN.finditer(text):
+            if any(r.start <= run.start() and run.end() <= r.end for r in results):
+                continue
+            before = text[max(0, run.start() - _CONTEXT_WINDOW) : run.start()]
+            if _CARD_CONTEXT.search(before) and _luhn_valid(run.group()):
+                results.append(
+                    RecognizerResult(
+                        entity_type="CREDIT_CARD",
+                        start=run.start(),
+                        end=run.end(),
+                        score=0.5,
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        },
+                    )
+                )
+        return results
+
+
+def _luhn_valid(number: str) -> bool:
+    digits_only = [int(ch) for ch in number if ch.isdigit()]
+    checksum = 0
+    for position, digit in enumerate(reversed(digits_only)):
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        checksum += digit
+    return checksum % 10 == 0
+
+
 class BoundedUrlRecognizer(UrlRecognizer):
     """URL matches that start and end on word boundaries and are not part of an email."""
 
@@ -156,7 +206,7 @@ def default_pattern_recognizers(
     return [
         OfflineEmailRecognizer(),
         WindowedPhoneRecognizer(regions=phone_regions),
-        CreditCardRecognizer(),
+        ContextCardRecognizer(),
         IbanRecognizer(),
         IpRecognizer(),
         BoundedUrlRecognizer(),

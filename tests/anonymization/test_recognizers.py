@@ -190,3 +190,19 @@ def test_overlap_resolution_drops_a_url_inside_an_email() -> None:
     url = RecognizerResult("URL", 16, 27, 0.5)
 
     assert resolve_overlaps([url, email]) == [email]
+
+
+def test_luhn_valid_number_after_a_card_word_is_a_card(engine: TextEngine) -> None:
+    """19 digits with an issuer prefix Presidio's patterns do not list."""
+    assert found(engine, "My card 2200000000000000004 was declined") == [("CREDIT_CARD", 8, 27)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Order 2200000000000000004 shipped", "My card 2200000000000000005 was declined"],
+    ids=["no-card-word", "fails-luhn"],
+)
+def test_long_digit_runs_without_context_or_checksum_are_not_cards(
+    engine: TextEngine, text: str
+) -> None:
+    assert found(engine, text) == []
