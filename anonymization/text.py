@@ -24,6 +24,7 @@ from anonymization.operator import (
     TOKENIZER_PARAM,
     KeyedTokenOperator,
 )
+from anonymization.recognizers.patterns import clear_phone_cache
 from anonymization.recognizers.record_linked import LINKED_VALUE_KEY, RecordLinkedRecognizer
 from anonymization.record import RecordIdentifiers
 
@@ -144,6 +145,12 @@ class TextEngine:
         self._cache: OrderedDict[tuple[str, str, RecordIdentifiers | None], str] = OrderedDict()
         self._cache_size = cache_size
         self._all_entities = sorted(analyzer.get_supported_entities(language))
+
+    def clear_caches(self) -> None:
+        """Forget cached texts, records and phone numbers (raw personal data held in memory)."""
+        self._cache.clear()
+        RecordLinkedRecognizer.for_record.cache_clear()
+        clear_phone_cache()
 
     def analyze(
         self, text: str, *, record: RecordIdentifiers | None = None

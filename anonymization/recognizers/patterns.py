@@ -78,6 +78,11 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return bool(_OFFLINE_TLD(pattern_text.rpartition("@")[2]).fqdn)
 
 
+def clear_phone_cache() -> None:
+    """Forget the phone numbers remembered by `WindowedPhoneRecognizer`."""
+    _phone_matches.cache_clear()
+
+
 class WindowedPhoneRecognizer(PhoneRecognizer):
     """PHONE_NUMBER via python-phonenumbers, run only on candidate digit runs."""
 
