@@ -161,18 +161,16 @@ def pseudonymize(
 
 @pii_app.command("forget")
 def forget(
+    key_file: Annotated[Path, typer.Option("--key-file", help="The partner's key.")],
+    erasure_list: Annotated[
+        Path, typer.Option("--erasure-list", help="The erasure list (JSON lines) to append to.")
+    ],
     customer_ids: Annotated[
         list[str] | None, typer.Argument(metavar="CUSTOMER_ID...", help="Raw customer ids.")
     ] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="A file of raw customer ids, one a line.")
     ] = None,
-    key_file: Annotated[Path, typer.Option("--key-file", help="The partner's key.")] = Path(
-        "partner.key"
-    ),
-    erasure_list: Annotated[
-        Path, typer.Option("--erasure-list", help="The erasure list (JSON lines) to append to.")
-    ] = Path("erasure.jsonl"),
 ) -> None:
     """Add customers to the erasure list; they are left out from the next round on."""
     ids = list(customer_ids or [])

@@ -115,7 +115,16 @@ def test_forget_appends_pseudonyms_to_the_erasure_list(workdir: Path) -> None:
 
 
 def test_forget_without_ids_is_a_clear_error(workdir: Path) -> None:
-    result = runner.invoke(pii_app, ["forget", "--key-file", str(workdir / "partner.key")])
+    result = runner.invoke(
+        pii_app,
+        [
+            "forget",
+            "--key-file",
+            str(workdir / "partner.key"),
+            "--erasure-list",
+            str(workdir / "erasure.jsonl"),
+        ],
+    )
 
     assert result.exit_code == 1 and "give customer ids or --file" in result.output
 
