@@ -1,74 +1,189 @@
-"""A partner's own data, turned into training and evaluation windows at the partner.
+"""A partner's own data: found, pseudonymized at the partner, turned into windows.
 
-Where the events come from, in order:
+Where the raw events come from, in order:
 
-1. ``node_config["data-path"]``: a partner's file (deployment engine);
-2. ``partners-dir`` in the run config plus ``node_config["partition-id"]``: the partner files a
-   ``fedinsight simulate`` run prepared;
+1. ``node_config["data-path"]``: a partner's file (deployment engine), with its state folder in
+   ``node_config["state-dir"]`` and its column roles in ``node_config["schema-path"]``;
+2. ``partners-dir`` in the run config plus ``node_config["partition-id"]``: the partner homes a
+   ``fedinsight simulate`` run prepared (``<partners-dir>/<partner>/raw.parquet``);
 3. otherwise the run's dataset (bundled CDNOW by default), split deterministically with the run's
-   ``split`` and ``seed`` — what a plain ``flwr run .`` in simulation uses.
+   ``split`` and ``seed``: what a plain ``flwr run .`` in simulation uses.
 
-Only events on or before the end of calibration reach feature building
-(``insight.protocol.truncate_events``); holdout targets are computed separately, for evaluation.
+Every record is pseudonymized before it is used: customer ids become keyed pseudonyms (HMAC under
+the partner's own key), identifier columns are dropped, free text goes through Presidio,
+customers without consent are left out, and customers on the erasure list are dropped. Only then
+do events reach feature building, and only events on or before the end of calibration.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
+from anonymization import (
+    PartnerSchema,
+    Pseudonymizer,
+    apply_erasure,
+    load_erasure_list,
+    pseudonymize_table,
+)
 from client_node.errors import PartnerDataError
+from client_node.node_state import NodeState
 from insight import (
+    DataError,
     PartnerData,
     RunSettings,
     load_dataset,
     partition_customers,
     prepare_partner,
-    read_event_file,
+    validate_events,
+    write_event_file,
 )
 
 logger = logging.getLogger(__name__)
 
+RAW_FILE = "raw.parquet"
 
-def resolve_source(
-    settings: RunSettings, node_config: dict[str, object]
-) -> tuple[str, Path | None, int | None]:
-    """(partner name, events file or None, partition id or None) for this node."""
-    data_path = str(node_config.get("data-path", "") or "")
+
+@dataclass(frozen=True)
+class PartnerSource:
+    name: str
+    raw_path: Path | None
+    partition_id: int | None
+    state: NodeState
+    schema_path: Path | None
+
+
+def _str(node_config: dict[str, object], key: str) -> str:
+    return str(node_config.get(key, "") or "")
+
+
+def resolve_source(settings: RunSettings, node_config: dict[str, object]) -> PartnerSource:
+    """Where this node's data, state and schema are."""
+    data_path = _str(node_config, "data-path")
+    schema = _str(node_config, "schema-path") or settings.schema_path
     if data_path:
-        name = str(node_config.get("partner-name", "") or Path(data_path).stem)
-        return name, Path(data_path), None
+        name = _str(node_config, "partner-name") or Path(data_path).stem
+        state_dir = _str(node_config, "state-dir")
+        if not state_dir:
+            raise PartnerDataError("node config has a 'data-path' but no 'state-dir'")
+        return PartnerSource(
+            name,
+            Path(data_path),
+            None,
+            NodeState(Path(state_dir)),
+            Path(schema) if schema else None,
+        )
     if "partition-id" not in node_config:
         raise PartnerDataError(
             "this node has neither a 'data-path' nor a 'partition-id' in its node config"
         )
     pid = int(str(node_config["partition-id"]))
     if settings.partners_dir:
-        files = sorted(Path(settings.partners_dir).glob("*.parquet"))
-        if pid >= len(files):
+        homes = sorted(p for p in Path(settings.partners_dir).iterdir() if (p / RAW_FILE).exists())
+        if pid >= len(homes):
             raise PartnerDataError(
-                f"partition-id {pid} but only {len(files)} partner files in {settings.partners_dir}"
+                f"partition-id {pid} but only {len(homes)} partner homes in {settings.partners_dir}"
             )
-        return files[pid].stem, files[pid], None
-    return f"partition-{pid}", None, pid
+        home = homes[pid]
+        return PartnerSource(
+            home.name, home / RAW_FILE, None, NodeState(home), Path(schema) if schema else None
+        )
+    base = Path(settings.run_dir or "runs") / "partner-homes" / f"partition-{pid}"
+    return PartnerSource(f"partition-{pid}", None, pid, NodeState(base), None)
 
 
 def load_partner(settings: RunSettings, node_config: dict[str, object]) -> PartnerData:
-    name, path, pid = resolve_source(settings, node_config)
-    if path is not None:
-        return _cached_from_file(settings, name, str(path), path.stat().st_mtime_ns)
-    assert pid is not None
-    return _cached_from_partition(settings, pid)
+    """The partner's windows, from pseudonymized, consented, not-erased events."""
+    source = resolve_source(settings, node_config)
+    state = source.state.ensure()
+    if source.raw_path is None:
+        assert source.partition_id is not None
+        raw_path = _materialize_partition(settings, source.partition_id, state.root)
+    else:
+        raw_path = source.raw_path
+    if not raw_path.exists():
+        raise PartnerDataError(f"partner data file not found: {raw_path}")
+    erasure_mtime = state.erasure_path.stat().st_mtime_ns if state.erasure_path.exists() else 0
+    return _cached_partner(
+        settings,
+        source.name,
+        str(raw_path),
+        raw_path.stat().st_mtime_ns,
+        str(state.root),
+        str(source.schema_path or ""),
+        erasure_mtime,
+    )
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_from_file(settings: RunSettings, name: str, path: str, _mtime: int) -> PartnerData:
-    return prepare_partner(name, read_event_file(Path(path)), settings)
+def _cached_partner(
+    settings: RunSettings,
+    name: str,
+    raw_path: str,
+    _raw_mtime: int,
+    state_root: str,
+    schema_path: str,
+    _erasure_mtime: int,
+) -> PartnerData:
+    state = NodeState(Path(state_root))
+    schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
+    events = ingest(Path(raw_path), schema, state)
+    return prepare_partner(name, events, settings)
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_from_partition(settings: RunSettings, pid: int) -> PartnerData:
+def ingest(raw_path: Path, schema: PartnerSchema, state: NodeState) -> pd.DataFrame:
+    """Pseudonymized, consented, not-erased events in the event schema.
+
+    The pseudonymized table is cached in the state folder, keyed by the raw file's hash, the
+    key's public id and the schema, so Presidio runs once per input, not once per round. The
+    erasure list is applied on every call: a customer forgotten now is gone from the next round.
+    """
+    key = state.pseudonym_key()
+    pseudonymizer = Pseudonymizer(key)
+    digest = hashlib.sha256()
+    with raw_path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(pseudonymizer.key_id.encode())
+    digest.update(json.dumps(schema.columns).encode())
+    cached = state.ingested_dir / f"{digest.hexdigest()[:24]}.parquet"
+    if cached.exists():
+        table = pd.read_parquet(cached)
+    else:
+        raw = _read_raw(raw_path)
+        table = pseudonymize_table(raw, schema, pseudonymizer)
+        write_event_file(table, cached)
+        logger.info(
+            "ingested %d pseudonymized rows (%d dropped)", len(table), len(raw) - len(table)
+        )
+    table = apply_erasure(table, load_erasure_list(state.erasure_path, key=key))
+    try:
+        return validate_events(table, source=str(raw_path))
+    except DataError as exc:
+        raise PartnerDataError(str(exc)) from exc
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"customer_id": str})
+    except (OSError, ValueError) as exc:
+        raise PartnerDataError(f"{path}: not a readable table ({exc})") from exc
+
+
+def _materialize_partition(settings: RunSettings, pid: int, home: Path) -> Path:
+    """For a plain ``flwr run .``: this partition's raw events, written into its home."""
+    path = home / RAW_FILE
+    if path.exists():
+        return path
     table = load_dataset(settings.dataset, settings.data_path or None, settings.columns)
     part = partition_customers(
         table.events,
@@ -83,5 +198,5 @@ def _cached_from_partition(settings: RunSettings, pid: int) -> PartnerData:
             f"partition-id {pid} but the split {settings.split!r} kept {len(names)} partners"
         )
     ids = set(part.partners[names[pid]].tolist())
-    events = table.events[table.events["customer_id"].isin(ids)]
-    return prepare_partner(names[pid], events, settings)
+    write_event_file(table.events[table.events["customer_id"].isin(ids)], path)
+    return path

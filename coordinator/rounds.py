@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,6 @@ from insight import CustomerSequenceModel, RunSettings, architecture_hash
 
 logger = logging.getLogger(__name__)
 
-CentralEval = Callable[[dict[str, torch.Tensor]], dict[str, float]]
-
 
 @dataclass
 class RoundRecord:
@@ -38,7 +36,6 @@ class RoundRecord:
     model_sha256_after: str
     train: dict[str, float]
     evaluate: dict[str, float]
-    central: dict[str, float]
     seconds: float
     train_phase_seconds: float
     max_partner_train_seconds: float
@@ -103,7 +100,6 @@ def run_federation(
     settings: RunSettings,
     run_dir: Path,
     *,
-    central_eval: CentralEval | None = None,
     round_timeout: float = 3600.0,
 ) -> FederationResult:
     """Run ``settings.num_server_rounds`` rounds of federated training; see module doc."""
@@ -140,7 +136,6 @@ def run_federation(
         )
         eval_ok, eval_failed = split_replies(eval_replies)
         eval_metrics = strategy.aggregate_evaluate(rnd, eval_ok) if eval_ok else None
-        central = central_eval(state) if central_eval else {}
         partner_seconds = [_train_seconds(m) for m in ok]
         record = RoundRecord(
             round=rnd,
@@ -150,7 +145,6 @@ def run_federation(
             model_sha256_after=after,
             train=_metrics(train_metrics),
             evaluate=_metrics(eval_metrics),
-            central=central,
             seconds=time.perf_counter() - t0,
             train_phase_seconds=train_phase,
             max_partner_train_seconds=max(partner_seconds, default=0.0),
@@ -158,9 +152,7 @@ def run_federation(
         )
         result.rounds.append(record)
         progress.write("round", **record.__dict__)
-        logger.info(
-            "round %d done in %.1fs: %s", rnd, record.seconds, record.central or record.evaluate
-        )
+        logger.info("round %d done in %.1fs: %s", rnd, record.seconds, record.evaluate)
         before = after
     result.final_model_sha256 = save_model(arrays.to_torch_state_dict(), run_dir / "model.pt")
     progress.write("end", final_model_sha256=result.final_model_sha256)

@@ -9,7 +9,6 @@ from pathlib import Path
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
-from coordinator.central_eval import make_central_eval
 from coordinator.rounds import run_federation, summarize
 from insight import RunSettings
 
@@ -23,6 +22,5 @@ def main(grid: Grid, context: Context) -> None:
     run_dir = Path(settings.run_dir or f"runs/flwr-{context.run_id}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     logger.info("run directory: %s", run_dir)
-    central = make_central_eval(settings) if settings.eval_data else None
-    result = run_federation(grid, settings, run_dir, central_eval=central)
+    result = run_federation(grid, settings, run_dir)
     (run_dir / "federation.json").write_text(json.dumps(summarize(result), indent=2))

@@ -35,7 +35,7 @@ from insight.protocol import (
     truncate_events,
 )
 from insight.run_config import RunSettings
-from insight.schema import EventTable, LoadReport
+from insight.schema import EventTable, LoadReport, validate_events
 from insight.training import Predictions, TrainConfig, predict, train
 
 __all__ = [
@@ -81,5 +81,6 @@ __all__ = [
     "score_predictions",
     "train",
     "truncate_events",
+    "validate_events",
     "write_event_file",
 ]

@@ -38,7 +38,7 @@ class RunSettings:
     num_windows: int = 6
     run_dir: str = ""
     partners_dir: str = ""
-    eval_data: str = ""
+    schema_path: str = ""
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Scalar]) -> RunSettings:

@@ -19,12 +19,12 @@ import torch
 from coordinator import load_model_state
 from insight import (
     CustomerSequenceModel,
-    EventTable,
     Predictions,
     RunSettings,
     bgnbd_expected_purchases,
     bgnbd_prob_any,
     calibration_summary,
+    evaluate_model,
     fit_bgnbd,
     naive_rate,
     predict,
@@ -45,24 +45,22 @@ class BaselineResults:
     frequency: np.ndarray
     bgnbd_params: dict[str, float]
     centralized_seconds: float
+    per_round: dict[int, dict[str, float]]
 
 
-def run_baselines(table: EventTable, settings: RunSettings, run_dir: Path) -> BaselineResults:
-    pooled_ids = set(
-        pd.concat(
-            [
-                pd.read_parquet(p, columns=["customer_id"])
-                for p in sorted((run_dir / "partners").glob("*.parquet"))
-            ]
-        )["customer_id"].astype(str)
-    )
-    events = table.events[table.events["customer_id"].isin(pooled_ids)]
+def run_baselines(events: pd.DataFrame, settings: RunSettings, run_dir: Path) -> BaselineResults:
+    """Score the federated model (every round's and the final) and the baselines on ``events``,
+    the pooled customers of every partner: the researcher's view, which no coordinator has."""
     data = prepare_partner("pooled", events, settings)
     preds: dict[str, Predictions] = {}
 
-    fed = CustomerSequenceModel()
-    fed.load_state_dict(load_model_state(run_dir / "model.pt"))
-    preds["federated"] = predict(fed, data.predict)
+    per_round: dict[int, dict[str, float]] = {}
+    model = CustomerSequenceModel()
+    for path in sorted((run_dir / "models").glob("round-*.pt")):
+        model.load_state_dict(load_model_state(path))
+        per_round[int(path.stem.split("-")[1])] = evaluate_model(model, data)
+    model.load_state_dict(load_model_state(run_dir / "model.pt"))
+    preds["federated"] = predict(model, data.predict)
 
     torch.manual_seed(settings.seed)
     central = CustomerSequenceModel()
@@ -115,4 +113,5 @@ def run_baselines(table: EventTable, settings: RunSettings, run_dir: Path) -> Ba
             "log_likelihood": params.log_likelihood,
         },
         centralized_seconds=stats.seconds,
+        per_round=per_round,
     )

@@ -32,7 +32,7 @@ def _plot_rounds(rounds: list[dict[str, Any]], baselines: BaselineResults, path:
         (axes[0], "auc_any_repeat", "AUC (any repeat purchase)"),
         (axes[1], "corr_purchases", "correlation (holdout purchases)"),
     ):
-        ys = [r.get("central", {}).get(key, np.nan) for r in rounds]
+        ys = [baselines.per_round.get(r["round"], {}).get(key, np.nan) for r in rounds]
         ax.plot(xs, ys, marker="o", label="federated (global model)")
         for name, style in (("centralized", "--"), ("bgnbd", ":"), ("naive", "-.")):
             value = baselines.metrics[name].get(key)
@@ -131,7 +131,7 @@ def write_report(
                 "participants": r["participants"],
                 "failures": r["failures"],
                 "model_sha256": r["model_sha256_after"],
-                "central": r.get("central", {}),
+                "pooled": baselines.per_round.get(r["round"], {}),
                 "partners_evaluate": r.get("evaluate", {}),
                 "train_loss": r.get("train", {}).get("train-loss"),
                 "seconds": r["seconds"],

@@ -20,6 +20,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from anonymization import make_pii_events, write_pii_schema
 from coordinator import read_progress
 from insight import (
     EventTable,
@@ -45,6 +48,7 @@ class SimulationSpec:
     app_dir: Path
     min_customers: int = 50
     run_id: str = ""
+    pii: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,16 +75,26 @@ def _toml(settings: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare_run(
-    spec: SimulationSpec, table: EventTable
-) -> tuple[Path, RunSettings, dict[str, int]]:
-    """Create the run directory with partner files; return it, the resolved settings, sizes."""
+@dataclass(frozen=True)
+class PreparedRun:
+    run_dir: Path
+    settings: RunSettings
+    partners: dict[str, int]
+    pooled: pd.DataFrame
+
+
+def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
+    """Create the run directory and each partner's home with its raw data.
+
+    ``RUN_DIR/partner-homes/<partner>/`` stands for the partner's own machine: its raw events
+    (with synthetic identities, notes and consent when ``spec.pii``), and later its keys,
+    pseudonymized copy and privacy ledger. Nothing else in the run directory holds raw data.
+    """
     s = spec.settings
     run_id = spec.run_id or make_run_id(s)
     run_dir = (spec.out_dir / run_id).resolve()
     if run_dir.exists():
         raise SimulationError(f"run directory {run_dir} already exists")
-    run_dir.mkdir(parents=True)
     part = partition_customers(
         table.events,
         s.split,
@@ -94,28 +108,35 @@ def prepare_run(
             f"the split kept {len(part.partners)} partner(s) with at least "
             f"{spec.min_customers} customers; min-partners is {s.min_partners}"
         )
+    run_dir.mkdir(parents=True)
+    homes = run_dir / "partner-homes"
     sizes: dict[str, int] = {}
     events = table.events
-    for name, ids in part.partners.items():
+    kept: set[str] = set()
+    for i, (name, ids) in enumerate(part.partners.items()):
         mine = events[events["customer_id"].isin(set(ids.tolist()))]
-        write_event_file(mine, run_dir / "partners" / f"{name}.parquet")
+        if spec.pii:
+            mine = make_pii_events(mine, seed=s.seed * 1000 + i)
+        write_event_file(mine, homes / name / "raw.parquet")
         sizes[name] = len(ids)
-    pooled = events[
-        events["customer_id"].isin(set().union(*(set(v.tolist()) for v in part.partners.values())))
-    ]
-    write_event_file(pooled, run_dir / "eval" / "pooled.parquet")
+        kept.update(ids.tolist())
+    schema_path = ""
+    if spec.pii:
+        write_pii_schema(homes / "schema.toml")
+        schema_path = str(homes / "schema.toml")
     resolved = replace(
         s,
         num_partners=len(part.partners),
         run_dir=str(run_dir),
-        partners_dir=str(run_dir / "partners"),
-        eval_data=str(run_dir / "eval" / "pooled.parquet"),
+        partners_dir=str(homes),
+        schema_path=schema_path,
     )
     (run_dir / "config.toml").write_text(_toml(resolved.to_flower()))
     (run_dir / "partition.json").write_text(
         json.dumps({"partners": sizes, "left_out": part.left_out}, indent=2, sort_keys=True)
     )
-    return run_dir, resolved, sizes
+    pooled = events[events["customer_id"].isin(kept)]
+    return PreparedRun(run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled)
 
 
 def run_simulation(
@@ -128,7 +149,8 @@ def run_simulation(
     s = spec.settings
     stage("loading data")
     table = load_dataset(s.dataset, s.data_path or None, s.columns)
-    run_dir, resolved, sizes = prepare_run(spec, table)
+    prepared = prepare_run(spec, table)
+    run_dir, resolved, sizes = prepared.run_dir, prepared.settings, prepared.partners
     stage(f"federated training: {len(sizes)} partners, {s.num_server_rounds} rounds")
     t0 = time.perf_counter()
     progress_path = run_dir / "progress.jsonl"
@@ -154,7 +176,7 @@ def run_simulation(
             f"the Flower run ended without a final model; see {run_dir / 'flower.log'}"
         )
     stage("baselines: centralized model, BG/NBD, naive rate")
-    baselines = run_baselines(table, resolved, run_dir)
+    baselines = run_baselines(prepared.pooled, resolved, run_dir)
     stage("report")
     report = write_report(
         run_dir,

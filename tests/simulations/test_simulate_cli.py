@@ -120,3 +120,76 @@ def test_simulate_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
     assert "line 3" in proc.stderr and "timestamp" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
+
+
+def _identifiers(raw_files: list[Path]) -> set[str]:
+    import pandas as pd
+
+    found: set[str] = set()
+    for path in raw_files:
+        frame = pd.read_parquet(path)
+        for column in ("customer_id", "name", "email", "phone"):
+            found.update(str(v) for v in frame[column].dropna().unique())
+    return {v for v in found if len(v) >= 6}
+
+
+def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    """No leak: logs, models, reports, the SuperLink's message store: 0 raw identifiers."""
+    import pandas as pd
+
+    pii_csv = tmp_path / "pii.csv"
+    frame = pd.read_csv(tiny_csv, dtype={"customer_id": str})
+    frame["customer_id"] = "cust-" + frame["customer_id"]
+    frame.to_csv(pii_csv, index=False)
+    out = tmp_path / "runs"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "simulate",
+            "--pii",
+            "--dataset",
+            "csv",
+            "--data",
+            str(pii_csv),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--partners",
+            "2",
+            "--split",
+            "iid",
+            "--rounds",
+            "2",
+            "--local-epochs",
+            "1",
+            "--out",
+            str(out),
+            "--min-customers",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = list(out.iterdir())
+    homes = run_dir / "partner-homes"
+    identifiers = _identifiers(sorted(homes.glob("*/raw.parquet")))
+    assert len(identifiers) > 400  # ids, names, emails and phones of ~400 customers
+    scanned, leaks = 0, []
+    for path in run_dir.rglob("*"):
+        if not path.is_file() or homes in path.parents:
+            continue
+        data = path.read_bytes()
+        scanned += 1
+        leaks += [f"{path.relative_to(run_dir)}: {v!r}" for v in identifiers if v.encode() in data]
+    leaks += [f"stdout: {v!r}" for v in identifiers if v in proc.stdout + proc.stderr]
+    assert scanned >= 8
+    assert leaks == []
