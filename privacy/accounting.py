@@ -1,0 +1,124 @@
+"""Epsilon of a history of DP-SGD steps, and the noise that reaches a target, via Opacus.
+
+A history is a sequence of ``(noise_multiplier, sample_rate, steps)`` entries, each a run of
+``steps`` Poisson-subsampled Gaussian mechanism steps, as Opacus's accountants keep it. The
+entries compose in any order, so entries with the same ``(noise_multiplier, sample_rate)`` are
+merged first: same epsilon, fewer convolutions for the PRV accountant.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+from opacus.accountants import PRVAccountant, RDPAccountant
+from opacus.accountants.utils import get_noise_multiplier
+
+from privacy.config import ACCOUNTANTS, Accountant, check_positive
+from privacy.errors import PrivacyConfigError
+
+HistoryEntry = tuple[float, float, int]
+
+
+def epsilon_for(
+    history: Sequence[HistoryEntry], *, target_delta: float, accountant: Accountant
+) -> float:
+    """Epsilon spent by ``history`` at ``target_delta``; 0.0 for an empty history.
+
+    Requires each ``noise_multiplier > 0``, ``0 < sample_rate <= 1``, ``steps >= 0`` and
+    ``0 < target_delta < 1``. The PRV accountant returns its upper bound (Opacus's default
+    ``eps_error=0.01``), so both accountants err on the side of more epsilon.
+    """
+    _check_delta(target_delta)
+    merged = _merge(history)
+    if not merged:
+        return 0.0
+    acct = _accountant(accountant)
+    acct.history = merged
+    with _quiet():
+        eps = float(acct.get_epsilon(delta=target_delta))
+    if math.isnan(eps):
+        raise PrivacyConfigError(f"the {accountant} accountant returned NaN for {merged}")
+    return eps
+
+
+def calibrate_noise(
+    *,
+    target_epsilon: float,
+    target_delta: float,
+    sample_rate: float,
+    steps: int,
+    accountant: Accountant,
+) -> float:
+    """The smallest noise multiplier (to Opacus's tolerance of 0.01 in epsilon) whose
+    ``steps`` steps at ``sample_rate`` spend at most ``target_epsilon``.
+
+    Raises ``PrivacyConfigError`` when no noise multiplier up to Opacus's limit reaches it.
+    """
+    check_positive("target_epsilon", target_epsilon)
+    _check_delta(target_delta)
+    _check_entry(1.0, sample_rate, steps)
+    if steps == 0:
+        raise PrivacyConfigError("cannot calibrate noise for 0 steps")
+    if accountant not in ACCOUNTANTS:
+        raise PrivacyConfigError(f"accountant must be one of {ACCOUNTANTS}, got {accountant!r}")
+    try:
+        with _quiet():
+            sigma = get_noise_multiplier(
+                target_epsilon=target_epsilon,
+                target_delta=target_delta,
+                sample_rate=sample_rate,
+                steps=steps,
+                accountant=accountant,
+            )
+    except ValueError as exc:
+        raise PrivacyConfigError(
+            f"no noise multiplier reaches epsilon {target_epsilon} at delta {target_delta} "
+            f"over {steps} steps at sample rate {sample_rate}: {exc}"
+        ) from exc
+    return float(sigma)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence what Opacus says at extreme parameters (as in calibration's search): an optimal
+    RDP order at the edge of the range only means the bound is looser than it could be, and the
+    PRV accountant's log(0) at sample rate 1 is harmless."""
+    with warnings.catch_warnings(), np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        warnings.filterwarnings("ignore", message="Optimal order is the", category=UserWarning)
+        yield
+
+
+def _accountant(name: Accountant) -> RDPAccountant | PRVAccountant:
+    if name == "rdp":
+        return RDPAccountant()
+    if name == "prv":
+        return PRVAccountant()
+    raise PrivacyConfigError(f"accountant must be one of {ACCOUNTANTS}, got {name!r}")
+
+
+def _merge(history: Sequence[HistoryEntry]) -> list[HistoryEntry]:
+    steps_by_key: dict[tuple[float, float], int] = {}
+    for noise_multiplier, sample_rate, steps in history:
+        _check_entry(noise_multiplier, sample_rate, steps)
+        if steps == 0:
+            continue
+        key = (float(noise_multiplier), float(sample_rate))
+        steps_by_key[key] = steps_by_key.get(key, 0) + int(steps)
+    return [(sigma, q, steps) for (sigma, q), steps in steps_by_key.items()]
+
+
+def _check_entry(noise_multiplier: float, sample_rate: float, steps: int) -> None:
+    check_positive("noise_multiplier", noise_multiplier)
+    if not 0 < sample_rate <= 1:
+        raise PrivacyConfigError(f"sample_rate must be in (0, 1], got {sample_rate}")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise PrivacyConfigError(f"steps must be an integer >= 0, got {steps!r}")
+
+
+def _check_delta(target_delta: float) -> None:
+    if not 0 < target_delta < 1:
+        raise PrivacyConfigError(f"target_delta must be in (0, 1), got {target_delta}")
