@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from opacus.accountants import RDPAccountant
 
 from privacy import PrivacyConfigError, calibrate_noise, epsilon_for
 from privacy.config import Accountant
@@ -21,6 +22,16 @@ def test_rdp_epsilon_matches_opacus() -> None:
 def test_prv_epsilon_matches_opacus() -> None:
     eps = epsilon_for([(1.0, 0.01, 1000)], target_delta=1e-5, accountant="prv")
     assert eps == pytest.approx(PRV_EPSILON, abs=5e-4)
+
+
+def test_rdp_epsilon_of_a_mixed_history_is_exactly_the_accountants() -> None:
+    history = [(1.0, 0.01, 300), (2.0, 0.05, 40), (0.8, 0.002, 1000)]
+    accountant = RDPAccountant()
+    accountant.history = list(history)
+
+    eps = epsilon_for(history, target_delta=1e-6, accountant="rdp")
+
+    assert eps == accountant.get_epsilon(delta=1e-6)
 
 
 def test_prv_is_tighter_than_rdp_but_close() -> None:
