@@ -84,6 +84,19 @@ def simulate(
     ] = None,
     holdout_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD (dataset default)")] = None,
     min_customers: Annotated[int, typer.Option(min=1, help="smallest partner kept")] = 50,
+    dp: Annotated[bool, typer.Option("--dp/--no-dp", help="DP-SGD at every partner")] = True,
+    target_epsilon: Annotated[
+        float, typer.Option(min=0.0, help="epsilon each partner spends over the whole run")
+    ] = 3.0,
+    target_delta: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1e-5,
+    max_grad_norm: Annotated[float, typer.Option(min=0.0)] = 1.0,
+    epsilon_budget: Annotated[
+        float, typer.Option(min=0.0, help="each partner's cap on cumulative epsilon")
+    ] = 3.0,
+    budgets: Annotated[
+        str, typer.Option(help="per-partner budgets, e.g. partner-0=0.5,partner-1=3")
+    ] = "",
+    accountant: Annotated[str, typer.Option(help="rdp or prv")] = "rdp",
     pii: Annotated[
         bool,
         typer.Option(
@@ -114,6 +127,12 @@ def simulate(
             dataset=dataset,
             data_path=str(data.resolve()) if data else "",
             columns=columns,
+            dp=dp,
+            target_epsilon=target_epsilon,
+            target_delta=target_delta,
+            max_grad_norm=max_grad_norm,
+            epsilon_budget=epsilon_budget,
+            dp_accountant=accountant,
             split=split,
             num_partners=partners,
             min_partners=min(2, partners),
@@ -127,6 +146,7 @@ def simulate(
             app_dir=find_app_dir(),
             min_customers=min_customers,
             pii=pii,
+            budgets=_parse_budgets(budgets),
         )
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -161,6 +181,19 @@ def simulate(
     _print_summary(result.report, result.run_dir)
 
 
+def _parse_budgets(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise typer.BadParameter(f"--budgets: {part!r} is not partner=number")
+    return out
+
+
 def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
     table = Table(
         title=f"Holdout metrics ({report['dataset']}, {len(report['partners'])} partners)"
@@ -172,6 +205,26 @@ def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
     for name, metrics in report["metrics"].items():
         table.add_row(name, *(f"{metrics.get(k, float('nan')):.4f}" for k in keys))
     console.print(table)
+    privacy = report.get("privacy", {})
+    if privacy.get("enabled"):
+        eps = ", ".join(
+            f"{name} {p.get('epsilon', float('nan')):.2f}/{p.get('budget', float('nan')):g}"
+            + (f" ({p['refused_rounds']} refused)" if p.get("refused_rounds") else "")
+            for name, p in sorted(privacy.get("partners", {}).items())
+        )
+        console.print(f"epsilon spent / budget (delta {privacy.get('delta')}): {eps}")
+        if privacy.get("mia_auc") is not None:
+            console.print(f"membership-inference AUC on the final model: {privacy['mia_auc']:.4f}")
+    else:
+        console.print("[yellow]differential privacy was off for this run[/yellow]")
+    audit = report.get("audit", {})
+    if audit:
+        verdict = (
+            "[green]verified[/green]"
+            if audit.get("verified")
+            else (f"[red]NOT verified: {audit.get('error')}[/red]")
+        )
+        console.print(f"audit log: {audit.get('tree_size')} records, {verdict}")
     console.print(f"run directory: {run_dir}")
     console.print(f"report: {run_dir / 'report.html'}")
 

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +61,11 @@ class PartnerSource:
     schema_path: Path | None
 
 
-def _str(node_config: dict[str, object], key: str) -> str:
+def _str(node_config: Mapping[str, object], key: str) -> str:
     return str(node_config.get(key, "") or "")
 
 
-def resolve_source(settings: RunSettings, node_config: dict[str, object]) -> PartnerSource:
+def resolve_source(settings: RunSettings, node_config: Mapping[str, object]) -> PartnerSource:
     """Where this node's data, state and schema are."""
     data_path = _str(node_config, "data-path")
     schema = _str(node_config, "schema-path") or settings.schema_path
@@ -99,7 +100,7 @@ def resolve_source(settings: RunSettings, node_config: dict[str, object]) -> Par
     return PartnerSource(f"partition-{pid}", None, pid, NodeState(base), None)
 
 
-def load_partner(settings: RunSettings, node_config: dict[str, object]) -> PartnerData:
+def load_partner(settings: RunSettings, node_config: Mapping[str, object]) -> PartnerData:
     """The partner's windows, from pseudonymized, consented, not-erased events."""
     source = resolve_source(settings, node_config)
     state = source.state.ensure()

@@ -1,50 +1,174 @@
-"""The partner's work in a round, as plain functions testable without Flower."""
+"""The partner's work in a round, as plain functions testable without Flower.
+
+A training round at a partner:
+
+1. refuse if the node has seen a split view of the audit log (it no longer trusts the run);
+2. with DP on, plan the round against the partner's persistent ledger: a round that would take
+   cumulative ε above the partner's budget is refused (a refusal, not an error);
+3. train (DP-SGD over customers, or plain), record the round in the ledger *before* the update
+   leaves the partner, and commit to the pseudonyms trained on (a Merkle root).
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import torch
 
-from insight import CustomerSequenceModel, PartnerData, TrainConfig, evaluate_model, train
+from anonymization import data_commitment
+from client_node.node_settings import NodeSettings
+from client_node.node_state import NodeState
+from client_node.witnessing import split_view_reason
+from insight import (
+    CustomerSequenceModel,
+    PartnerData,
+    RunSettings,
+    TrainConfig,
+    evaluate_model,
+    train,
+)
+from privacy import (
+    DPConfig,
+    PrivacyLedger,
+    noise_multiplier_for,
+    plan_round,
+    round_schedule,
+    train_private,
+)
 
 logger = logging.getLogger(__name__)
 
 StateDict = dict[str, torch.Tensor]
+MetricValue = int | float | list[int] | list[float]
 
 
 @dataclass(frozen=True)
-class TrainOutcome:
-    state: StateDict
-    metrics: dict[str, int | float | list[int] | list[float]]
+class RoundOutcome:
+    """``status`` is ``trained`` (``state`` set) or ``refused`` (``reason`` set)."""
+
+    status: str
+    state: StateDict | None = None
+    metrics: dict[str, MetricValue] = field(default_factory=dict)
+    reason: str = ""
+    commitment: str = ""
 
 
-def train_round(global_state: StateDict, data: PartnerData, config: TrainConfig) -> TrainOutcome:
-    """Start from the global weights, train locally, return new weights and metrics."""
+def dp_config(settings: RunSettings, node: NodeSettings) -> DPConfig:
+    """The run's DP terms with this partner's own budget."""
+    return DPConfig(
+        enabled=settings.dp,
+        noise_multiplier=settings.noise_multiplier or None,
+        max_grad_norm=settings.max_grad_norm,
+        target_epsilon=None if settings.noise_multiplier else settings.target_epsilon,
+        target_delta=settings.target_delta,
+        accountant="prv" if settings.dp_accountant == "prv" else "rdp",
+        epsilon_budget=node.epsilon_budget,
+    )
+
+
+def train_round(
+    global_state: StateDict,
+    data: PartnerData,
+    settings: RunSettings,
+    node: NodeSettings,
+    state: NodeState,
+    *,
+    run_id: str,
+    server_round: int,
+) -> RoundOutcome:
     torch.set_num_threads(1)
+    reason = split_view_reason(state)
+    if reason:
+        return RoundOutcome(status="refused", reason=f"split view of the audit log: {reason}")
+    config = settings.train_config(seed=settings.seed * 10_000 + server_round)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    stats = train(model, data.train, config)
-    metrics: dict[str, int | float | list[int] | list[float]] = {
-        "num-examples": stats.num_examples,
-        "train-loss": stats.mean_loss,
+    commitment = data_commitment(data.train.customer_ids.tolist()).root.hex()
+    metrics: dict[str, MetricValue] = {"num-examples": data.train.num_customers}
+    if settings.dp:
+        outcome = _train_dp(model, data, settings, node, state, config, run_id, server_round)
+        if isinstance(outcome, str):
+            return RoundOutcome(status="refused", reason=outcome)
+        metrics.update(outcome)
+    else:
+        stats = train(model, data.train, config)
+        metrics.update({"train-steps": stats.steps, "train-seconds": stats.seconds})
+        metrics["train-loss"] = stats.mean_loss
+    return RoundOutcome(
+        status="trained", state=model.state_dict(), metrics=metrics, commitment=commitment
+    )
+
+
+def _train_dp(
+    model: CustomerSequenceModel,
+    data: PartnerData,
+    settings: RunSettings,
+    node: NodeSettings,
+    state: NodeState,
+    config: TrainConfig,
+    run_id: str,
+    server_round: int,
+) -> dict[str, MetricValue] | str:
+    dp = dp_config(settings, node)
+    schedule = round_schedule(data.train, config)
+    delta = dp.delta_for(schedule.num_customers)
+    # Calibrated for the whole run's planned steps, so target-epsilon is the run's total.
+    sigma = noise_multiplier_for(
+        dp,
+        sample_rate=schedule.sample_rate,
+        steps=schedule.steps * settings.num_server_rounds,
+        target_delta=delta,
+    )
+    ledger = PrivacyLedger(state.ledger_path)
+    decision = plan_round(
+        ledger,
+        noise_multiplier=sigma,
+        sample_rate=schedule.sample_rate,
+        steps=schedule.steps,
+        target_delta=delta,
+        accountant=dp.accountant,
+        epsilon_budget=dp.epsilon_budget,
+    )
+    if not decision.allowed:
+        return decision.reason
+    stats = train_private(model, data.train, config, dp, noise_multiplier=sigma)
+    entry = ledger.record(
+        run_id=run_id,
+        round=server_round,
+        noise_multiplier=sigma,
+        sample_rate=schedule.sample_rate,
+        steps=stats.steps,
+        target_delta=delta,
+        accountant=dp.accountant,
+        epsilon_budget=dp.epsilon_budget,
+    )
+    cumulative = float(entry.epsilon_after)
+    return {
         "train-steps": stats.steps,
         "train-seconds": stats.seconds,
+        "noise-multiplier": sigma,
+        "sample-rate": schedule.sample_rate,
+        "target-delta": delta,
+        "epsilon-spent": max(cumulative - decision.epsilon_before, 0.0),
+        "epsilon-cumulative": cumulative,
+        "epsilon-budget": dp.epsilon_budget,
     }
-    return TrainOutcome(state=model.state_dict(), metrics=metrics)
 
 
-def evaluate_round(
-    global_state: StateDict, data: PartnerData
-) -> dict[str, int | float | list[int] | list[float]]:
-    """Evaluate the global model on this partner's own customers (holdout targets)."""
+def evaluate_round(global_state: StateDict, data: PartnerData) -> dict[str, MetricValue]:
+    """Evaluate the global model on this partner's own customers (holdout targets).
+
+    Notes:
+        Evaluation releases aggregate metrics of the partner's holdout period without noise;
+        they are not covered by the DP accounting (as in the usual DP-FL practice).
+    """
     torch.set_num_threads(1)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    out: dict[str, int | float | list[int] | list[float]] = {
-        "num-examples": data.predict.num_customers
-    }
+    out: dict[str, MetricValue] = {"num-examples": data.predict.num_customers}
     for key, value in evaluate_model(model, data).items():
-        out[key.replace("_", "-")] = value
+        if math.isfinite(value):
+            out[key.replace("_", "-")] = value
     return out

@@ -1,12 +1,20 @@
 """The coordinator's round loop.
 
 Flower's ``Strategy.start`` runs all rounds in one call; fedinsight drives the rounds itself with
-the strategy's own ``configure_*``/``aggregate_*`` steps, so that between two rounds it can save
-the global model with its hash, record who took part and who failed, and report progress.
+the strategy's own ``configure_*``/``aggregate_*`` steps, so that between two rounds it can:
+
+- sort the replies into updates, refusals (a partner out of privacy budget, or one that saw a
+  split view of the audit log) and failures, and stop selecting partners that refused;
+- reject an update that is not finite or has the wrong shapes before aggregation;
+- save the global model with its sha256, keep the mirror ledger of the ε each partner reported,
+  append the round's record to the audit log and have the partners cosign it;
+- report progress. The run ends cleanly when no partner is left to train.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -19,8 +27,9 @@ from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
+from coordinator.audit_trail import AuditTrail, hello, now
 from coordinator.errors import NoPartnersError
-from coordinator.model_store import save_model, state_sha256
+from coordinator.model_store import save_model, state_bytes, state_sha256
 from coordinator.progress import ProgressLog
 from insight import CustomerSequenceModel, RunSettings, architecture_hash
 
@@ -31,9 +40,12 @@ logger = logging.getLogger(__name__)
 class RoundRecord:
     round: int
     participants: list[str]
+    refusals: dict[str, str]
     failures: list[str]
+    rejected: dict[str, str]
     model_sha256_before: str
     model_sha256_after: str
+    epsilon: dict[str, dict[str, float]]
     train: dict[str, float]
     evaluate: dict[str, float]
     seconds: float
@@ -47,6 +59,8 @@ class FederationResult:
     rounds: list[RoundRecord] = field(default_factory=list)
     final_model_sha256: str = ""
     architecture_sha256: str = ""
+    stopped_early: str = ""
+    audit: dict[str, Any] = field(default_factory=dict)
 
 
 def _partner_name(msg: Message) -> str:
@@ -59,11 +73,7 @@ def _partner_name(msg: Message) -> str:
 def _metrics(record: MetricRecord | None) -> dict[str, float]:
     if record is None:
         return {}
-    out: dict[str, float] = {}
-    for key, value in record.items():
-        if isinstance(value, (int, float)):
-            out[key] = float(value)
-    return out
+    return {k: float(v) for k, v in record.items() if isinstance(v, (int, float))}
 
 
 def _train_seconds(msg: Message) -> float:
@@ -71,78 +81,229 @@ def _train_seconds(msg: Message) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def split_replies(replies: Iterable[Message]) -> tuple[list[Message], list[str]]:
-    """Replies that carry content, and the names of the nodes that answered with an error."""
-    ok: list[Message] = []
-    failed: list[str] = []
+@dataclass
+class SortedReplies:
+    updates: list[Message] = field(default_factory=list)
+    refusals: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+def check_update(arrays: ArrayRecord, reference: dict[str, torch.Tensor]) -> str:
+    """Why an update must not be aggregated ('' when it may): wrong keys, shapes, non-finite."""
+    state = arrays.to_torch_state_dict()
+    if set(state) != set(reference):
+        return "its parameters do not match the model's"
+    for key, tensor in state.items():
+        if tuple(tensor.shape) != tuple(reference[key].shape):
+            expected = tuple(reference[key].shape)
+            return f"parameter {key} has shape {tuple(tensor.shape)}, not {expected}"
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return f"parameter {key} is not finite"
+    return ""
+
+
+def sort_replies(replies: Iterable[Message], reference: dict[str, torch.Tensor]) -> SortedReplies:
+    out = SortedReplies()
     for msg in replies:
         if msg.has_error():
             reason = (msg.error.reason or "")[:500]
             logger.warning("node %s failed: %s", msg.metadata.src_node_id, reason)
-            failed.append(f"node-{msg.metadata.src_node_id}")
-        else:
-            ok.append(msg)
-    return ok, failed
+            out.failures.append(f"node-{msg.metadata.src_node_id}")
+            continue
+        name = _partner_name(msg)
+        partner = msg.content.config_records.get("partner")
+        status = str(partner.get("status", "trained")) if partner is not None else "trained"
+        if status == "refused":
+            reason = str(partner.get("reason", "")) if partner is not None else ""
+            logger.info("partner %s refused: %s", name, reason)
+            out.refusals[name] = reason
+            continue
+        arrays = msg.content.array_records.get("arrays")
+        problem = "no update" if arrays is None else check_update(arrays, reference)
+        if problem:
+            logger.warning("update of %s rejected: %s", name, problem)
+            out.rejected[name] = problem
+            continue
+        out.updates.append(msg)
+    return out
 
 
 def make_strategy(settings: RunSettings) -> FedAvg:
+    """FedAvg weighted by customers. ``min-partners`` is checked once, before the first round
+    (the coordinator waits for that many); later rounds go on with whoever may still train, so
+    the sampling minimums are 1 (Flower's sampler would otherwise wait for refused partners)."""
     return FedAvg(
         fraction_train=settings.fraction_train,
         fraction_evaluate=1.0,
-        min_train_nodes=settings.min_partners,
-        min_evaluate_nodes=settings.min_partners,
-        min_available_nodes=settings.min_partners,
+        min_train_nodes=1,
+        min_evaluate_nodes=1,
+        min_available_nodes=1,
     )
+
+
+def wait_for_nodes(grid: Grid, minimum: int, timeout: float = 300.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        nodes = list(grid.get_node_ids())
+        if len(nodes) >= minimum or time.monotonic() > deadline:
+            return nodes
+        time.sleep(1.0)
+
+
+class _ActiveGrid:
+    """The grid as the strategy sees it: only partners that may still train."""
+
+    def __init__(self, grid: Grid, excluded: set[int]) -> None:
+        self._grid = grid
+        self.excluded = excluded
+
+    def get_node_ids(self) -> list[int]:
+        return [n for n in self._grid.get_node_ids() if n not in self.excluded]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._grid, name)
 
 
 def run_federation(
     grid: Grid,
     settings: RunSettings,
     run_dir: Path,
+    audit: AuditTrail,
     *,
     round_timeout: float = 3600.0,
 ) -> FederationResult:
-    """Run ``settings.num_server_rounds`` rounds of federated training; see module doc."""
+    """Run up to ``settings.num_server_rounds`` rounds; see module doc."""
     torch.manual_seed(settings.seed)
     model = CustomerSequenceModel()
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
     arrays = ArrayRecord(model.state_dict())
     strategy = make_strategy(settings)
     progress = ProgressLog(run_dir / "progress.jsonl")
+    ledger_path = run_dir / "epsilon_ledger.jsonl"
     result = FederationResult(architecture_sha256=architecture_hash(model))
-    progress.write("start", rounds=settings.num_server_rounds)
+    node_ids = wait_for_nodes(grid, settings.min_partners)
+    partners = hello(grid, node_ids, audit.log.origin)
+    if len(partners) < settings.min_partners:
+        raise NoPartnersError(
+            f"{len(partners)} partner(s) answered, fewer than min-partners={settings.min_partners}"
+        )
+    nodes = {name: nid for name, (nid, _) in partners.items()}
+    audit.start(
+        grid,
+        nodes,
+        {name: vkey for name, (_, vkey) in partners.items()},
+        settings=settings,
+        arch_hash=result.architecture_sha256,
+    )
+    progress.write("start", rounds=settings.num_server_rounds, partners=sorted(nodes))
+    active = _ActiveGrid(grid, set())
+    cumulative: dict[str, float] = {}
+    budgets: dict[str, float] = {}
     before = state_sha256(arrays.to_torch_state_dict())
+    done_rounds = 0
     for rnd in range(1, settings.num_server_rounds + 1):
+        if not active.get_node_ids():
+            result.stopped_early = "no partner has privacy budget left"
+            break
         t0 = time.perf_counter()
+        started = now()
         train_cfg = ConfigRecord({"local-epochs": settings.local_epochs})
         replies = grid.send_and_receive(
-            strategy.configure_train(rnd, arrays, train_cfg, grid), timeout=round_timeout
+            strategy.configure_train(rnd, arrays, train_cfg, active),  # type: ignore[arg-type]
+            timeout=round_timeout,
         )
-        ok, failed = split_replies(replies)
+        sorted_replies = sort_replies(replies, reference)
         train_phase = time.perf_counter() - t0
-        if len(ok) < settings.min_partners:
-            progress.write("error", round=rnd, reason="too few partners replied")
+        for name in sorted_replies.refusals:
+            if name in nodes:
+                active.excluded.add(nodes[name])
+        ok = sorted_replies.updates
+        if not ok:
+            if sorted_replies.refusals and not sorted_replies.failures:
+                result.stopped_early = "every partner refused (privacy budget or split view)"
+                progress.write("stopped", round=rnd, reason=result.stopped_early)
+                audit.round(
+                    grid,
+                    nodes,
+                    **_round_fields(
+                        rnd,
+                        [],
+                        sorted_replies,
+                        {},
+                        before,
+                        before,
+                        cumulative,
+                        budgets,
+                        {},
+                        started,
+                    ),
+                )
+                break
             raise NoPartnersError(
-                f"round {rnd}: {len(ok)} usable replies, fewer than min-partners="
-                f"{settings.min_partners} ({len(failed)} failed)"
+                f"round {rnd}: no usable update ({len(sorted_replies.failures)} failed, "
+                f"{len(sorted_replies.rejected)} rejected, {len(sorted_replies.refusals)} refused)"
             )
         new_arrays, train_metrics = strategy.aggregate_train(rnd, ok)
         if new_arrays is None:
             raise NoPartnersError(f"round {rnd}: no update could be aggregated")
         arrays = new_arrays
-        state = arrays.to_torch_state_dict()
-        after = save_model(state, run_dir / "models" / f"round-{rnd:03d}.pt")
+        after = save_model(arrays.to_torch_state_dict(), run_dir / "models" / f"round-{rnd:03d}.pt")
+        spent: dict[str, float] = {}
+        update_hashes: dict[str, str] = {}
+        commitments: dict[str, str] = {}
+        for msg in ok:
+            name = _partner_name(msg)
+            m = _metrics(msg.content.metric_records["metrics"])
+            if "epsilon-cumulative" in m:
+                spent[name] = m["epsilon-spent"]
+                cumulative[name] = m["epsilon-cumulative"]
+                budgets[name] = m["epsilon-budget"]
+            update_hashes[name] = hashlib.sha256(
+                state_bytes(msg.content.array_records["arrays"].to_torch_state_dict())
+            ).hexdigest()
+            partner = msg.content.config_records["partner"]
+            commitments[name] = str(partner.get("commitment", ""))
+        _append_ledger(ledger_path, rnd, spent, cumulative, budgets, sorted_replies.refusals)
+        audit.round(
+            grid,
+            nodes,
+            **_round_fields(
+                rnd,
+                [_partner_name(m) for m in ok],
+                sorted_replies,
+                update_hashes,
+                before,
+                after,
+                cumulative,
+                budgets,
+                commitments,
+                started,
+                spent=spent,
+            ),
+        )
         eval_replies = grid.send_and_receive(
             strategy.configure_evaluate(rnd, arrays, ConfigRecord(), grid), timeout=round_timeout
         )
-        eval_ok, eval_failed = split_replies(eval_replies)
+        eval_ok = [m for m in eval_replies if not m.has_error()]
         eval_metrics = strategy.aggregate_evaluate(rnd, eval_ok) if eval_ok else None
         partner_seconds = [_train_seconds(m) for m in ok]
         record = RoundRecord(
             round=rnd,
             participants=sorted(_partner_name(m) for m in ok),
-            failures=sorted(set(failed) | set(eval_failed)),
+            refusals=sorted_replies.refusals,
+            failures=sorted(sorted_replies.failures),
+            rejected=sorted_replies.rejected,
             model_sha256_before=before,
             model_sha256_after=after,
+            epsilon={
+                name: {
+                    "spent": spent.get(name, 0.0),
+                    "cumulative": cumulative[name],
+                    "budget": budgets[name],
+                }
+                for name in cumulative
+            },
             train=_metrics(train_metrics),
             evaluate=_metrics(eval_metrics),
             seconds=time.perf_counter() - t0,
@@ -152,16 +313,77 @@ def run_federation(
         )
         result.rounds.append(record)
         progress.write("round", **record.__dict__)
-        logger.info("round %d done in %.1fs: %s", rnd, record.seconds, record.evaluate)
+        logger.info("round %d done in %.1fs", rnd, record.seconds)
         before = after
+        done_rounds = rnd
     result.final_model_sha256 = save_model(arrays.to_torch_state_dict(), run_dir / "model.pt")
-    progress.write("end", final_model_sha256=result.final_model_sha256)
+    audit.end(grid, nodes, final_model_hash=result.final_model_sha256, rounds=done_rounds)
+    result.audit = audit.summary()
+    progress.write(
+        "end", final_model_sha256=result.final_model_sha256, stopped_early=result.stopped_early
+    )
     return result
+
+
+def _round_fields(
+    rnd: int,
+    participants: list[str],
+    replies: SortedReplies,
+    update_hashes: dict[str, str],
+    before: str,
+    after: str,
+    cumulative: dict[str, float],
+    budgets: dict[str, float],
+    commitments: dict[str, str],
+    started: str,
+    *,
+    spent: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    dropouts = sorted(set(replies.failures) | set(replies.rejected))
+    return {
+        "round_number": rnd,
+        "participants": participants,
+        "dropouts": dropouts,
+        "refusals": sorted(replies.refusals),
+        "update_hashes": update_hashes,
+        "model_hash_before": before,
+        "model_hash_after": after,
+        "epsilon_spent": spent or {},
+        "epsilon_cumulative": dict(cumulative),
+        "epsilon_budget": dict(budgets),
+        "data_commitments": commitments,
+        "started_at": started,
+        "ended_at": now(),
+    }
+
+
+def _append_ledger(
+    path: Path,
+    rnd: int,
+    spent: dict[str, float],
+    cumulative: dict[str, float],
+    budgets: dict[str, float],
+    refusals: dict[str, str],
+) -> None:
+    """The coordinator's mirror of what each partner reported (append-only JSON lines)."""
+    with path.open("a", encoding="utf-8") as fh:
+        for name in sorted(set(cumulative) | set(refusals)):
+            entry = {
+                "round": rnd,
+                "partner": name,
+                "status": "refused" if name in refusals else "trained",
+                "epsilon_spent": spent.get(name, 0.0),
+                "epsilon_cumulative": cumulative.get(name),
+                "epsilon_budget": budgets.get(name),
+            }
+            fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
 def summarize(result: FederationResult) -> dict[str, Any]:
     return {
         "final_model_sha256": result.final_model_sha256,
         "architecture_sha256": result.architecture_sha256,
+        "stopped_early": result.stopped_early,
+        "audit": result.audit,
         "rounds": [r.__dict__ for r in result.rounds],
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
+from coordinator.audit_trail import AuditTrail, load_or_create_signer
 from coordinator.rounds import run_federation, summarize
 from insight import RunSettings
 
@@ -22,5 +23,9 @@ def main(grid: Grid, context: Context) -> None:
     run_dir = Path(settings.run_dir or f"runs/flwr-{context.run_id}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     logger.info("run directory: %s", run_dir)
-    result = run_federation(grid, settings, run_dir)
+    audit = AuditTrail(run_dir, load_or_create_signer(settings, run_dir))
+    try:
+        result = run_federation(grid, settings, run_dir, audit)
+    finally:
+        audit.close()
     (run_dir / "federation.json").write_text(json.dumps(summarize(result), indent=2))

@@ -39,6 +39,16 @@ class RunSettings:
     run_dir: str = ""
     partners_dir: str = ""
     schema_path: str = ""
+    # Differential privacy (privacy/): per-customer DP-SGD at every partner.
+    dp: bool = True
+    noise_multiplier: float = 0.0  # 0: calibrate from target-epsilon over the run's steps
+    max_grad_norm: float = 1.0
+    target_epsilon: float = 3.0
+    target_delta: float = 1e-5
+    dp_accountant: str = "rdp"
+    epsilon_budget: float = 3.0  # a node's own budget (node config) takes precedence
+    # Audit log (audit/): the coordinator's signing key; empty = a key made for this run.
+    audit_key: str = ""
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Scalar]) -> RunSettings:
@@ -52,7 +62,10 @@ class RunSettings:
             default = getattr(cls, f.name)
             try:
                 if isinstance(default, bool):
-                    kwargs[f.name] = bool(value)
+                    if isinstance(value, str):
+                        kwargs[f.name] = value.strip().lower() in ("1", "true", "yes", "on")
+                    else:
+                        kwargs[f.name] = bool(value)
                 elif isinstance(default, int):
                     kwargs[f.name] = int(value)
                 elif isinstance(default, float):

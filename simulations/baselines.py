@@ -33,6 +33,7 @@ from insight import (
     train,
 )
 from insight.protocol import Periods
+from privacy import membership_inference_auc
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,16 @@ class BaselineResults:
     bgnbd_params: dict[str, float]
     centralized_seconds: float
     per_round: dict[int, dict[str, float]]
+    mia_auc: dict[str, float]
 
 
-def run_baselines(events: pd.DataFrame, settings: RunSettings, run_dir: Path) -> BaselineResults:
+def run_baselines(
+    events: pd.DataFrame,
+    settings: RunSettings,
+    run_dir: Path,
+    *,
+    non_members: pd.DataFrame | None = None,
+) -> BaselineResults:
     """Score the federated model (every round's and the final) and the baselines on ``events``,
     the pooled customers of every partner: the researcher's view, which no coordinator has."""
     data = prepare_partner("pooled", events, settings)
@@ -100,6 +108,11 @@ def run_baselines(events: pd.DataFrame, settings: RunSettings, run_dir: Path) ->
         expected_spend=naive * monetary,
     )
     metrics = {name: score_predictions(p, data.targets) for name, p in preds.items()}
+    mia: dict[str, float] = {}
+    if non_members is not None and not non_members.empty:
+        outsiders = prepare_partner("non-members", non_members, settings).train
+        mia["federated"] = membership_inference_auc(model, data.train, outsiders)
+        mia["centralized"] = membership_inference_auc(central, data.train, outsiders)
     return BaselineResults(
         metrics=metrics,
         predictions=preds,
@@ -114,4 +127,5 @@ def run_baselines(events: pd.DataFrame, settings: RunSettings, run_dir: Path) ->
         },
         centralized_seconds=stats.seconds,
         per_round=per_round,
+        mia_auc=mia,
     )

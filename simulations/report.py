@@ -96,6 +96,70 @@ def _plot_compare(metrics: dict[str, dict[str, float]], path: Path) -> None:
     plt.close(fig)
 
 
+def privacy_section(
+    settings: RunSettings, rounds: list[dict[str, Any]], baselines: BaselineResults
+) -> dict[str, Any]:
+    """Per partner: final cumulative epsilon, budget, rounds trained and refused."""
+    partners: dict[str, dict[str, Any]] = {}
+    for r in rounds:
+        for name, eps in r.get("epsilon", {}).items():
+            p = partners.setdefault(name, {"rounds_trained": 0, "refused_rounds": 0})
+            p["epsilon"] = eps["cumulative"]
+            p["budget"] = eps["budget"]
+            p["delta"] = settings.target_delta
+        for name in r.get("participants", []):
+            partners.setdefault(name, {"rounds_trained": 0, "refused_rounds": 0})[
+                "rounds_trained"
+            ] += 1
+        for name in r.get("refusals", {}):
+            partners.setdefault(name, {"rounds_trained": 0, "refused_rounds": 0})[
+                "refused_rounds"
+            ] += 1
+    return {
+        "enabled": settings.dp,
+        "accountant": settings.dp_accountant if settings.dp else "none",
+        "delta": settings.target_delta if settings.dp else None,
+        "target_epsilon": settings.target_epsilon if settings.dp else None,
+        "max_grad_norm": settings.max_grad_norm if settings.dp else None,
+        "partners": partners,
+        "mia_auc": baselines.mia_auc.get("federated"),
+        "mia_auc_centralized_non_private": baselines.mia_auc.get("centralized"),
+    }
+
+
+def _plot_privacy(rounds: list[dict[str, Any]], baselines: BaselineResults, path: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    names = sorted({n for r in rounds for n in r.get("epsilon", {})})
+    for name in names:
+        xs = [r["round"] for r in rounds if name in r.get("epsilon", {})]
+        ys = [r["epsilon"][name]["cumulative"] for r in rounds if name in r.get("epsilon", {})]
+        axes[0].plot(xs, ys, marker="o", label=name)
+    if names:
+        budget = max(r["epsilon"][n]["budget"] for r in rounds for n in r.get("epsilon", {}))
+        axes[0].axhline(budget, color="grey", linestyle="--", label="largest budget")
+        axes[0].legend(fontsize=7)
+    axes[0].set_xlabel("round")
+    axes[0].set_title("cumulative epsilon per partner")
+    eps = [
+        max((e["cumulative"] for e in r.get("epsilon", {}).values()), default=np.nan)
+        for r in rounds
+    ]
+    auc = [baselines.per_round.get(r["round"], {}).get("auc_any_repeat", np.nan) for r in rounds]
+    axes[1].plot(eps, auc, marker="o", label="federated, after each round")
+    central = baselines.metrics["centralized"].get("auc_any_repeat")
+    if central is not None:
+        axes[1].axhline(central, color="grey", linestyle="--", label="centralized, non-private")
+    axes[1].set_xlabel("largest cumulative epsilon of a partner")
+    axes[1].set_ylabel("holdout AUC")
+    axes[1].set_title("privacy-utility")
+    axes[1].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_report(
     run_dir: Path,
     *,
@@ -105,6 +169,7 @@ def write_report(
     progress: list[dict[str, Any]],
     baselines: BaselineResults,
     federated_seconds: float,
+    audit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rounds = _round_rows(progress)
     end = next((e for e in progress if e.get("event") == "end"), {})
@@ -142,6 +207,9 @@ def write_report(
             for r in rounds
         ],
         "model_sha256": end.get("final_model_sha256", ""),
+        "stopped_early": end.get("stopped_early", ""),
+        "privacy": privacy_section(settings, rounds, baselines),
+        "audit": audit or {},
         "timing": {
             "federated_seconds": federated_seconds,
             "centralized_train_seconds": baselines.centralized_seconds,
@@ -157,6 +225,7 @@ def write_report(
     _plot_rounds(rounds, baselines, run_dir / "rounds.png")
     _plot_buckets(buckets, run_dir / "by_frequency.png")
     _plot_compare(baselines.metrics, run_dir / "compare.png")
+    _plot_privacy(rounds, baselines, run_dir / "privacy.png")
     (run_dir / "report.html").write_text(_html(report))
     return report
 
@@ -189,7 +258,47 @@ Calibration through {report["periods"]["calibration_end"]}, holdout to
 <table><tr><th>model</th>{head}</tr>{rows}</table>
 <img src="compare.png" alt="metrics by model">
 <h2>Metrics per round</h2><img src="rounds.png" alt="metrics per round">
+<h2>Privacy</h2>{_privacy_html(report)}
+<img src="privacy.png" alt="cumulative epsilon per partner and privacy-utility">
+<h2>Audit log</h2>{_audit_html(report)}
 <h2>Predicted vs actual holdout purchases by calibration frequency</h2>
 <img src="by_frequency.png" alt="conditional expectations">
 </body></html>
 """
+
+
+def _privacy_html(report: dict[str, Any]) -> str:
+    p = report["privacy"]
+    if not p["enabled"]:
+        return "<p>Differential privacy was <b>off</b> for this run.</p>"
+    rows = "".join(
+        f"<tr><th>{html.escape(name)}</th><td>{v.get('epsilon', float('nan')):.3f}</td>"
+        f"<td>{v.get('budget', float('nan')):.3f}</td><td>{v['rounds_trained']}</td>"
+        f"<td>{v['refused_rounds']}</td></tr>"
+        for name, v in sorted(p["partners"].items())
+    )
+    mia = p.get("mia_auc")
+    mia_text = f"{mia:.4f}" if isinstance(mia, float) else "n/a"
+    return (
+        f"<p>DP-SGD per customer, {html.escape(str(p['accountant']))} accountant, "
+        f"&delta; = {p['delta']}, max_grad_norm {p['max_grad_norm']}. Membership-inference "
+        f"AUC (loss threshold) on the final model: {mia_text} (0.5 = no better than chance).</p>"
+        "<table><tr><th>partner</th><th>&epsilon;</th><th>budget</th><th>rounds trained</th>"
+        f"<th>rounds refused</th></tr>{rows}</table>"
+    )
+
+
+def _audit_html(report: dict[str, Any]) -> str:
+    a = report.get("audit") or {}
+    if not a:
+        return "<p>No audit log.</p>"
+    status = (
+        "verified" if a.get("verified") else f"NOT verified: {html.escape(str(a.get('error', '')))}"
+    )
+    root = html.escape(str(a.get("root", "")))
+    run_id = html.escape(report["run_id"])
+    return (
+        f"<p>{a.get('tree_size')} records; root <code>{root}</code>; {status}. Check it "
+        f"yourself: <code>fedinsight audit verify {run_id}</code> in the output folder.</p>"
+        f"<pre>{html.escape(str(a.get('checkpoint', '')))}</pre>"
+    )

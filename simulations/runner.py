@@ -16,10 +16,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from anonymization import make_pii_events, write_pii_schema
@@ -49,6 +50,8 @@ class SimulationSpec:
     min_customers: int = 50
     run_id: str = ""
     pii: bool = False
+    budgets: dict[str, float] = field(default_factory=dict)
+    mia_fraction: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class PreparedRun:
     settings: RunSettings
     partners: dict[str, int]
     pooled: pd.DataFrame
+    non_members: pd.DataFrame
 
 
 def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
@@ -95,8 +99,9 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     run_dir = (spec.out_dir / run_id).resolve()
     if run_dir.exists():
         raise SimulationError(f"run directory {run_dir} already exists")
+    events, non_members = _hold_out(table.events, spec.mia_fraction, s.seed)
     part = partition_customers(
-        table.events,
+        events,
         s.split,
         num_partners=s.num_partners,
         seed=s.seed,
@@ -111,13 +116,14 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     run_dir.mkdir(parents=True)
     homes = run_dir / "partner-homes"
     sizes: dict[str, int] = {}
-    events = table.events
     kept: set[str] = set()
     for i, (name, ids) in enumerate(part.partners.items()):
         mine = events[events["customer_id"].isin(set(ids.tolist()))]
         if spec.pii:
             mine = make_pii_events(mine, seed=s.seed * 1000 + i)
         write_event_file(mine, homes / name / "raw.parquet")
+        if name in spec.budgets:
+            (homes / name / "node.toml").write_text(f"epsilon-budget = {spec.budgets[name]!r}\n")
         sizes[name] = len(ids)
         kept.update(ids.tolist())
     schema_path = ""
@@ -136,7 +142,25 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
         json.dumps({"partners": sizes, "left_out": part.left_out}, indent=2, sort_keys=True)
     )
     pooled = events[events["customer_id"].isin(kept)]
-    return PreparedRun(run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled)
+    unknown = set(spec.budgets) - set(sizes)
+    if unknown:
+        raise SimulationError(f"budgets name unknown partner(s): {', '.join(sorted(unknown))}")
+    return PreparedRun(
+        run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled, non_members=non_members
+    )
+
+
+def _hold_out(
+    events: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers kept away from every partner: the non-members of the membership attack."""
+    if fraction <= 0:
+        return events, events.iloc[0:0]
+    ids = np.unique(events["customer_id"].to_numpy(dtype=str))
+    rng = np.random.default_rng(seed + 7919)
+    chosen = set(rng.choice(ids, size=max(1, int(len(ids) * fraction)), replace=False).tolist())
+    held = events["customer_id"].isin(chosen)
+    return events[~held], events[held]
 
 
 def run_simulation(
@@ -176,7 +200,9 @@ def run_simulation(
             f"the Flower run ended without a final model; see {run_dir / 'flower.log'}"
         )
     stage("baselines: centralized model, BG/NBD, naive rate")
-    baselines = run_baselines(prepared.pooled, resolved, run_dir)
+    baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
+    stage("verifying the audit log")
+    audit = _audit_summary(run_dir)
     stage("report")
     report = write_report(
         run_dir,
@@ -186,5 +212,21 @@ def run_simulation(
         progress=events,
         baselines=baselines,
         federated_seconds=federated_seconds,
+        audit=audit,
     )
     return SimulationResult(run_dir=run_dir, report=report)
+
+
+def _audit_summary(run_dir: Path) -> dict[str, Any]:
+    """The coordinator's audit summary, plus the offline verifier's verdict on the run."""
+    from audit import VerificationError, verify_run_dir
+
+    federation = json.loads((run_dir / "federation.json").read_text())
+    summary: dict[str, Any] = dict(federation.get("audit", {}))
+    try:
+        verify_run_dir(run_dir, model_path=run_dir / "model.pt")
+        summary["verified"] = True
+    except VerificationError as exc:
+        summary["verified"] = False
+        summary["error"] = str(exc)
+    return summary

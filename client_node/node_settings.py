@@ -1,0 +1,44 @@
+"""A partner's own settings: what the partner decides, not the coordinator.
+
+Read from the node config (deployment: ``flower-supernode --node-config``) or, in a
+simulation, from ``node.toml`` in the partner's state folder; the run config only supplies the
+default. Today: ``epsilon-budget``, the most cumulative ε this partner's customers may lose.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from client_node.errors import PartnerDataError
+from client_node.node_state import NodeState
+from insight import RunSettings
+
+NODE_FILE = "node.toml"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    epsilon_budget: float
+
+
+def node_settings(
+    settings: RunSettings, node_config: Mapping[str, object], state: NodeState
+) -> NodeSettings:
+    values: dict[str, object] = {}
+    path = state.root / NODE_FILE
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise PartnerDataError(f"{path}: not valid TOML ({exc})") from exc
+    values.update({k: v for k, v in node_config.items() if k == "epsilon-budget"})
+    raw = values.get("epsilon-budget", settings.epsilon_budget)
+    try:
+        budget = float(str(raw))
+    except ValueError as exc:
+        raise PartnerDataError(f"epsilon-budget {raw!r} is not a number") from exc
+    if not budget > 0:
+        raise PartnerDataError(f"epsilon-budget must be > 0, got {budget}")
+    return NodeSettings(epsilon_budget=budget)

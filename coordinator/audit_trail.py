@@ -1,0 +1,185 @@
+"""The coordinator's side of the audit log: one record per round, signed, cosigned by partners.
+
+Before the next round starts, the round's record is appended to ``RUN_DIR/audit/log.sqlite``,
+a checkpoint of the log is signed with the coordinator's key, and every partner (a witness) is
+sent the checkpoint with a consistency proof from the last checkpoint it cosigned; the
+cosignatures are stored beside the checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flwr.app import ConfigRecord, Message, MessageType, RecordDict
+from flwr.serverapp import Grid
+
+from audit import (
+    NoteSigner,
+    RunAuditLog,
+    read_signer,
+    round_record,
+    run_end_record,
+    run_start_record,
+    write_signer,
+)
+from insight import RunSettings
+
+logger = logging.getLogger(__name__)
+
+_CODE_PACKAGES = ("insight", "coordinator", "client_node", "privacy", "anonymization", "audit")
+
+
+def code_hash() -> str:
+    """sha256 over the app's Python files (path and content, in path order)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in _CODE_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def config_hash(settings: RunSettings) -> str:
+    return hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode()).hexdigest()
+
+
+def load_or_create_signer(settings: RunSettings, run_dir: Path) -> NoteSigner:
+    """The coordinator's signing key: ``audit-key`` if set, else one made for this run.
+
+    A key made for the run lives beside the run directory (``<out>/keys/<run>.key``, 0600), not
+    inside it: the run directory is what a privacy officer is handed.
+    """
+    if settings.audit_key:
+        return read_signer(settings.audit_key)
+    path = run_dir.parent / "keys" / f"{run_dir.name}.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_signer(path, NoteSigner.generate(f"fedinsight.local/{run_dir.name}"))
+    return read_signer(path)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class AuditTrail:
+    def __init__(self, run_dir: Path, signer: NoteSigner) -> None:
+        self.log = RunAuditLog.create(run_dir, signer)
+        self.signer = signer
+        self.cosigned: dict[str, int] = {}
+
+    def start(
+        self,
+        grid: Grid,
+        nodes: Mapping[str, int],
+        witness_keys: Mapping[str, str],
+        *,
+        settings: RunSettings,
+        arch_hash: str,
+    ) -> None:
+        dp: dict[str, float | int | str] = (
+            {
+                "accountant": settings.dp_accountant,
+                "max_grad_norm": settings.max_grad_norm,
+                "target_delta": settings.target_delta,
+                "target_epsilon": settings.target_epsilon,
+            }
+            if settings.dp
+            else {"accountant": "none", "target_delta": 0}
+        )
+        if settings.dp and settings.noise_multiplier:
+            dp["noise_multiplier"] = settings.noise_multiplier
+            del dp["target_epsilon"]
+        record = run_start_record(
+            config_hash=config_hash(settings),
+            code_hash=code_hash(),
+            model_arch_hash=arch_hash,
+            dp=dp,
+            partners=dict(witness_keys),
+            started_at=now(),
+        )
+        self._append_and_cosign(grid, nodes, record)
+
+    def round(self, grid: Grid, nodes: Mapping[str, int], **fields: Any) -> None:
+        self._append_and_cosign(grid, nodes, round_record(**fields))
+
+    def end(
+        self, grid: Grid, nodes: Mapping[str, int], *, final_model_hash: str, rounds: int
+    ) -> None:
+        record = run_end_record(final_model_hash=final_model_hash, rounds=rounds, ended_at=now())
+        self._append_and_cosign(grid, nodes, record)
+
+    def summary(self) -> dict[str, Any]:
+        checkpoint = self.log.latest_checkpoint()
+        if checkpoint is None:
+            return {"tree_size": 0}
+        return {
+            "tree_size": checkpoint.tree_size,
+            "root": checkpoint.root.hex(),
+            "checkpoint": checkpoint.text(),
+            "coordinator_vkey": self.signer.verifier.vkey,
+        }
+
+    def close(self) -> None:
+        self.log.close()
+
+    def _append_and_cosign(
+        self, grid: Grid, nodes: Mapping[str, int], record: dict[str, Any]
+    ) -> None:
+        checkpoint = self.log.append_record(record)
+        messages = []
+        for name, node_id in nodes.items():
+            proof = self.log.consistency_proof_for(self.cosigned.get(name, 0))
+            config = ConfigRecord(
+                {
+                    "action": "cosign",
+                    "checkpoint": checkpoint.text(),
+                    "proof": ",".join(p.hex() for p in proof),
+                    "coordinator-vkey": self.signer.verifier.vkey,
+                }
+            )
+            messages.append(Message(RecordDict({"config": config}), node_id, MessageType.QUERY))
+        for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
+            partner = reply.content.config_records["partner"]
+            line = partner.get("cosignature")
+            if isinstance(line, str) and self.log.add_cosignature(checkpoint.tree_size, line):
+                self.cosigned[name] = checkpoint.tree_size
+            else:
+                logger.warning(
+                    "partner %s did not cosign checkpoint %d: %s",
+                    name,
+                    checkpoint.tree_size,
+                    partner.get("refusal", "no cosignature"),
+                )
+
+
+def _replies_by_partner(replies: Iterable[Message]) -> list[tuple[str, Message]]:
+    out = []
+    for msg in replies:
+        if msg.has_error():
+            logger.warning("node %s: %s", msg.metadata.src_node_id, (msg.error.reason or "")[:300])
+            continue
+        partner = msg.content.config_records.get("partner")
+        if partner is not None:
+            out.append((str(partner.get("name", "")), msg))
+    return out
+
+
+def hello(grid: Grid, node_ids: Iterable[int], origin: str) -> dict[str, tuple[int, str]]:
+    """Ask every node for its partner label and witness key: ``{name: (node_id, vkey)}``."""
+    config = ConfigRecord({"action": "hello", "origin": origin})
+    messages = [Message(RecordDict({"config": config}), nid, MessageType.QUERY) for nid in node_ids]
+    found: dict[str, tuple[int, str]] = {}
+    for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
+        vkey = reply.content.config_records["partner"].get("witness-vkey")
+        if isinstance(vkey, str):
+            found[name] = (reply.metadata.src_node_id, vkey)
+    return found
