@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
+import torch
 
 from insight.features import STATIC_FEATURES, STEP_FEATURES, WindowSet
 
@@ -35,6 +38,16 @@ def synthetic_windows(
         count=count,
         spend=(count * rng.uniform(10.0, 60.0, size=(n, k))).astype(np.float32),
     )
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """One intra-op thread, as partner nodes run: on a shared machine a second OpenMP thread
+    that has to wait for a core makes these tiny steps up to a hundred times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture
