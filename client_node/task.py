@@ -111,6 +111,11 @@ def _train_dp(
     run_id: str,
     server_round: int,
 ) -> dict[str, MetricValue] | str:
+    if not settings.noise_multiplier and settings.target_epsilon > node.epsilon_budget:
+        return (
+            f"refused: the run plans epsilon {settings.target_epsilon:g}, above this partner's "
+            f"budget of {node.epsilon_budget:g}"
+        )
     dp = dp_config(settings, node)
     schedule = round_schedule(data.train, config)
     delta = dp.delta_for(schedule.num_customers)

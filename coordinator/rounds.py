@@ -239,6 +239,7 @@ def run_federation(
                         started,
                     ),
                 )
+                done_rounds = rnd
                 break
             raise NoPartnersError(
                 f"round {rnd}: no usable update ({len(sorted_replies.failures)} failed, "

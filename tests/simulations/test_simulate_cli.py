@@ -193,3 +193,99 @@ def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
     leaks += [f"stdout: {v!r}" for v in identifiers if v in proc.stdout + proc.stderr]
     assert scanned >= 8
     assert leaks == []
+
+
+def _simulate(args: list[str], out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "simulate", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    proc = _simulate(
+        [
+            "--dataset",
+            "csv",
+            "--data",
+            str(tiny_csv),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--partners",
+            "2",
+            "--split",
+            "iid",
+            "--rounds",
+            "3",
+            "--local-epochs",
+            "1",
+            "--min-customers",
+            "10",
+            "--target-epsilon",
+            "3",
+            "--epsilon-budget",
+            "3",
+            "--budgets",
+            "partner-0=2.9",
+        ],
+        out,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
+    report = json.loads((run_dir / "report.json").read_text())
+    p0 = report["privacy"]["partners"]["partner-0"]
+    p1 = report["privacy"]["partners"]["partner-1"]
+    assert p0["refused_rounds"] == 1  # refused once, then no longer selected
+    assert p0["rounds_trained"] < 3
+    assert p0.get("epsilon", 0.0) <= 2.9
+    assert p1["rounds_trained"] == 3 and p1["refused_rounds"] == 0
+    assert p1["epsilon"] <= 3.0
+    assert report["audit"]["verified"] is True
+    refusals = [r for r in report["per_round"] if "partner-0" not in r["participants"]]
+    assert refusals
+
+
+def test_the_run_ends_cleanly_when_no_partner_has_budget(tiny_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    proc = _simulate(
+        [
+            "--dataset",
+            "csv",
+            "--data",
+            str(tiny_csv),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--partners",
+            "2",
+            "--split",
+            "iid",
+            "--rounds",
+            "2",
+            "--local-epochs",
+            "1",
+            "--min-customers",
+            "10",
+            "--target-epsilon",
+            "3",
+            "--epsilon-budget",
+            "0.5",
+        ],
+        out,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["stopped_early"]
+    assert all(p["rounds_trained"] == 0 for p in report["privacy"]["partners"].values())
+    assert report["audit"]["verified"] is True
