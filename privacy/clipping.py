@@ -20,6 +20,11 @@ from torch import Tensor
 _NOISE_DRAWS = 4
 
 
+def clip_scale(norms: Tensor, *, max_grad_norm: float) -> Tensor:
+    """Opacus's flat clipping factor of each example: ``min(1, max_grad_norm / (norm + 1e-6))``."""
+    return (max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
+
+
 def clip_and_sum(
     per_sample: Sequence[Tensor], *, max_grad_norm: float
 ) -> tuple[list[Tensor], Tensor]:
@@ -32,8 +37,10 @@ def clip_and_sum(
         raise ValueError("no per-sample gradients to clip")
     batch = int(per_sample[0].shape[0])
     flat = [g.reshape(batch, g.shape[1:].numel()) for g in per_sample]
-    norms = torch.stack([f.pow(2).sum(1) for f in flat], dim=1).sum(1).sqrt()
-    scale = (max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
+    norms = torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(f, dim=1) for f in flat], dim=1), dim=1
+    )
+    scale = clip_scale(norms, max_grad_norm=max_grad_norm)
     sums = [(scale @ f).view(g.shape[1:]) for f, g in zip(flat, per_sample, strict=True)]
     return sums, norms
 
@@ -65,6 +72,25 @@ def private_gradients(
     An empty batch (``B = 0``) still gets its noise: the step is counted by the accountant.
     """
     sums, _ = clip_and_sum(per_sample, max_grad_norm=max_grad_norm)
+    return noisy_average(
+        sums,
+        max_grad_norm=max_grad_norm,
+        noise_multiplier=noise_multiplier,
+        expected_batch_size=expected_batch_size,
+        generator=generator,
+    )
+
+
+def noisy_average(
+    sums: Sequence[Tensor],
+    *,
+    max_grad_norm: float,
+    noise_multiplier: float,
+    expected_batch_size: float,
+    generator: torch.Generator,
+) -> list[Tensor]:
+    """``(sum + N(0, (noise_multiplier * max_grad_norm)^2)) / expected_batch_size`` per
+    parameter, from sums of clipped per-sample gradients."""
     noise = gaussian_noise(
         [s.shape for s in sums], std=noise_multiplier * max_grad_norm, generator=generator
     )

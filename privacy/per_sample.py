@@ -4,7 +4,9 @@ The same per-sample gradients Opacus's ``GradSampleModule`` computes (the tests 
 obtained more cheaply for this project's small model: forward hooks keep each layer's input and
 output, one ``torch.autograd.grad`` call returns the gradient of the summed per-example loss with
 respect to every layer output (and skips the batch-summed weight gradients a normal backward pass
-would also compute), and each layer's per-sample weight gradient is one batched matrix product.
+would also compute), and ``privacy.layer_grads`` turns each into per-sample gradients: a batched
+matrix product per layer, or, for a Linear layer on ``[B, in]`` inputs, the two factors of an
+outer product whose norm and clipped sum need no per-sample tensor at all (``clipped_sum``).
 
 Notes:
     Requires that example ``i``'s loss depends on example ``i``'s inputs only: no batch
@@ -15,18 +17,16 @@ Notes:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from privacy.errors import PrivacyError, UnsupportedModelError
-
-_SUPPORTED: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.LayerNorm)
+from privacy.clipping import clip_scale
+from privacy.errors import PrivacyError
+from privacy.layer_grads import Dense, SampleGrad, check_supported, layer_grads
 
 
 @dataclass
@@ -44,8 +44,10 @@ class PerSampleGradients:
         with PerSampleGradients(model) as psg:
             losses = per_example_loss(model, batch)      # [B]
             grads = psg.compute(losses)                  # aligned with psg.params
+            # or, for DP-SGD: sums, norms = psg.clipped_sum(losses, max_grad_norm=1.0)
 
-    ``grads[k]`` has shape ``[B, *psg.params[k].shape]``.
+    ``grads[k]`` has shape ``[B, *psg.params[k].shape]``. Each forward pass is consumed by one
+    ``compute`` or ``clipped_sum``.
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -55,7 +57,7 @@ class PerSampleGradients:
             own = [p for p in module.parameters(recurse=False) if p.requires_grad]
             if not own:
                 continue
-            _check_supported(name or type(model).__name__, module)
+            check_supported(name or type(model).__name__, module)
             self._modules.append(module)
             self.params.extend(own)
         self._index = {id(p): k for k, p in enumerate(self.params)}
@@ -83,78 +85,46 @@ class PerSampleGradients:
         A layer called several times accumulates; a parameter the losses do not depend on gets
         zeros.
         """
+        return [g.per_sample() for g in self._gradients(losses)]
+
+    def clipped_sum(self, losses: Tensor, *, max_grad_norm: float) -> tuple[list[Tensor], Tensor]:
+        """``sum_i min(1, max_grad_norm / (|g_i| + 1e-6)) g_i`` per parameter, where ``g_i`` is
+        example ``i``'s gradient over all parameters, and the norms ``|g_i|``.
+
+        Equal to ``privacy.clipping.clip_and_sum(self.compute(losses), ...)``, without building
+        the per-sample gradients of Linear layers on ``[B, in]`` inputs.
+        """
+        grads = self._gradients(losses)
+        norms = torch.stack([g.squared_norms() for g in grads], dim=1).sum(1).sqrt()
+        scale = clip_scale(norms, max_grad_norm=max_grad_norm)
+        return [g.weighted_sum(scale) for g in grads], norms
+
+    def _gradients(self, losses: Tensor) -> list[SampleGrad]:
         if not self._handles:
-            raise PrivacyError("PerSampleGradients.compute needs its hooks: use it in a with block")
+            raise PrivacyError("PerSampleGradients needs its hooks: use it in a with block")
         if losses.dim() != 1:
             raise ValueError(f"losses must be [B] (one per example), got {tuple(losses.shape)}")
         calls, self._calls = self._calls, []
         batch = int(losses.shape[0])
-        out: list[Tensor | None] = [None] * len(self.params)
+        parts: list[list[SampleGrad]] = [[] for _ in self.params]
         if calls:
-            grads = torch.autograd.grad(losses.sum(), [c.output for c in calls], allow_unused=True)
+            outputs = [c.output for c in calls]
+            grads = torch.autograd.grad(losses.sum(), outputs, allow_unused=True)
             for call, grad_output in zip(calls, grads, strict=True):
                 if grad_output is None:
                     continue
-                for param, sample_grad in _layer_grads(call, grad_output):
-                    k = self._index[id(param)]
-                    prev = out[k]
-                    out[k] = sample_grad if prev is None else prev + sample_grad
-        return [
-            g if g is not None else p.new_zeros((batch, *p.shape))
-            for g, p in zip(out, self.params, strict=True)
-        ]
+                for param, sample_grad in layer_grads(call.module, call.activation, grad_output):
+                    parts[self._index[id(param)]].append(sample_grad)
+        out: list[SampleGrad] = []
+        for param, found in zip(self.params, parts, strict=True):
+            if len(found) == 1:
+                out.append(found[0])
+            elif found:
+                out.append(Dense(torch.stack([f.per_sample() for f in found]).sum(0)))
+            else:
+                out.append(Dense(param.new_zeros((batch, *param.shape))))
+        return out
 
     def _record(self, module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         if output.requires_grad:
             self._calls.append(_Call(module, inputs[0].detach(), output))
-
-
-def _check_supported(name: str, module: nn.Module) -> None:
-    if type(module) not in _SUPPORTED:
-        raise UnsupportedModelError(
-            f"layer '{name}' ({type(module).__name__}) has trainable parameters but no "
-            f"per-sample gradient here; supported: {', '.join(t.__name__ for t in _SUPPORTED)}"
-        )
-    if isinstance(module, nn.Conv1d) and not (
-        module.stride == (1,)
-        and module.dilation == (1,)
-        and module.groups == 1
-        and module.padding_mode == "zeros"
-        and isinstance(module.padding, tuple)
-    ):
-        raise UnsupportedModelError(
-            f"layer '{name}' (Conv1d) needs stride 1, dilation 1, groups 1 and integer zero padding"
-        )
-
-
-def _layer_grads(call: _Call, grad_output: Tensor) -> Iterator[tuple[Tensor, Tensor]]:
-    module, a, g = call.module, call.activation, grad_output
-    batch = a.shape[0]
-    if isinstance(module, nn.Linear):
-        if a.dim() == 2:
-            yield module.weight, g.unsqueeze(2) * a.unsqueeze(1)
-            if module.bias is not None:
-                yield module.bias, g
-            return
-        a3 = a.reshape(batch, -1, a.shape[-1])
-        g3 = g.reshape(batch, -1, g.shape[-1])
-        yield module.weight, torch.bmm(g3.transpose(1, 2), a3)
-        if module.bias is not None:
-            yield module.bias, g3.sum(1)
-    elif isinstance(module, nn.Conv1d):
-        if a.dim() != 3:
-            raise UnsupportedModelError("Conv1d per-sample gradients need batched [B, C, L] input")
-        pad = int(module.padding[0])
-        kernel = module.kernel_size[0]
-        cols = F.pad(a, (pad, pad)).unfold(2, kernel, 1)  # [B, C_in, L_out, k]
-        cols = cols.permute(0, 2, 1, 3).reshape(batch, g.shape[2], -1)
-        yield module.weight, torch.bmm(g, cols).view(batch, *module.weight.shape)
-        if module.bias is not None:
-            yield module.bias, g.sum(2)
-    elif isinstance(module, nn.LayerNorm):
-        x_hat = F.layer_norm(a, module.normalized_shape, eps=module.eps)
-        dims = list(range(1, a.dim() - len(module.normalized_shape)))
-        if module.weight is not None:
-            yield module.weight, (g * x_hat).sum(dims) if dims else g * x_hat
-        if module.bias is not None:
-            yield module.bias, g.sum(dims) if dims else g

@@ -33,7 +33,7 @@ from insight.features import WindowSet
 from insight.models import CustomerSequenceModel
 from insight.training import CustomerWindows, TrainConfig, multitask_loss
 from privacy.accounting import epsilon_for
-from privacy.clipping import private_gradients
+from privacy.clipping import noisy_average
 from privacy.config import DPConfig, check_positive
 from privacy.errors import PrivacyConfigError
 from privacy.per_sample import PerSampleGradients
@@ -48,6 +48,20 @@ class RoundSchedule:
     num_customers: int
     sample_rate: float
     steps: int
+
+    @classmethod
+    def for_customers(cls, num_customers: int, config: TrainConfig) -> RoundSchedule:
+        """Sample rate ``batch_size / n`` (at most 1) and ``epochs * ceil(n / batch_size)`` steps,
+        as many as non-private training takes."""
+        if config.batch_size < 1 or config.epochs < 1:
+            raise PrivacyConfigError("batch_size and epochs must be >= 1")
+        if num_customers < 1:
+            raise PrivacyConfigError("no customer has a valid training window")
+        return cls(
+            num_customers=num_customers,
+            sample_rate=min(1.0, config.batch_size / num_customers),
+            steps=config.epochs * math.ceil(num_customers / config.batch_size),
+        )
 
 
 @dataclass(frozen=True)
@@ -71,16 +85,8 @@ class PrivateTrainStats:
 
 
 def round_schedule(windows: WindowSet, config: TrainConfig) -> RoundSchedule:
-    """The sample rate ``batch_size / n`` (at most 1) over the ``n`` trainable customers, and the
-    steps: ``epochs * ceil(n / batch_size)``, as many as non-private training takes."""
-    if config.batch_size < 1 or config.epochs < 1:
-        raise PrivacyConfigError("batch_size and epochs must be >= 1")
-    n = int(windows.valid.any(axis=1).sum())
-    if n == 0:
-        raise PrivacyConfigError("no customer has a valid training window")
-    sample_rate = min(1.0, config.batch_size / n)
-    steps = config.epochs * math.ceil(n / config.batch_size)
-    return RoundSchedule(num_customers=n, sample_rate=sample_rate, steps=steps)
+    """``train_private``'s schedule over the customers of ``windows`` with a valid window."""
+    return RoundSchedule.for_customers(int(windows.valid.any(axis=1).sum()), config)
 
 
 def train_private(
@@ -132,13 +138,13 @@ def train_private(
                 optimizer.zero_grad(set_to_none=True)
                 if indices:
                     losses = multitask_loss(model, _collate(dataset, indices), reduction="none")
-                    per_sample = psg.compute(losses)
+                    sums, _ = psg.clipped_sum(losses, max_grad_norm=dp.max_grad_norm)
                     loss_sum += float(losses.detach().sum())
                     seen += len(indices)
-                else:
-                    per_sample = [p.new_zeros((0, *p.shape)) for p in psg.params]
-                grads = private_gradients(
-                    per_sample,
+                else:  # an empty Poisson batch: the step still happens, noise only
+                    sums = [torch.zeros_like(p) for p in psg.params]
+                grads = noisy_average(
+                    sums,
                     max_grad_norm=dp.max_grad_norm,
                     noise_multiplier=noise_multiplier,
                     expected_batch_size=expected_batch_size,
