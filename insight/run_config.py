@@ -22,7 +22,7 @@ Scalar = bool | int | float | str | bytes
 class RunSettings:
     num_server_rounds: int = 5
     local_epochs: int = 2
-    batch_size: int = 64
+    batch_size: int = 256
     learning_rate: float = 3e-3
     fraction_train: float = 1.0
     min_partners: int = 2
@@ -42,7 +42,7 @@ class RunSettings:
     # Differential privacy (privacy/): per-customer DP-SGD at every partner.
     dp: bool = True
     noise_multiplier: float = 0.0  # 0: calibrate from target-epsilon over the run's steps
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = 20.0
     target_epsilon: float = 3.0
     target_delta: float = 1e-5
     dp_accountant: str = "rdp"
