@@ -25,8 +25,11 @@ from audit import (
     write_vkey,
 )
 
-app = typer.Typer(help="The audit log: keys, proof bundles, offline verification, service.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The audit log: keys, proof bundles, offline verification, service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -39,11 +42,17 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @app.command()
 def keygen(
     out: Annotated[Path, typer.Option("--out", help="Folder for the key files.")],
-    name: Annotated[str, typer.Option(help="Key name; for the coordinator, the log origin.")
-                    ] = "fedinsight.local/audit",
-    cosigner: Annotated[bool, typer.Option(
-        "--cosigner", help="A partner's witness key (cosignature/v1) instead of the "
-        "coordinator's checkpoint key.")] = False,
+    name: Annotated[
+        str, typer.Option(help="Key name; for the coordinator, the log origin.")
+    ] = "fedinsight.local/audit",
+    cosigner: Annotated[
+        bool,
+        typer.Option(
+            "--cosigner",
+            help="A partner's witness key (cosignature/v1) instead of the "
+            "coordinator's checkpoint key.",
+        ),
+    ] = False,
     pem: Annotated[bool, typer.Option("--pem", help="Write the private key as PEM.")] = False,
 ) -> None:
     """Generate an Ed25519 key pair: ROLE.key (mode 0600) and ROLE.vkey (public)."""
@@ -66,11 +75,13 @@ def keygen(
 
 @app.command()
 def proof(
-    run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False,
-                                            help="The run directory.")],
+    run_dir: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="The run directory.")
+    ],
     round_number: Annotated[int, typer.Option("--round", min=1, help="Round to prove.")],
-    out: Annotated[Path | None, typer.Option(help="Bundle file (default: RUN_DIR/audit/"
-                                             "proofs/round-N.json).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Bundle file (default: RUN_DIR/audit/proofs/round-N.json).")
+    ] = None,
 ) -> None:
     """Write a self-contained proof bundle for one round."""
     try:
@@ -78,39 +89,62 @@ def proof(
         report = verify_bundle(path)
     except (AuditError, OSError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"wrote {path}: round {report.round_number} at index {report.index} of "
-                  f"tree size {report.tree_size}, cosigned by "
-                  f"{', '.join(report.cosigned_by) or 'no witness yet'}", highlight=False)
+    console.print(
+        f"wrote {path}: round {report.round_number} at index {report.index} of "
+        f"tree size {report.tree_size}, cosigned by "
+        f"{', '.join(report.cosigned_by) or 'no witness yet'}",
+        highlight=False,
+    )
 
 
 @app.command()
 def verify(
     target: Annotated[Path, typer.Argument(exists=True, help="A run directory or a bundle.")],
-    model: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help=(
-        "Model file whose SHA-256 must be the run's final model hash."))] = None,
-    vkey: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help=(
-        "Coordinator verifier key obtained out of band (else the one beside the log)."))
-        ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help=("Model file whose SHA-256 must be the run's final model hash."),
+        ),
+    ] = None,
+    vkey: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help=("Coordinator verifier key obtained out of band (else the one beside the log)."),
+        ),
+    ] = None,
 ) -> None:
     """Verify a run directory or a proof bundle offline; exit 1 at the first failure."""
     try:
         key: NoteVerifier | None = None if vkey is None else read_vkey(vkey)
         if target.is_dir():
             run = verify_run_dir(target, model_path=model, coordinator_key=key)
-            rows = [("origin", run.origin), ("records", str(run.tree_size)),
-                    ("rounds", str(run.rounds)), ("run ended", "yes" if run.ended else "no"),
-                    ("checkpoints", str(run.checkpoints)),
-                    ("cosignatures", str(run.cosignatures)),
-                    ("model hash", "matches" if run.model_checked else "not checked")]
-            rows += [(f"epsilon {p}", f"{e:.6g}") for p, e in
-                     sorted(run.epsilon_cumulative.items())]
+            rows = [
+                ("origin", run.origin),
+                ("records", str(run.tree_size)),
+                ("rounds", str(run.rounds)),
+                ("run ended", "yes" if run.ended else "no"),
+                ("checkpoints", str(run.checkpoints)),
+                ("cosignatures", str(run.cosignatures)),
+                ("model hash", "matches" if run.model_checked else "not checked"),
+            ]
+            rows += [
+                (f"epsilon {p}", f"{e:.6g}") for p, e in sorted(run.epsilon_cumulative.items())
+            ]
         else:
             if model is not None:
                 raise _fail("--model applies to a run directory, not a bundle", 2)
             bundle = verify_bundle(target, coordinator_key=key)
-            rows = [("origin", bundle.origin), ("round", str(bundle.round_number)),
-                    ("index", str(bundle.index)), ("tree size", str(bundle.tree_size)),
-                    ("cosigned by", ", ".join(bundle.cosigned_by) or "nobody")]
+            rows = [
+                ("origin", bundle.origin),
+                ("round", str(bundle.round_number)),
+                ("index", str(bundle.index)),
+                ("tree size", str(bundle.tree_size)),
+                ("cosigned by", ", ".join(bundle.cosigned_by) or "nobody"),
+            ]
     except VerificationError as exc:
         raise _fail(f"verification failed: {exc}") from None
     except (AuditError, OSError) as exc:
@@ -120,18 +154,24 @@ def verify(
         table.add_row(label, value)
     console.print(table)
     if key is None:
-        console.print("note: checked against the coordinator key found beside the log; pass "
-                      "--vkey to pin the key you obtained out of band", highlight=False)
+        console.print(
+            "note: checked against the coordinator key found beside the log; pass "
+            "--vkey to pin the key you obtained out of band",
+            highlight=False,
+        )
 
 
 @app.command()
 def serve(
-    run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False,
-                                            help="The run directory.")],
+    run_dir: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="The run directory.")
+    ],
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8700,
-    token_env: Annotated[bool, typer.Option(
-        "--token-env", help="Require the bearer token from FEDINSIGHT_AUDIT_TOKEN.")] = False,
+    token_env: Annotated[
+        bool,
+        typer.Option("--token-env", help="Require the bearer token from FEDINSIGHT_AUDIT_TOKEN."),
+    ] = False,
 ) -> None:
     """Serve the read-only audit API and page (uvicorn)."""
     import uvicorn
@@ -143,8 +183,7 @@ def serve(
     try:
         settings = AuditServiceSettings()
     except ValidationError as exc:
-        raise _fail(f"FEDINSIGHT_AUDIT_* settings refused: {exc.errors()[0]['msg']}", 2
-                    ) from None
+        raise _fail(f"FEDINSIGHT_AUDIT_* settings refused: {exc.errors()[0]['msg']}", 2) from None
     if settings.token is None and token_env:
         raise _fail("--token-env given but FEDINSIGHT_AUDIT_TOKEN is not set", 2)
     try:
@@ -152,8 +191,7 @@ def serve(
     except ValueError:
         loopback = host == "localhost"
     if settings.token is None and not loopback:
-        raise _fail(f"refusing to serve on {host} without a token (set FEDINSIGHT_AUDIT_TOKEN)",
-                    2)
+        raise _fail(f"refusing to serve on {host} without a token (set FEDINSIGHT_AUDIT_TOKEN)", 2)
     try:
         web = create_app(run_dir, settings)
     except AuditError as exc:

@@ -37,6 +37,9 @@ def _mount_optional() -> None:
         app.command("pseudonymize")(pii_cmd.pseudonymize)
         node_app = typer.Typer(help="A partner's client node.", no_args_is_help=True)
         node_app.command("forget")(pii_cmd.forget)
+        from cli import node_cmd
+
+        node_app.command("prove")(node_cmd.prove)
         node_app.command("keygen", help="Create a partner's pseudonymization key file (0600).")(
             pii_cmd.keygen
         )

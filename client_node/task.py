@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from anonymization import data_commitment
+from client_node.commitments import commit
 from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
 from client_node.witnessing import split_view_reason
@@ -85,7 +85,6 @@ def train_round(
     config = settings.train_config(seed=settings.seed * 10_000 + server_round)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    commitment = data_commitment(data.train.customer_ids.tolist()).root.hex()
     metrics: dict[str, MetricValue] = {"num-examples": data.train.num_customers}
     if settings.dp:
         outcome = _train_dp(model, data, settings, node, state, config, run_id, server_round)
@@ -96,8 +95,12 @@ def train_round(
         stats = train(model, data.train, config)
         metrics.update({"train-steps": stats.steps, "train-seconds": stats.seconds})
         metrics["train-loss"] = stats.mean_loss
+    commitment = commit(state, run_id, server_round, data.train.customer_ids.tolist())
     return RoundOutcome(
-        status="trained", state=model.state_dict(), metrics=metrics, commitment=commitment
+        status="trained",
+        state=model.state_dict(),
+        metrics=metrics,
+        commitment=commitment.root.hex(),
     )
 
 

@@ -89,6 +89,45 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
     assert report["per_round"][0]["participants"] == ["partner-0", "partner-1"]
     assert "Holdout metrics" in proc.stdout
     assert _processes_mentioning(str(run_dir)) == []
+    assert report["audit"]["verified"] is True
+
+    # The partner proves, against the audit log, which customers its round-1 update came from.
+    import pandas as pd
+
+    home = run_dir / "partner-homes" / "partner-0"
+    (flower_run,) = [d.name for d in (home / "commitments").iterdir()]
+    mine = str(pd.read_parquet(home / "raw.parquet")["customer_id"].iloc[0])
+    other = str(
+        pd.read_parquet(run_dir / "partner-homes" / "partner-1" / "raw.parquet")[
+            "customer_id"
+        ].iloc[0]
+    )
+    for customer, verdict in ((mine, "WAS in"), (other, "was NOT in")):
+        prove = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "node",
+                "prove",
+                customer,
+                "--state-dir",
+                str(home),
+                "--run-id",
+                flower_run,
+                "--round",
+                "1",
+                "--run-dir",
+                str(run_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert prove.returncode == 0, prove.stderr
+        assert verdict in prove.stdout
+        assert "matches the audit log" in prove.stdout
 
 
 def test_simulate_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
