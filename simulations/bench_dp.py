@@ -393,7 +393,8 @@ def _utility(data: PartnerData, settings: RunSettings, console: Console) -> Tabl
         title=f"utility on CDNOW, 1 epoch, batch {config.batch_size}, sigma {sigma:.3f}, "
         f"epsilon {settings.target_epsilon}"
     )
-    for column in ("training", "seconds", *UTILITY_METRICS):
+    table.add_column("training")
+    for column in ("seconds", *UTILITY_METRICS):
         table.add_column(column, justify="right")
     runs: list[tuple[str, Callable[[CustomerSequenceModel], object]]] = [
         ("non-private", lambda m: train(m, data.train, config)),
