@@ -104,6 +104,15 @@ def simulate(
         str, typer.Option(help="per-partner budgets, e.g. partner-0=0.5,partner-1=3")
     ] = "",
     accountant: Annotated[str, typer.Option(help="rdp or prv")] = "rdp",
+    central_dp: Annotated[
+        bool,
+        typer.Option(
+            "--central-dp/--no-central-dp",
+            help="also partner-level DP: the coordinator clips updates and noises the average",
+        ),
+    ] = False,
+    central_noise_multiplier: Annotated[float, typer.Option(min=0.0)] = 1.0,
+    central_clipping_norm: Annotated[float, typer.Option(min=0.0)] = 1.0,
     pii: Annotated[
         bool,
         typer.Option(
@@ -140,6 +149,9 @@ def simulate(
             max_grad_norm=max_grad_norm,
             epsilon_budget=epsilon_budget,
             dp_accountant=accountant,
+            central_dp=central_dp,
+            central_noise_multiplier=central_noise_multiplier,
+            central_clipping_norm=central_clipping_norm,
             split=split,
             num_partners=partners,
             min_partners=min(2, partners),

@@ -85,7 +85,8 @@ def train_round(
     config = settings.train_config(seed=settings.seed * 10_000 + server_round)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    metrics: dict[str, MetricValue] = {"num-examples": data.train.num_customers}
+    # "unit-weight": partner-level (central) DP aggregates with equal weights.
+    metrics: dict[str, MetricValue] = {"num-examples": data.train.num_customers, "unit-weight": 1}
     if settings.dp:
         outcome = _train_dp(model, data, settings, node, state, config, run_id, server_round)
         if isinstance(outcome, str):

@@ -25,13 +25,18 @@ from typing import Any
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import FedAvg
+from flwr.serverapp.strategy import (
+    DifferentialPrivacyServerSideFixedClipping,
+    FedAvg,
+    Strategy,
+)
 
 from coordinator.audit_trail import AuditTrail, hello, now
 from coordinator.errors import NoPartnersError
 from coordinator.model_store import save_model, state_bytes, state_sha256
 from coordinator.progress import ProgressLog
 from insight import CustomerSequenceModel, RunSettings, architecture_hash
+from privacy import epsilon_for
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class RoundRecord:
     model_sha256_before: str
     model_sha256_after: str
     epsilon: dict[str, dict[str, float]]
+    central_epsilon: float | None
     train: dict[str, float]
     evaluate: dict[str, float]
     seconds: float
@@ -61,6 +67,7 @@ class FederationResult:
     architecture_sha256: str = ""
     stopped_early: str = ""
     audit: dict[str, Any] = field(default_factory=dict)
+    central: dict[str, Any] = field(default_factory=dict)
 
 
 def _partner_name(msg: Message) -> str:
@@ -74,6 +81,20 @@ def _metrics(record: MetricRecord | None) -> dict[str, float]:
     if record is None:
         return {}
     return {k: float(v) for k, v in record.items() if isinstance(v, (int, float))}
+
+
+def average_metrics(replies: Iterable[Message]) -> dict[str, float]:
+    """Partners' evaluation metrics averaged, weighted by their customers, over the keys every
+    partner reported (a partner too small for a metric leaves that metric out)."""
+    rows = [_metrics(m.content.metric_records.get("metrics")) for m in replies]
+    rows = [r for r in rows if r.get("num-examples", 0) > 0]
+    if not rows:
+        return {}
+    keys = set.intersection(*(set(r) for r in rows)) - {"num-examples"}
+    total = sum(r["num-examples"] for r in rows)
+    out = {k: sum(r[k] * r["num-examples"] for r in rows) / total for k in sorted(keys)}
+    out["num-examples"] = total
+    return out
 
 
 def _train_seconds(msg: Message) -> float:
@@ -129,16 +150,29 @@ def sort_replies(replies: Iterable[Message], reference: dict[str, torch.Tensor])
     return out
 
 
-def make_strategy(settings: RunSettings) -> FedAvg:
-    """FedAvg weighted by customers. ``min-partners`` is checked once, before the first round
-    (the coordinator waits for that many); later rounds go on with whoever may still train, so
-    the sampling minimums are 1 (Flower's sampler would otherwise wait for refused partners)."""
-    return FedAvg(
+def make_strategy(settings: RunSettings, num_partners: int) -> Strategy:
+    """FedAvg weighted by customers; with ``central-dp``, wrapped in Flower's server-side
+    fixed-clipping DP strategy over equal weights (partner-level DP).
+
+    ``min-partners`` is checked once, before the first round (the coordinator waits for that
+    many); later rounds go on with whoever may still train, so the sampling minimums are 1
+    (Flower's sampler would otherwise wait for refused partners).
+    """
+    fedavg = FedAvg(
         fraction_train=settings.fraction_train,
         fraction_evaluate=1.0,
         min_train_nodes=1,
         min_evaluate_nodes=1,
         min_available_nodes=1,
+        weighted_by_key="unit-weight" if settings.central_dp else "num-examples",
+    )
+    if not settings.central_dp:
+        return fedavg
+    return DifferentialPrivacyServerSideFixedClipping(
+        fedavg,
+        noise_multiplier=settings.central_noise_multiplier,
+        clipping_norm=settings.central_clipping_norm,
+        num_sampled_clients=num_partners,
     )
 
 
@@ -178,7 +212,6 @@ def run_federation(
     model = CustomerSequenceModel()
     reference = {k: v.clone() for k, v in model.state_dict().items()}
     arrays = ArrayRecord(model.state_dict())
-    strategy = make_strategy(settings)
     progress = ProgressLog(run_dir / "progress.jsonl")
     ledger_path = run_dir / "epsilon_ledger.jsonl"
     result = FederationResult(architecture_sha256=architecture_hash(model))
@@ -189,6 +222,8 @@ def run_federation(
             f"{len(partners)} partner(s) answered, fewer than min-partners={settings.min_partners}"
         )
     nodes = {name: nid for name, (nid, _) in partners.items()}
+    strategy = make_strategy(settings, len(nodes))
+    central = CentralLedger(settings)
     audit.start(
         grid,
         nodes,
@@ -219,6 +254,27 @@ def run_federation(
             if name in nodes:
                 active.excluded.add(nodes[name])
         ok = sorted_replies.updates
+        sampled = len(ok) + len(sorted_replies.refusals) + len(sorted_replies.failures)
+        sampled += len(sorted_replies.rejected)
+        if settings.central_dp and ok and len(ok) < sampled:
+            # Noise is calibrated to the sampled partners' average: releasing an average of
+            # fewer would weaken the guarantee. The round is not released; nothing is spent.
+            logger.warning(
+                "central DP: %d of %d sampled partners gave an update; round %d not released",
+                len(ok),
+                sampled,
+                rnd,
+            )
+            progress.write("skipped", round=rnd, reason="central DP needs every sampled partner")
+            audit.round(
+                grid,
+                nodes,
+                **_round_fields(
+                    rnd, [], sorted_replies, {}, before, before, cumulative, budgets, {}, started
+                ),
+            )
+            done_rounds = rnd
+            continue
         if not ok:
             if sorted_replies.refusals and not sorted_replies.failures:
                 result.stopped_early = "every partner refused (privacy budget or split view)"
@@ -245,9 +301,12 @@ def run_federation(
                 f"round {rnd}: no usable update ({len(sorted_replies.failures)} failed, "
                 f"{len(sorted_replies.rejected)} rejected, {len(sorted_replies.refusals)} refused)"
             )
+        if isinstance(strategy, DifferentialPrivacyServerSideFixedClipping):
+            strategy.num_sampled_clients = len(ok)
         new_arrays, train_metrics = strategy.aggregate_train(rnd, ok)
         if new_arrays is None:
             raise NoPartnersError(f"round {rnd}: no update could be aggregated")
+        central.release()
         arrays = new_arrays
         after = save_model(arrays.to_torch_state_dict(), run_dir / "models" / f"round-{rnd:03d}.pt")
         spent: dict[str, float] = {}
@@ -286,8 +345,7 @@ def run_federation(
         eval_replies = grid.send_and_receive(
             strategy.configure_evaluate(rnd, arrays, ConfigRecord(), grid), timeout=round_timeout
         )
-        eval_ok = [m for m in eval_replies if not m.has_error()]
-        eval_metrics = strategy.aggregate_evaluate(rnd, eval_ok) if eval_ok else None
+        eval_metrics = average_metrics(m for m in eval_replies if not m.has_error())
         partner_seconds = [_train_seconds(m) for m in ok]
         record = RoundRecord(
             round=rnd,
@@ -305,8 +363,9 @@ def run_federation(
                 }
                 for name in cumulative
             },
+            central_epsilon=central.epsilon(),
             train=_metrics(train_metrics),
-            evaluate=_metrics(eval_metrics),
+            evaluate=eval_metrics,
             seconds=time.perf_counter() - t0,
             train_phase_seconds=train_phase,
             max_partner_train_seconds=max(partner_seconds, default=0.0),
@@ -320,10 +379,52 @@ def run_federation(
     result.final_model_sha256 = save_model(arrays.to_torch_state_dict(), run_dir / "model.pt")
     audit.end(grid, nodes, final_model_hash=result.final_model_sha256, rounds=done_rounds)
     result.audit = audit.summary()
+    result.central = central.summary()
     progress.write(
         "end", final_model_sha256=result.final_model_sha256, stopped_early=result.stopped_early
     )
     return result
+
+
+class CentralLedger:
+    """Partner-level ε of the released global models under central DP.
+
+    Every partner is in every released average (no sampling amplification), so after ``k``
+    releases the Gaussian mechanism with noise multiplier ``z`` has been composed ``k`` times:
+    ε = ε_RDP(z, q=1, k) at ``target-delta``. A round that is not released spends nothing.
+    """
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        self.releases = 0
+
+    def release(self) -> None:
+        if self.settings.central_dp:
+            self.releases += 1
+
+    def epsilon(self) -> float | None:
+        if not self.settings.central_dp:
+            return None
+        if self.releases == 0:
+            return 0.0
+        return float(
+            epsilon_for(
+                [(self.settings.central_noise_multiplier, 1.0, self.releases)],
+                target_delta=self.settings.target_delta,
+                accountant="rdp",
+            )
+        )
+
+    def summary(self) -> dict[str, Any]:
+        if not self.settings.central_dp:
+            return {}
+        return {
+            "noise_multiplier": self.settings.central_noise_multiplier,
+            "clipping_norm": self.settings.central_clipping_norm,
+            "releases": self.releases,
+            "epsilon": self.epsilon(),
+            "delta": self.settings.target_delta,
+        }
 
 
 def _round_fields(
@@ -386,5 +487,6 @@ def summarize(result: FederationResult) -> dict[str, Any]:
         "architecture_sha256": result.architecture_sha256,
         "stopped_early": result.stopped_early,
         "audit": result.audit,
+        "central_dp": result.central,
         "rounds": [r.__dict__ for r in result.rounds],
     }

@@ -47,6 +47,11 @@ class RunSettings:
     target_delta: float = 1e-5
     dp_accountant: str = "rdp"
     epsilon_budget: float = 3.0  # a node's own budget (node config) takes precedence
+    # Optional partner-level (central) DP: the coordinator clips each partner's update to
+    # central-clipping-norm and adds Gaussian noise to the average (Flower's server-side strategy).
+    central_dp: bool = False
+    central_noise_multiplier: float = 1.0
+    central_clipping_norm: float = 1.0
     # Audit log (audit/): the coordinator's signing key; empty = a key made for this run.
     audit_key: str = ""
 

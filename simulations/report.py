@@ -170,6 +170,7 @@ def write_report(
     baselines: BaselineResults,
     federated_seconds: float,
     audit: dict[str, Any] | None = None,
+    central_dp: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rounds = _round_rows(progress)
     end = next((e for e in progress if e.get("event") == "end"), {})
@@ -208,7 +209,7 @@ def write_report(
         ],
         "model_sha256": end.get("final_model_sha256", ""),
         "stopped_early": end.get("stopped_early", ""),
-        "privacy": privacy_section(settings, rounds, baselines),
+        "privacy": privacy_section(settings, rounds, baselines) | {"central": central_dp or {}},
         "audit": audit or {},
         "timing": {
             "federated_seconds": federated_seconds,
@@ -270,12 +271,20 @@ Calibration through {report["periods"]["calibration_end"]}, holdout to
 def _privacy_html(report: dict[str, Any]) -> str:
     p = report["privacy"]
     if not p["enabled"]:
-        return "<p>Differential privacy was <b>off</b> for this run.</p>"
+        return "<p>Record-level differential privacy was <b>off</b> for this run.</p>"
     rows = "".join(
         f"<tr><th>{html.escape(name)}</th><td>{v.get('epsilon', float('nan')):.3f}</td>"
         f"<td>{v.get('budget', float('nan')):.3f}</td><td>{v['rounds_trained']}</td>"
         f"<td>{v['refused_rounds']}</td></tr>"
         for name, v in sorted(p["partners"].items())
+    )
+    central = p.get("central") or {}
+    central_text = (
+        f"<p>Partner-level (central) DP: updates clipped to {central['clipping_norm']}, noise "
+        f"multiplier {central['noise_multiplier']}, {central['releases']} releases, "
+        f"&epsilon; = {central['epsilon']:.3f} per partner.</p>"
+        if central
+        else ""
     )
     mia = p.get("mia_auc")
     mia_text = f"{mia:.4f}" if isinstance(mia, float) else "n/a"
@@ -284,7 +293,7 @@ def _privacy_html(report: dict[str, Any]) -> str:
         f"&delta; = {p['delta']}, max_grad_norm {p['max_grad_norm']}. Membership-inference "
         f"AUC (loss threshold) on the final model: {mia_text} (0.5 = no better than chance).</p>"
         "<table><tr><th>partner</th><th>&epsilon;</th><th>budget</th><th>rounds trained</th>"
-        f"<th>rounds refused</th></tr>{rows}</table>"
+        f"<th>rounds refused</th></tr>{rows}</table>{central_text}"
     )
 
 

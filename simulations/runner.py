@@ -203,6 +203,7 @@ def run_simulation(
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     stage("verifying the audit log")
     audit = _audit_summary(run_dir)
+    central = json.loads((run_dir / "federation.json").read_text()).get("central_dp") or {}
     stage("report")
     report = write_report(
         run_dir,
@@ -213,6 +214,7 @@ def run_simulation(
         baselines=baselines,
         federated_seconds=federated_seconds,
         audit=audit,
+        central_dp=central,
     )
     return SimulationResult(run_dir=run_dir, report=report)
 

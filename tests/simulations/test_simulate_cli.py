@@ -328,3 +328,51 @@ def test_the_run_ends_cleanly_when_no_partner_has_budget(tiny_csv: Path, tmp_pat
     assert report["stopped_early"]
     assert all(p["rounds_trained"] == 0 for p in report["privacy"]["partners"].values())
     assert report["audit"]["verified"] is True
+
+
+def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    """A partner that drops out of a round (here: refuses, out of budget) must not void the
+    partner-level accounting: that round's average is not released and spends nothing."""
+    from privacy import epsilon_for
+
+    out = tmp_path / "runs"
+    proc = _simulate(
+        [
+            "--dataset",
+            "csv",
+            "--data",
+            str(tiny_csv),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--partners",
+            "2",
+            "--split",
+            "iid",
+            "--rounds",
+            "3",
+            "--local-epochs",
+            "1",
+            "--min-customers",
+            "10",
+            "--budgets",
+            "partner-0=2.9",
+            "--central-dp",
+            "--central-noise-multiplier",
+            "1.5",
+            "--central-clipping-norm",
+            "0.5",
+        ],
+        out,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
+    report = json.loads((run_dir / "report.json").read_text())
+    central = report["privacy"]["central"]
+    assert central["releases"] == 2
+    expected = epsilon_for([(1.5, 1.0, 2)], target_delta=1e-5, accountant="rdp")
+    assert central["epsilon"] == pytest.approx(expected)
+    assert report["audit"]["verified"] is True
