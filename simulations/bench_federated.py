@@ -52,11 +52,13 @@ class _PeakMemory:
 def _simulate(
     partners: int, rounds: int, local_epochs: int, out: Path, app_dir: Path
 ) -> tuple[dict[str, Any], float, int]:
+    # The main job's comparison is without DP (the DP trade-off is `fedinsight sweep`).
     settings = RunSettings(
         num_server_rounds=rounds,
         local_epochs=local_epochs,
         num_partners=partners,
         split="dirichlet:1.0",
+        dp=False,
     )
     mem = _PeakMemory()
     thread = threading.Thread(target=mem.run, daemon=True)
