@@ -40,8 +40,9 @@ def hashlib_floor(datas: list[bytes]) -> float:
     start = time.perf_counter()
     level = [sha256(b"\x00" + d).digest() for d in datas]
     while len(level) > 1:
-        paired = [sha256(b"\x01" + level[i] + level[i + 1]).digest()
-                  for i in range(0, len(level) - 1, 2)]
+        paired = [
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
         level = paired + level[len(level) - len(level) % 2 :]
     return time.perf_counter() - start
 
@@ -80,8 +81,13 @@ def _compare_libraries(datas: list[bytes]) -> list[Row]:
             continue
         seconds = _library_rate(name, module, datas)
         shape = "RFC 6962 tree" if name == "pymerkle" else "not RFC 6962: no domain prefixes"
-        rows.append((f"{name} build in memory, {len(datas):,} leaves ({shape})",
-                     _per_second(len(datas), seconds), ""))
+        rows.append(
+            (
+                f"{name} build in memory, {len(datas):,} leaves ({shape})",
+                _per_second(len(datas), seconds),
+                "",
+            )
+        )
     return rows
 
 
@@ -134,17 +140,29 @@ def run(leaves: int, batch: int, leaf_bytes: int, proofs: int, folder: Path) -> 
     million = 1_000_000 / leaves
     rows: list[Row] = [
         ("hashlib floor (leaf + node hashes, no storage)", _per_second(leaves, floor), ""),
-        (f"persisted extend, batches of {batch:,}", _per_second(leaves, appended),
-         ">= 300,000 leaves/s"),
+        (
+            f"persisted extend, batches of {batch:,}",
+            _per_second(leaves, appended),
+            ">= 300,000 leaves/s",
+        ),
         ("persisted / floor time ratio", f"{appended / floor:.2f}x", "<= 2.5x"),
         ("in-memory extend", _per_second(leaves, in_memory), ""),
-        (f"inclusion proof, warm (mean of {len(sample):,} random)", f"{warm * 1e3:.3f} ms",
-         "<= 0.1 ms"),
-        ("inclusion proof from a cold open (median of 20)",
-         f"{statistics.median(cold) * 1e3:.2f} ms", "<= 10 ms"),
+        (
+            f"inclusion proof, warm (mean of {len(sample):,} random)",
+            f"{warm * 1e3:.3f} ms",
+            "<= 0.1 ms",
+        ),
+        (
+            "inclusion proof from a cold open (median of 20)",
+            f"{statistics.median(cold) * 1e3:.2f} ms",
+            "<= 10 ms",
+        ),
         ("verify_inclusion (mean)", f"{verified * 1e3:.3f} ms", "<= 0.2 ms"),
-        ("full recompute and compare from disk", f"{recompute * million:.2f} s per million",
-         "<= 2.5 s per million"),
+        (
+            "full recompute and compare from disk",
+            f"{recompute * million:.2f} s per million",
+            "<= 2.5 s per million",
+        ),
         ("store size", f"{path.stat().st_size / 1e6:,.1f} MB", ""),
     ]
     return rows + _compare_libraries(datas[: min(leaves, 100_000)])
@@ -157,13 +175,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--leaf-bytes", type=int, default=64)
     parser.add_argument("--proofs", type=int, default=2_000)
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="folder for the SQLite file (default: a temporary one)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="folder for the SQLite file (default: a temporary one)",
+    )
     args = parser.parse_args(argv)
     console = Console()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    console.print(f"audit benchmark: {args.leaves:,} leaves of {args.leaf_bytes} bytes, "
-                  f"{os.cpu_count()} CPUs visible, load average {load} at start")
+    console.print(
+        f"audit benchmark: {args.leaves:,} leaves of {args.leaf_bytes} bytes, "
+        f"{os.cpu_count()} CPUs visible, load average {load} at start"
+    )
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         rows = run(args.leaves, args.batch, args.leaf_bytes, args.proofs, Path(folder))
     table = Table(title="fedinsight audit log")
