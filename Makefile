@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fedinsight simulate --out runs
+	$(BIN)/fedinsight simulate --pii --out runs
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -31,7 +31,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy coordinator client_node privacy anonymization audit simulations insight cli
 
+# Comparison libraries for the audit benchmark only, never project dependencies: merkletools
+# does not install on Python 3.11 with its dependencies (pysha3 does not build), hence --no-deps.
 bench: $(STAMP)
+	-$(BIN)/pip install --quiet --no-deps pymerkle==7.0.0 merkletools==1.0.3
 	$(BIN)/fedinsight bench all
 
 clean:
