@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
 METRICS = {"auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend"}
 
 
@@ -29,6 +32,35 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _tiny_args(data: Path, *, rounds: int = 1) -> list[str]:
+    return [
+        "--dataset", "csv", "--data", str(data),
+        "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
+        "--partners", "2", "--split", "iid", "--rounds", str(rounds),
+        "--local-epochs", "1", "--min-customers", "10",
+    ]  # fmt: skip
+
+
+def _fedinsight(args: list[str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
+        cwd=ROOT,
+    )
+
+
+def _simulate(args: list[str], out: Path) -> tuple[Path, dict[str, Any], str]:
+    """Run ``fedinsight simulate``; return its run directory, report and output."""
+    proc = _fedinsight(["simulate", *args, "--out", str(out)])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
+    report = json.loads((run_dir / "report.json").read_text())
+    return run_dir, report, proc.stdout + proc.stderr
+
+
 def _processes_mentioning(text: str) -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
     return [line for line in out.stdout.splitlines() if text in line and "ps -eo" not in line]
@@ -37,48 +69,11 @@ def _processes_mentioning(text: str) -> list[str]:
 def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
     tiny_csv: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "runs"
-    env = dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "simulate",
-            "--dataset",
-            "csv",
-            "--data",
-            str(tiny_csv),
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--partners",
-            "2",
-            "--split",
-            "iid",
-            "--rounds",
-            "1",
-            "--local-epochs",
-            "1",
-            "--out",
-            str(out),
-            "--min-customers",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
+    run_dir, report, output = _simulate(_tiny_args(tiny_csv), tmp_path / "runs")
     for name in ("config.toml", "model.pt", "model.pt.sha256", "report.html", "report.json"):
         assert (run_dir / name).is_file(), name
     digest = hashlib.sha256((run_dir / "model.pt").read_bytes()).hexdigest()
     assert (run_dir / "model.pt.sha256").read_text().split()[0] == digest
-    report = json.loads((run_dir / "report.json").read_text())
     assert report["dataset"] == "csv"
     assert report["rounds"] == 1
     assert sorted(report["partners"]) == ["partner-0", "partner-1"]
@@ -87,44 +82,22 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
         assert set(metrics) >= METRICS
     assert report["model_sha256"] == digest
     assert report["per_round"][0]["participants"] == ["partner-0", "partner-1"]
-    assert "Holdout metrics" in proc.stdout
+    assert "Holdout metrics" in output
     assert _processes_mentioning(str(run_dir)) == []
     assert report["audit"]["verified"] is True
 
     # The partner proves, against the audit log, which customers its round-1 update came from.
-    import pandas as pd
-
     home = run_dir / "partner-homes" / "partner-0"
     (flower_run,) = [d.name for d in (home / "commitments").iterdir()]
     mine = str(pd.read_parquet(home / "raw.parquet")["customer_id"].iloc[0])
-    other = str(
-        pd.read_parquet(run_dir / "partner-homes" / "partner-1" / "raw.parquet")[
-            "customer_id"
-        ].iloc[0]
-    )
+    theirs = run_dir / "partner-homes" / "partner-1" / "raw.parquet"
+    other = str(pd.read_parquet(theirs)["customer_id"].iloc[0])
     for customer, verdict in ((mine, "WAS in"), (other, "was NOT in")):
-        prove = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "node",
-                "prove",
-                customer,
-                "--state-dir",
-                str(home),
-                "--run-id",
-                flower_run,
-                "--round",
-                "1",
-                "--run-dir",
-                str(run_dir),
-            ],
-            capture_output=True,
-            text=True,
+        prove = _fedinsight(
+            ["node", "prove", customer, "--state-dir", str(home), "--run-id", flower_run,
+             "--round", "1", "--run-dir", str(run_dir)],
             timeout=120,
-            cwd=Path(__file__).resolve().parents[2],
-        )
+        )  # fmt: skip
         assert prove.returncode == 0, prove.stderr
         assert verdict in prove.stdout
         assert "matches the audit log" in prove.stdout
@@ -133,28 +106,7 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
 def test_simulate_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"customer_id,timestamp,quantity,amount\n1,1997-01-01,1,5\n2,not-a-date,1,5\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "simulate",
-            "--dataset",
-            "csv",
-            "--data",
-            str(bad),
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--out",
-            str(tmp_path / "runs"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    proc = _fedinsight(["simulate", *_tiny_args(bad), "--out", str(tmp_path / "runs")], 120)
     assert proc.returncode == 1
     assert "line 3" in proc.stderr and "timestamp" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -162,8 +114,6 @@ def test_simulate_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
 
 
 def _identifiers(raw_files: list[Path]) -> set[str]:
-    import pandas as pd
-
     found: set[str] = set()
     for path in raw_files:
         frame = pd.read_parquet(path)
@@ -175,53 +125,15 @@ def _identifiers(raw_files: list[Path]) -> set[str]:
 def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
     tiny_csv: Path, tmp_path: Path
 ) -> None:
-    """No leak: logs, models, reports, the SuperLink's message store: 0 raw identifiers."""
-    import pandas as pd
-
+    """No leak: logs, models, reports, the audit store, the SuperLink's message store."""
     pii_csv = tmp_path / "pii.csv"
     frame = pd.read_csv(tiny_csv, dtype={"customer_id": str})
     frame["customer_id"] = "cust-" + frame["customer_id"]
     frame.to_csv(pii_csv, index=False)
-    out = tmp_path / "runs"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "simulate",
-            "--pii",
-            "--dataset",
-            "csv",
-            "--data",
-            str(pii_csv),
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--partners",
-            "2",
-            "--split",
-            "iid",
-            "--rounds",
-            "2",
-            "--local-epochs",
-            "1",
-            "--out",
-            str(out),
-            "--min-customers",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
+    run_dir, _, output = _simulate(["--pii", *_tiny_args(pii_csv, rounds=2)], tmp_path / "runs")
     homes = run_dir / "partner-homes"
     identifiers = _identifiers(sorted(homes.glob("*/raw.parquet")))
-    assert len(identifiers) > 400  # ids, names, emails and phones of ~400 customers
+    assert len(identifiers) > 400  # ids, names, emails and phones of ~360 customers
     scanned, leaks = 0, []
     for path in run_dir.rglob("*"):
         if not path.is_file() or homes in path.parents:
@@ -229,58 +141,19 @@ def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
         data = path.read_bytes()
         scanned += 1
         leaks += [f"{path.relative_to(run_dir)}: {v!r}" for v in identifiers if v.encode() in data]
-    leaks += [f"stdout: {v!r}" for v in identifiers if v in proc.stdout + proc.stderr]
+    leaks += [f"output: {v!r}" for v in identifiers if v in output]
     assert scanned >= 8
     assert leaks == []
-
-
-def _simulate(args: list[str], out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", "simulate", *args, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
-        cwd=Path(__file__).resolve().parents[2],
-    )
 
 
 def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
     tiny_csv: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "runs"
-    proc = _simulate(
-        [
-            "--dataset",
-            "csv",
-            "--data",
-            str(tiny_csv),
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--partners",
-            "2",
-            "--split",
-            "iid",
-            "--rounds",
-            "3",
-            "--local-epochs",
-            "1",
-            "--min-customers",
-            "10",
-            "--target-epsilon",
-            "3",
-            "--epsilon-budget",
-            "3",
-            "--budgets",
-            "partner-0=2.9",
-        ],
-        out,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
-    report = json.loads((run_dir / "report.json").read_text())
+    _, report, _ = _simulate(
+        [*_tiny_args(tiny_csv, rounds=3), "--target-epsilon", "3", "--epsilon-budget", "3",
+         "--budgets", "partner-0=2.9"],
+        tmp_path / "runs",
+    )  # fmt: skip
     p0 = report["privacy"]["partners"]["partner-0"]
     p1 = report["privacy"]["partners"]["partner-1"]
     assert p0["refused_rounds"] == 1  # refused once, then no longer selected
@@ -289,42 +162,14 @@ def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
     assert p1["rounds_trained"] == 3 and p1["refused_rounds"] == 0
     assert p1["epsilon"] <= 3.0
     assert report["audit"]["verified"] is True
-    refusals = [r for r in report["per_round"] if "partner-0" not in r["participants"]]
-    assert refusals
+    assert any("partner-0" not in r["participants"] for r in report["per_round"])
 
 
 def test_the_run_ends_cleanly_when_no_partner_has_budget(tiny_csv: Path, tmp_path: Path) -> None:
-    out = tmp_path / "runs"
-    proc = _simulate(
-        [
-            "--dataset",
-            "csv",
-            "--data",
-            str(tiny_csv),
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--partners",
-            "2",
-            "--split",
-            "iid",
-            "--rounds",
-            "2",
-            "--local-epochs",
-            "1",
-            "--min-customers",
-            "10",
-            "--target-epsilon",
-            "3",
-            "--epsilon-budget",
-            "0.5",
-        ],
-        out,
+    _, report, _ = _simulate(
+        [*_tiny_args(tiny_csv, rounds=2), "--target-epsilon", "3", "--epsilon-budget", "0.5"],
+        tmp_path / "runs",
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
-    report = json.loads((run_dir / "report.json").read_text())
     assert report["stopped_early"]
     assert all(p["rounds_trained"] == 0 for p in report["privacy"]["partners"].values())
     assert report["audit"]["verified"] is True
@@ -337,40 +182,11 @@ def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
     partner-level accounting: that round's average is not released and spends nothing."""
     from privacy import epsilon_for
 
-    out = tmp_path / "runs"
-    proc = _simulate(
-        [
-            "--dataset",
-            "csv",
-            "--data",
-            str(tiny_csv),
-            "--calibration-end",
-            "1997-09-30",
-            "--holdout-end",
-            "1998-06-30",
-            "--partners",
-            "2",
-            "--split",
-            "iid",
-            "--rounds",
-            "3",
-            "--local-epochs",
-            "1",
-            "--min-customers",
-            "10",
-            "--budgets",
-            "partner-0=2.9",
-            "--central-dp",
-            "--central-noise-multiplier",
-            "1.5",
-            "--central-clipping-norm",
-            "0.5",
-        ],
-        out,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
-    report = json.loads((run_dir / "report.json").read_text())
+    _, report, _ = _simulate(
+        [*_tiny_args(tiny_csv, rounds=3), "--budgets", "partner-0=2.9", "--central-dp",
+         "--central-noise-multiplier", "1.5", "--central-clipping-norm", "0.5"],
+        tmp_path / "runs",
+    )  # fmt: skip
     central = report["privacy"]["central"]
     assert central["releases"] == 2
     expected = epsilon_for([(1.5, 1.0, 2)], target_delta=1e-5, accountant="rdp")
