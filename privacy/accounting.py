@@ -29,6 +29,7 @@ from privacy.config import ACCOUNTANTS, Accountant, check_positive
 from privacy.errors import PrivacyConfigError
 
 HistoryEntry = tuple[float, float, int]
+PRV_MAX_EPSILON = 50.0
 
 
 def epsilon_for(
@@ -38,16 +39,18 @@ def epsilon_for(
 
     Requires each ``noise_multiplier > 0``, ``0 < sample_rate <= 1``, ``steps >= 0`` and
     ``0 < target_delta < 1``. The PRV accountant returns its upper bound (Opacus's default
-    ``eps_error=0.01``), so both accountants err on the side of more epsilon.
+    ``eps_error=0.01``), so both accountants err on the side of more epsilon. Where the RDP
+    epsilon is above ``PRV_MAX_EPSILON`` the PRV accountant is not run and the RDP figure, also
+    an upper bound, is returned: PRV's discretisation grows without bound there (minutes, then
+    inf), and no budget is that large.
     """
     _check_delta(target_delta)
     merged = _merge(history)
     if not merged:
         return 0.0
     with _quiet():
-        if accountant == "rdp":
-            eps = _rdp_epsilon(merged, target_delta)
-        else:
+        eps = _rdp_epsilon(merged, target_delta)
+        if accountant != "rdp" and eps <= PRV_MAX_EPSILON:
             acct = _accountant(accountant)
             acct.history = merged
             eps = float(acct.get_epsilon(delta=target_delta))

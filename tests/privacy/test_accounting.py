@@ -6,6 +6,7 @@ import pytest
 from opacus.accountants import RDPAccountant
 
 from privacy import PrivacyConfigError, calibrate_noise, epsilon_for
+from privacy.accounting import PRV_MAX_EPSILON
 from privacy.config import Accountant
 
 # Opacus 1.6.0, sigma=1.0, q=0.01, 1000 steps, delta=1e-5 (computed once with
@@ -38,6 +39,13 @@ def test_prv_is_tighter_than_rdp_but_close() -> None:
     rdp = epsilon_for([(1.2, 0.02, 400)], target_delta=1e-5, accountant="rdp")
     prv = epsilon_for([(1.2, 0.02, 400)], target_delta=1e-5, accountant="prv")
     assert 0.8 * rdp <= prv <= rdp
+
+
+def test_prv_falls_back_to_the_rdp_bound_where_epsilon_is_huge() -> None:
+    history = [(0.5, 1.0, 3000)]  # PRV alone runs for minutes here
+    rdp = epsilon_for(history, target_delta=1e-5, accountant="rdp")
+    assert rdp > PRV_MAX_EPSILON
+    assert epsilon_for(history, target_delta=1e-5, accountant="prv") == rdp
 
 
 def test_an_empty_history_spends_nothing() -> None:

@@ -62,6 +62,36 @@ def test_a_round_past_the_budget_is_refused_and_says_why(tmp_path: Path) -> None
     assert "refused" in decision.reason and "2.5000" in decision.reason
 
 
+def test_the_prv_accountant_refuses_past_the_budget_too(tmp_path: Path) -> None:
+    ledger = PrivacyLedger(tmp_path / "privacy.sqlite")
+    ledger.record(
+        run_id="run-1",
+        round=1,
+        noise_multiplier=1.0,
+        sample_rate=0.01,
+        steps=1000,
+        target_delta=DELTA,
+        accountant="prv",
+    )
+    decisions = [
+        plan_round(
+            ledger,
+            noise_multiplier=1.0,
+            sample_rate=0.01,
+            steps=1000,
+            target_delta=DELTA,
+            accountant="prv",
+            epsilon_budget=budget,
+        )
+        for budget in (2.5, 3.0)
+    ]
+    refused, allowed = decisions
+
+    assert refused.epsilon_before == pytest.approx(1.838, abs=5e-4)
+    assert not refused.allowed
+    assert allowed.allowed and allowed.epsilon_after < 3.0
+
+
 def test_planning_writes_nothing(tmp_path: Path) -> None:
     ledger = PrivacyLedger(tmp_path / "privacy.sqlite")
     plan_round(
