@@ -57,6 +57,7 @@ from privacy import (
     train_private,
 )
 from privacy.clipping import noisy_average, private_gradients
+from privacy.config import Accountant
 from privacy.per_sample import PerSampleGradients
 
 Batch = tuple[Tensor, ...]
@@ -349,6 +350,7 @@ def demo_plan(settings: RunSettings, sizes: dict[str, int]) -> list[PartnerPlan]
     """Each partner's sigma and cumulative epsilon per round under the demo's DP settings."""
     plans = []
     config = settings.train_config(seed=settings.seed)
+    accountant: Accountant = "prv" if settings.dp_accountant == "prv" else "rdp"
     for name, n in sizes.items():
         schedule = RoundSchedule.for_customers(n, config)
         delta = DPConfig(target_delta=settings.target_delta).delta_for(n)
@@ -358,7 +360,7 @@ def demo_plan(settings: RunSettings, sizes: dict[str, int]) -> list[PartnerPlan]
             target_delta=delta,
             sample_rate=schedule.sample_rate,
             steps=total,
-            accountant="rdp",
+            accountant=accountant,
         )
         by_round = [
             epsilon_for(
