@@ -390,10 +390,10 @@ def _utility(data: PartnerData, settings: RunSettings, console: Console) -> Tabl
         steps=schedule.steps,
         accountant="rdp",
     )
-    dp = DPConfig(noise_multiplier=sigma, max_grad_norm=MAX_GRAD_NORM)
+    dp = DPConfig(noise_multiplier=sigma, max_grad_norm=settings.max_grad_norm)
     table = Table(
         title=f"utility on CDNOW, 1 epoch, batch {config.batch_size}, sigma {sigma:.3f}, "
-        f"epsilon {settings.target_epsilon}"
+        f"max_grad_norm {dp.max_grad_norm:g}, epsilon {settings.target_epsilon}"
     )
     table.add_column("training")
     for column in ("seconds", *UTILITY_METRICS):
@@ -401,7 +401,7 @@ def _utility(data: PartnerData, settings: RunSettings, console: Console) -> Tabl
     runs: list[tuple[str, Callable[[CustomerSequenceModel], object]]] = [
         ("non-private", lambda m: train(m, data.train, config)),
         (CHOSEN, lambda m: train_private(m, data.train, config, dp, noise_multiplier=sigma)),
-        ("opacus hooks + DPOptimizer", lambda m: _train_opacus(m, data.train, config, sigma)),
+        ("opacus hooks + DPOptimizer", lambda m: _train_opacus(m, data.train, config, dp)),
     ]
     for name, run in runs:
         console.log(f"utility: training {name}")
@@ -419,7 +419,7 @@ def _utility(data: PartnerData, settings: RunSettings, console: Console) -> Tabl
 
 
 def _train_opacus(
-    model: CustomerSequenceModel, windows: WindowSet, config: TrainConfig, sigma: float
+    model: CustomerSequenceModel, windows: WindowSet, config: TrainConfig, dp: DPConfig
 ) -> None:
     """The reference: Opacus's PrivacyEngine end to end (Poisson DataLoader, hooks, DPOptimizer)."""
     dataset = CustomerWindows(windows, seed=config.seed)
@@ -429,8 +429,8 @@ def _train_opacus(
         module=model,
         optimizer=_adamw(model, config.learning_rate),
         data_loader=loader,
-        noise_multiplier=sigma,
-        max_grad_norm=MAX_GRAD_NORM,
+        noise_multiplier=dp.noise_multiplier,
+        max_grad_norm=dp.max_grad_norm,
         wrap_model=False,
     )
     model.train()
