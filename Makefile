@@ -34,7 +34,8 @@ lint: $(STAMP)
 # Comparison libraries for the audit benchmark only, never project dependencies: merkletools
 # does not install on Python 3.11 with its dependencies (pysha3 does not build), hence --no-deps.
 bench: $(STAMP)
-	-$(BIN)/pip install --quiet --no-deps pymerkle==7.0.0 merkletools==1.0.3
+	-$(BIN)/pip install --quiet pymerkle==7.0.0
+	-$(BIN)/pip install --quiet --no-deps merkletools==1.0.3
 	$(BIN)/fedinsight bench all
 
 clean:
