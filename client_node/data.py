@@ -123,7 +123,7 @@ def load_partner(settings: RunSettings, node_config: Mapping[str, object]) -> Pa
     )
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=32)  # every partner a simulation actor serves
 def _cached_partner(
     settings: RunSettings,
     name: str,
