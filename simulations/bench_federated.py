@@ -73,8 +73,11 @@ def _simulate(
 
 
 def main(
-    partners: int = 5, overhead_partners: int = 10, rounds: int = 5, local_epochs: int = 2
+    partners: int = 5, overhead_partners: int = 10, rounds: int = 10, local_epochs: int = 4
 ) -> None:
+    """Defaults: 10 rounds of 4 local epochs. Measured with an in-process FedAvg of the same
+    code on all CDNOW customers, longer training raised the holdout correlation (5x2: 0.592,
+    10x4: 0.665, 20x4: 0.676)."""
     from cli.main import find_app_dir
 
     console = Console()
@@ -108,7 +111,7 @@ def main(
         )
         console.print(f"wall time {wall:.1f}s, peak RSS of the process tree {peak / 2**20:.0f} MiB")
         if overhead_partners:
-            rep2, wall2, peak2 = _simulate(overhead_partners, 3, 1, Path(tmp), app_dir)
+            rep2, wall2, peak2 = _simulate(overhead_partners, 3, local_epochs, Path(tmp), app_dir)
             rounds_rows = rep2["per_round"]
             cpus = min(psutil.cpu_count() or 1, len(rep2["partners"]))
             ratio = [
