@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-# The project's shared data folder; override with FEDINSIGHT_DATA_DIR.
-DATA_DIR = Path(os.environ.get("FEDINSIGHT_DATA_DIR", "/work/shared/data"))
+# The shared data folder beside the project's root (``../shared/data``), as CI lays it out;
+# override with FEDINSIGHT_DATA_DIR.
+_BESIDE = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA_DIR = Path(os.environ.get("FEDINSIGHT_DATA_DIR", str(_BESIDE)))
 
 
 def _shared_file(relative: str) -> Path:
