@@ -28,8 +28,9 @@ def _settings(context: Context) -> RunSettings:
 def train(msg: Message, context: Context) -> Message:
     settings = _settings(context)
     node_config = dict(context.node_config)
-    data = load_partner(settings, node_config)
-    state = resolve_source(settings, node_config).state
+    source = resolve_source(settings, node_config)
+    data = load_partner(settings, node_config, source)
+    state = source.state
     config = msg.content.config_records["config"]
     server_round = config.get("server-round", 0)
     outcome = train_round(

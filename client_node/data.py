@@ -100,9 +100,13 @@ def resolve_source(settings: RunSettings, node_config: Mapping[str, object]) -> 
     return PartnerSource(f"partition-{pid}", None, pid, NodeState(base), None)
 
 
-def load_partner(settings: RunSettings, node_config: Mapping[str, object]) -> PartnerData:
+def load_partner(
+    settings: RunSettings,
+    node_config: Mapping[str, object],
+    source: PartnerSource | None = None,
+) -> PartnerData:
     """The partner's windows, from pseudonymized, consented, not-erased events."""
-    source = resolve_source(settings, node_config)
+    source = source or resolve_source(settings, node_config)
     state = source.state.ensure()
     if source.raw_path is None:
         assert source.partition_id is not None

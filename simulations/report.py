@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from insight import EventTable, RunSettings
+from insight.metrics import by_frequency_bucket
 from simulations.baselines import BaselineResults
 
 METRIC_KEYS = ("auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend")
@@ -49,18 +50,14 @@ def _plot_rounds(rounds: list[dict[str, Any]], baselines: BaselineResults, path:
 
 def frequency_buckets(baselines: BaselineResults) -> dict[str, list[float]]:
     """Mean holdout purchases by calibration frequency x = 0..6, 7+ (the BG/NBD paper's plot)."""
-    bucket = np.minimum(baselines.frequency, 7).astype(int)
     actual = baselines.targets["purchases"].to_numpy(float)
     out: dict[str, list[float]] = {"x": [float(b) for b in range(8)]}
-    out["actual"] = [
-        float(actual[bucket == b].mean()) if (bucket == b).any() else float("nan") for b in range(8)
-    ]
     for name in MODELS:
-        pred = baselines.predictions[name].expected_purchases
-        out[name] = [
-            float(pred[bucket == b].mean()) if (bucket == b).any() else float("nan")
-            for b in range(8)
-        ]
+        table = by_frequency_bucket(
+            baselines.predictions[name].expected_purchases, actual, baselines.frequency, top=7
+        )
+        out["actual"] = [float(v) for v in table["actual"]]
+        out[name] = [float(v) for v in table["predicted"]]
     return out
 
 
