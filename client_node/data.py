@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from anonymization import (
+    AnonymizationError,
     PartnerSchema,
     Pseudonymizer,
     apply_erasure,
@@ -36,6 +37,7 @@ from anonymization import (
 )
 from client_node.errors import PartnerDataError
 from client_node.node_state import NodeState
+from client_node.raw_input import RawLimits, read_partner_file
 from insight import (
     DataError,
     PartnerData,
@@ -143,45 +145,60 @@ def _cached_partner(
     return prepare_partner(name, events, settings)
 
 
-def ingest(raw_path: Path, schema: PartnerSchema, state: NodeState) -> pd.DataFrame:
+def ingest(
+    raw_path: Path,
+    schema: PartnerSchema,
+    state: NodeState,
+    *,
+    limits: RawLimits | None = None,
+) -> pd.DataFrame:
     """Pseudonymized, consented, not-erased events in the event schema.
 
     The pseudonymized table is cached in the state folder, keyed by the raw file's hash, the
     key's public id and the schema, so Presidio runs once per input, not once per round. The
     erasure list is applied on every call: a customer forgotten now is gone from the next round.
+
+    The raw file is checked before anything is pseudonymized (see `client_node.raw_input` for
+    what it may hold, and `limits` for the longest line and the allowed dates), and the cache
+    is written only for a table that passes `validate_events`, atomically.
+
+    Raises:
+        PartnerDataError: for a malformed or unusable file, naming the file and the line (CSV)
+            or row (Parquet) and column, never a cell's value. Nothing is written then.
     """
     key = state.pseudonym_key()
     pseudonymizer = Pseudonymizer(key)
     digest = hashlib.sha256()
-    with raw_path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with raw_path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise PartnerDataError(f"{raw_path}: cannot read the file ({exc.strerror})") from None
     digest.update(pseudonymizer.key_id.encode())
     digest.update(json.dumps(schema.columns).encode())
     cached = state.ingested_dir / f"{digest.hexdigest()[:24]}.parquet"
+    erasure_list = load_erasure_list(state.erasure_path, key=key)
     if cached.exists():
-        table = pd.read_parquet(cached)
-    else:
-        raw = _read_raw(raw_path)
+        table = apply_erasure(pd.read_parquet(cached), erasure_list)
+        return _validated(table, raw_path)
+    raw = read_partner_file(raw_path, schema, limits=limits)
+    try:
         table = pseudonymize_table(raw, schema, pseudonymizer)
-        write_event_file(table, cached)
-        logger.info(
-            "ingested %d pseudonymized rows (%d dropped)", len(table), len(raw) - len(table)
-        )
-    table = apply_erasure(table, load_erasure_list(state.erasure_path, key=key))
+    except AnonymizationError as exc:
+        raise PartnerDataError(f"{raw_path}: {exc}") from exc
+    table = _validated(table, raw_path)
+    write_event_file(table, cached)
+    logger.info("ingested %d pseudonymized rows (%d dropped)", len(table), len(raw) - len(table))
+    # Validated already, and erasure only drops rows: a fresh index is all that is left to do.
+    return apply_erasure(table, erasure_list).reset_index(drop=True)
+
+
+def _validated(table: pd.DataFrame, raw_path: Path) -> pd.DataFrame:
     try:
         return validate_events(table, source=str(raw_path))
     except DataError as exc:
         raise PartnerDataError(str(exc)) from exc
-
-
-def _read_raw(path: Path) -> pd.DataFrame:
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype={"customer_id": str})
-    except (OSError, ValueError) as exc:
-        raise PartnerDataError(f"{path}: not a readable table ({exc})") from exc
 
 
 def _materialize_partition(settings: RunSettings, pid: int, home: Path) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -58,11 +60,25 @@ def load_dataset(name: str, path: str | Path | None = None, columns: str = "") -
 
 
 def write_event_file(events: pd.DataFrame, path: Path) -> None:
-    """Write canonical events to Parquet atomically (a temp file renamed into place)."""
+    """Write canonical events to Parquet atomically.
+
+    The table goes to a uniquely named temporary file in the same folder, is flushed to disk,
+    then renamed over `path` (``os.replace``): a reader sees the old file or the whole new one,
+    two writers never share a temporary file, and a failed write leaves nothing behind.
+    The file is readable by its owner only (0600), as it may hold a partner's data.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    events.reset_index(drop=True).to_parquet(tmp, index=False)
-    tmp.replace(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            events.reset_index(drop=True).to_parquet(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_event_file(path: Path) -> pd.DataFrame:
