@@ -31,6 +31,7 @@ from audit.records import (
     parse_record,
     round_record,
     run_end_record,
+    run_resume_record,
     run_start_record,
 )
 from audit.runlog import RunAuditLog
@@ -75,6 +76,7 @@ __all__ = [
     "read_vkey",
     "round_record",
     "run_end_record",
+    "run_resume_record",
     "run_start_record",
     "verify_bundle",
     "verify_consistency",

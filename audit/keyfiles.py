@@ -61,8 +61,9 @@ def parse_signer(text: str) -> NoteSigner:
     return signer
 
 
-def _write_private(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_private(path: Path, content: bytes) -> None:
+    """Write a secret once: mode 0600 (folder 0700 if made), refusing to overwrite, fsynced."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)
@@ -80,7 +81,7 @@ def write_signer(path: str | os.PathLike[str], signer: NoteSigner, *, pem: bool 
             serialization.NoEncryption())
     else:
         content = (signer_text(signer) + "\n").encode()
-    _write_private(Path(path), content)
+    write_private(Path(path), content)
 
 
 def read_signer(path: str | os.PathLike[str], *, name: str | None = None,

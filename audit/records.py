@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 RECORD_VERSION = 1
-RECORD_TYPES = ("run_start", "round", "run_end")
+RECORD_TYPES = ("run_start", "round", "run_resume", "run_end")
 DP_TERMS = frozenset({"accountant", "max_grad_norm", "noise_multiplier", "sample_rate",
                       "target_delta", "target_epsilon"})
 """DP terms a run-start record may carry, under Opacus's names."""
@@ -54,7 +54,8 @@ _FIELDS = {
                    "partners", "started_at"}, {"manifest_hash"}),
     "round": ({"v", "type", "round", "participants", "dropouts", "refusals", "update_hashes",
                "model_hash_before", "model_hash_after", "epsilon_spent", "epsilon_cumulative",
-               "epsilon_budget", "data_commitments", "started_at", "ended_at"}, set()),
+               "epsilon_budget", "data_commitments", "started_at", "ended_at"}, {"rejected"}),
+    "run_resume": ({"v", "type", "after_round", "model_hash", "resumed_at"}, set()),
     "run_end": ({"v", "type", "final_model_hash", "rounds", "ended_at"}, set()),
 }
 
@@ -138,9 +139,19 @@ def _check_round(record: Mapping[str, Any]) -> None:
         if value > budget[partner]:
             raise RecordError(f"epsilon_cumulative.{partner}: {value} exceeds its budget "
                               f"{budget[partner]}")
+    if "rejected" in record:
+        rejected = set(check_id_list(record["rejected"], "rejected"))
+        if not rejected <= groups["dropouts"]:
+            raise RecordError("rejected: a rejected update's partner is among the dropouts")
     if check_time(record["started_at"], "started_at") > check_time(record["ended_at"],
                                                                    "ended_at"):
         raise RecordError("started_at is after ended_at")
+
+
+def _check_run_resume(record: Mapping[str, Any]) -> None:
+    check_int(record["after_round"], "after_round", minimum=0)
+    check_hash(record["model_hash"], "model_hash")
+    check_time(record["resumed_at"], "resumed_at")
 
 
 def _check_run_end(record: Mapping[str, Any]) -> None:
@@ -165,8 +176,9 @@ def validate_record(record: Mapping[str, Any]) -> str:
         raise RecordError(f"type: one of {', '.join(RECORD_TYPES)}, not {kind!r}")
     required, optional = _FIELDS[kind]
     check_fields(record, required, optional, kind)
-    {"run_start": _check_run_start, "round": _check_round, "run_end": _check_run_end}[kind](
-        record)
+    checks = {"run_start": _check_run_start, "round": _check_round,
+              "run_resume": _check_run_resume, "run_end": _check_run_end}
+    checks[kind](record)
     return str(kind)
 
 
@@ -210,8 +222,10 @@ def round_record(*, round_number: int, participants: Iterable[str],
                  epsilon_cumulative: Mapping[str, float], epsilon_budget: Mapping[str, float],
                  data_commitments: Mapping[str, str], started_at: datetime | str,
                  ended_at: datetime | str, dropouts: Iterable[str] = (),
-                 refusals: Iterable[str] = ()) -> dict[str, Any]:
-    """Build a valid round record (id lists are sorted)."""
+                 refusals: Iterable[str] = (), rejected: Iterable[str] = ()
+                 ) -> dict[str, Any]:
+    """Build a valid round record (id lists are sorted). ``rejected``: the dropouts whose
+    update arrived but was refused before aggregation (non-finite, wrong shape, too large)."""
     record: dict[str, Any] = {
         "v": RECORD_VERSION, "type": "round", "round": round_number,
         "participants": sorted(participants), "dropouts": sorted(dropouts),
@@ -220,6 +234,19 @@ def round_record(*, round_number: int, participants: Iterable[str],
         "epsilon_spent": dict(epsilon_spent), "epsilon_cumulative": dict(epsilon_cumulative),
         "epsilon_budget": dict(epsilon_budget), "data_commitments": dict(data_commitments),
         "started_at": format_time(started_at), "ended_at": format_time(ended_at)}
+    if rejected:
+        record["rejected"] = sorted(rejected)
+    validate_record(record)
+    return record
+
+
+def run_resume_record(*, after_round: int, model_hash: str, resumed_at: datetime | str
+                      ) -> dict[str, Any]:
+    """Build a valid run-resume record: the coordinator restarted and goes on after
+    ``after_round`` from the global model ``model_hash`` (that round's model_hash_after)."""
+    record: dict[str, Any] = {"v": RECORD_VERSION, "type": "run_resume",
+                              "after_round": after_round, "model_hash": model_hash,
+                              "resumed_at": format_time(resumed_at)}
     validate_record(record)
     return record
 

@@ -85,6 +85,11 @@ class RunAuditLog:
         write_vkey(vkey_path, signing_key.verifier)
         return cls(store, signing_key, origin)
 
+    @staticmethod
+    def exists(run_dir: str | os.PathLike[str]) -> bool:
+        """Whether the run directory already holds an audit log."""
+        return audit_paths(run_dir)[0].exists()
+
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str], signing_key: NoteSigner) -> RunAuditLog:
         """Resume a run's audit log; the key must match ``coordinator.vkey``."""
@@ -103,6 +108,15 @@ class RunAuditLog:
     def size(self) -> int:
         """Number of records in the log."""
         return self._log.size
+
+    @property
+    def sequence(self) -> RecordSequence:
+        """The records' state so far (last round, model hash, cumulative epsilon, budgets)."""
+        return self._sequence
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record in the log, in order."""
+        return [parse_record(data) for data in self._log.leaves(0, self._log.size)]
 
     @property
     def log(self) -> MerkleLog:

@@ -1,4 +1,5 @@
-"""Rules across records: one run start first, consecutive rounds, one run end last, and each
+"""Rules across records: one run start first, consecutive rounds (a run resume may come between
+two rounds, restating the last model hash), one run end last, and each
 partner's cumulative epsilon never decreasing and never above an unchanging budget."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class RecordSequence:
         self.cumulative: dict[str, float] = {}
         self.budget: dict[str, float] = {}
         self.final_model_hash: str | None = None
+        self.resumes = 0
 
     def accept(self, record: Mapping[str, Any]) -> None:
         """Check the next (already validated) record and advance.
@@ -45,6 +47,8 @@ class RecordSequence:
             self.partners = dict(record["partners"])
         elif kind == "round":
             self._accept_round(record)
+        elif kind == "run_resume":
+            self._accept_run_resume(record)
         else:
             self._accept_run_end(record)
         self.count += 1
@@ -85,6 +89,15 @@ class RecordSequence:
         self.budget, self.cumulative = budget, cumulative
         self.last_round = number
         self.model_hash = record["model_hash_after"]
+
+    def _accept_run_resume(self, record: Mapping[str, Any]) -> None:
+        if record["after_round"] != self.last_round:
+            raise RecordError(f"run_resume after round {record['after_round']}, but the log "
+                              f"holds {self.last_round} rounds")
+        if self.model_hash is not None and record["model_hash"] != self.model_hash:
+            raise RecordError("run_resume: model_hash is not the last round's model_hash_after")
+        self.model_hash = record["model_hash"]
+        self.resumes += 1
 
     def _accept_run_end(self, record: Mapping[str, Any]) -> None:
         if record["rounds"] != self.last_round:
