@@ -12,25 +12,20 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import anonymization
-from anonymization import (
-    AnonymizationError,
-    PartnerSchema,
-    Pseudonymizer,
-    apply_consent,
-    generate_key_file,
-    load_consent_file,
-    load_key,
-    pseudonymize_table,
-    spacy_model_engine,
-)
+from anonymization.errors import AnonymizationError
+
+if TYPE_CHECKING:
+    from anonymization import PartnerSchema
+
+# The rest of anonymization (Presidio, spaCy) is imported by the commands that use it, so that
+# every other `fedinsight` command starts fast.
 
 pii_app = typer.Typer(
     help="Pseudonymize partner data before it is used.",
@@ -114,6 +109,16 @@ def pseudonymize(
     _check_suffix(input_path, "input")
     _check_suffix(out, "output")
     with _user_errors():
+        from anonymization import (
+            PartnerSchema,
+            Pseudonymizer,
+            apply_consent,
+            load_consent_file,
+            load_key,
+            pseudonymize_table,
+            spacy_model_engine,
+        )
+
         partner_schema = PartnerSchema.load(schema)
         key = load_key(key_file)
         engine = spacy_model_engine(spacy_model) if spacy_model else None
@@ -180,7 +185,9 @@ def forget(
             ids += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
         if not ids:
             raise _fail("give customer ids or --file")
-        key = load_key(key_file)
+        import anonymization
+
+        key = anonymization.load_key(key_file)
         added = anonymization.forget(ids, key, erasure_list)
     already = len(set(ids)) - len(added)
     console.print(
@@ -197,5 +204,7 @@ def keygen(
 ) -> None:
     """Create a partner's pseudonymization key."""
     with _user_errors():
+        from anonymization import generate_key_file
+
         generate_key_file(key_file, overwrite=force)
     console.print(f"{key_file}: new key written (keep it secret; never commit it)")

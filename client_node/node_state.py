@@ -16,11 +16,11 @@ Layout::
 
 from __future__ import annotations
 
+# anonymization (Presidio, spaCy) is imported where a key is made or read: a node answering a
+# query (hello, cosign) starts a fresh ClientApp process and should not pay for it.
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-
-from anonymization import AnonymizationError, generate_key_file, load_key
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ class NodeState:
 
     def ensure(self) -> NodeState:
         """Create the folder (0700) and the pseudonymization key if they are missing."""
+        from anonymization import AnonymizationError, generate_key_file
+
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.pseudonym_key_path.exists():
             try:
@@ -66,4 +68,6 @@ class NodeState:
         return self
 
     def pseudonym_key(self) -> bytes:
+        from anonymization import load_key
+
         return load_key(self.pseudonym_key_path)
