@@ -26,25 +26,14 @@ from audit import (
     read_signer,
     round_record,
     run_end_record,
+    run_resume_record,
     run_start_record,
     write_signer,
 )
 from insight import RunSettings
+from insight.manifest import code_hash
 
 logger = logging.getLogger(__name__)
-
-_CODE_PACKAGES = ("insight", "coordinator", "client_node", "privacy", "anonymization", "audit")
-
-
-def code_hash() -> str:
-    """sha256 over the app's Python files (path and content, in path order)."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for package in _CODE_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def config_hash(settings: RunSettings) -> str:
@@ -71,8 +60,15 @@ def now() -> str:
 
 
 class AuditTrail:
+    """The run's audit log as the round loop uses it. ``resumed``: the log existed (a
+    coordinator restarted); it is reopened, never recreated, so its history stays one."""
+
     def __init__(self, run_dir: Path, signer: NoteSigner) -> None:
-        self.log = RunAuditLog.create(run_dir, signer)
+        self.resumed = RunAuditLog.exists(run_dir)
+        if self.resumed:
+            self.log = RunAuditLog.open(run_dir, signer)
+        else:
+            self.log = RunAuditLog.create(run_dir, signer)
         self.signer = signer
         self.cosigned: dict[str, int] = {}
 
@@ -84,6 +80,7 @@ class AuditTrail:
         *,
         settings: RunSettings,
         arch_hash: str,
+        manifest_hash: str | None = None,
     ) -> None:
         dp: dict[str, float | int | str] = (
             {
@@ -105,7 +102,14 @@ class AuditTrail:
             dp=dp,
             partners=dict(witness_keys),
             started_at=now(),
+            manifest_hash=manifest_hash,
         )
+        self._append_and_cosign(grid, nodes, record)
+
+    def resume(
+        self, grid: Grid, nodes: Mapping[str, int], *, after_round: int, model_hash: str
+    ) -> None:
+        record = run_resume_record(after_round=after_round, model_hash=model_hash, resumed_at=now())
         self._append_and_cosign(grid, nodes, record)
 
     def round(self, grid: Grid, nodes: Mapping[str, int], **fields: Any) -> None:
@@ -173,13 +177,16 @@ def _replies_by_partner(replies: Iterable[Message]) -> list[tuple[str, Message]]
     return out
 
 
-def hello(grid: Grid, node_ids: Iterable[int], origin: str) -> dict[str, tuple[int, str]]:
-    """Ask every node for its partner label and witness key: ``{name: (node_id, vkey)}``."""
+def hello(grid: Grid, node_ids: Iterable[int], origin: str) -> dict[str, tuple[int, str, int]]:
+    """Ask every node for its partner label, witness key and the size of the newest checkpoint
+    of this log it cosigned: ``{name: (node_id, vkey, size)}``."""
     config = ConfigRecord({"action": "hello", "origin": origin})
     messages = [Message(RecordDict({"config": config}), nid, MessageType.QUERY) for nid in node_ids]
-    found: dict[str, tuple[int, str]] = {}
+    found: dict[str, tuple[int, str, int]] = {}
     for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
-        vkey = reply.content.config_records["partner"].get("witness-vkey")
+        partner = reply.content.config_records["partner"]
+        vkey = partner.get("witness-vkey")
+        size = partner.get("witness-size", 0)
         if isinstance(vkey, str):
-            found[name] = (reply.metadata.src_node_id, vkey)
+            found[name] = (reply.metadata.src_node_id, vkey, size if isinstance(size, int) else 0)
     return found

@@ -1,4 +1,8 @@
-"""Flower ServerApp of the coordinator: thin; the round loop is ``coordinator.rounds``."""
+"""Flower ServerApp of the coordinator: thin; the round loop is ``coordinator.rounds``.
+
+A run directory that already holds an unfinished run's audit log is resumed (the coordinator
+was restarted): submit the same run again, with the same ``run-dir``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from flwr.serverapp import Grid, ServerApp
 from coordinator.audit_trail import AuditTrail, load_or_create_signer
 from coordinator.rounds import run_federation, summarize
 from insight import RunSettings
+from insight.manifest import run_manifest, write_manifest
 
 app = ServerApp()
 logger = logging.getLogger(__name__)
@@ -23,9 +28,16 @@ def main(grid: Grid, context: Context) -> None:
     run_dir = Path(settings.run_dir or f"runs/flwr-{context.run_id}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     logger.info("run directory: %s", run_dir)
+    manifest = run_manifest(settings)
     audit = AuditTrail(run_dir, load_or_create_signer(settings, run_dir))
+    if audit.resumed:
+        logger.info("run directory holds an unfinished run: resuming it")
+    else:
+        write_manifest(manifest, run_dir / "manifest.json")
     try:
-        result = run_federation(grid, settings, run_dir, audit)
+        result = run_federation(
+            grid, settings, run_dir, audit, manifest_hash=str(manifest["manifest_sha256"])
+        )
     finally:
         audit.close()
     (run_dir / "federation.json").write_text(json.dumps(summarize(result), indent=2))

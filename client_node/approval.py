@@ -1,0 +1,117 @@
+"""A partner's approval of runs: the node trains only for a run manifest it approved.
+
+``fedinsight node approve MANIFEST`` checks the manifest, shows its terms, and writes
+``<node-dir>/approvals/<manifest sha256>.json``. At a training or evaluation message, the node
+recomputes the run's manifest from the code it runs and the run config it received
+(``insight.manifest.run_manifest``) and looks for that hash. A node set up with
+``fedinsight node init`` requires approval (``require-approval = true`` in its ``node.toml``);
+a simulation's partners do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from client_node.errors import PartnerDataError
+from client_node.node_state import NodeState
+
+if TYPE_CHECKING:
+    from insight import RunSettings
+
+APPROVALS_DIR = "approvals"
+NODE_FILE = "node.toml"
+
+
+def approvals_dir(state: NodeState) -> Path:
+    return state.root / APPROVALS_DIR
+
+
+def requires_approval(state: NodeState, node_config: Mapping[str, object]) -> bool:
+    """Node config ``require-approval`` wins; else ``node.toml``; else no (a simulation)."""
+    if "require-approval" in node_config:
+        return str(node_config["require-approval"]).strip().lower() in ("1", "true", "yes")
+    path = state.root / NODE_FILE
+    if not path.exists():
+        return False
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PartnerDataError(f"{path}: not valid TOML ({exc})") from exc
+    return bool(values.get("require-approval", False))
+
+
+def approve(state: NodeState, manifest: Mapping[str, Any], *, note: str = "") -> Path:
+    """Record the approval of a (checked) manifest; idempotent. Returns the approval file."""
+    digest = str(manifest["manifest_sha256"])
+    folder = approvals_dir(state)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{digest}.json"
+    if path.exists():
+        return path
+    entry = {
+        "manifest": dict(manifest),
+        "approved_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "note": note,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def revoke(state: NodeState, digest: str) -> bool:
+    path = approvals_dir(state) / f"{digest}.json"
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
+
+
+def is_approved(state: NodeState, digest: str) -> bool:
+    return (approvals_dir(state) / f"{digest}.json").exists()
+
+
+def approved(state: NodeState) -> list[dict[str, Any]]:
+    folder = approvals_dir(state)
+    if not folder.exists():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return out
+
+
+def refusal_reason(state: NodeState, digest: str) -> str:
+    """Why this node will not train for the run ('' when it approved it)."""
+    if is_approved(state, digest):
+        return ""
+    return (
+        f"run not approved by this partner: manifest sha256 {digest}; the partner reviews "
+        "the run's manifest and runs `fedinsight node approve` to allow it"
+    )
+
+
+_MANIFESTS: dict[str, str] = {}
+
+
+def approval_refusal(
+    state: NodeState, node_config: Mapping[str, object], settings: RunSettings
+) -> str:
+    """'' when this node may work for the run; else why not (a refusal, not an error)."""
+    if not requires_approval(state, node_config):
+        return ""
+    from insight.manifest import run_manifest
+
+    key = repr(settings)
+    if key not in _MANIFESTS:
+        _MANIFESTS[key] = str(run_manifest(settings)["manifest_sha256"])
+    return refusal_reason(state, _MANIFESTS[key])
