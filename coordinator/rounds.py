@@ -13,6 +13,7 @@ the strategy's own ``configure_*``/``aggregate_*`` steps, so that between two ro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,14 +28,14 @@ from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import (
     DifferentialPrivacyServerSideFixedClipping,
-    FedAvg,
     Strategy,
 )
 
 from coordinator.audit_trail import AuditTrail, hello, now
-from coordinator.errors import NoPartnersError
-from coordinator.model_store import save_model, state_bytes, state_sha256
-from coordinator.progress import ProgressLog
+from coordinator.defenses import check_update, make_aggregator
+from coordinator.errors import CoordinatorError, NoPartnersError
+from coordinator.model_store import load_model_state, save_model, state_bytes, state_sha256
+from coordinator.progress import ProgressLog, read_progress
 from insight import CustomerSequenceModel, RunSettings, architecture_hash
 from privacy import epsilon_for
 
@@ -47,6 +48,7 @@ class RoundRecord:
     participants: list[str]
     refusals: dict[str, str]
     failures: list[str]
+    errors: dict[str, str]
     rejected: dict[str, str]
     model_sha256_before: str
     model_sha256_after: str
@@ -107,41 +109,61 @@ class SortedReplies:
     updates: list[Message] = field(default_factory=list)
     refusals: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def sampled(self) -> int:
+        return (
+            len(self.updates)
+            + len(self.refusals)
+            + len(self.failures)
+            + len(self.errors)
+            + len(self.rejected)
+        )
 
-def check_update(arrays: ArrayRecord, reference: dict[str, torch.Tensor]) -> str:
-    """Why an update must not be aggregated ('' when it may): wrong keys, shapes, non-finite."""
-    state = arrays.to_torch_state_dict()
-    if set(state) != set(reference):
-        return "its parameters do not match the model's"
-    for key, tensor in state.items():
-        if tuple(tensor.shape) != tuple(reference[key].shape):
-            expected = tuple(reference[key].shape)
-            return f"parameter {key} has shape {tuple(tensor.shape)}, not {expected}"
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            return f"parameter {key} is not finite"
-    return ""
+    def dropouts(self) -> list[str]:
+        return sorted(set(self.failures) | set(self.errors) | set(self.rejected))
 
 
-def sort_replies(replies: Iterable[Message], reference: dict[str, torch.Tensor]) -> SortedReplies:
+def sort_replies(
+    replies: Iterable[Message],
+    reference: dict[str, torch.Tensor],
+    *,
+    global_state: dict[str, torch.Tensor] | None = None,
+    max_update_norm: float = 0.0,
+    names: dict[int, str] | None = None,
+) -> SortedReplies:
+    """Updates, refusals (budget, split view, run not approved), errors (the partner's data),
+    failures (the node crashed or went away) and rejected updates (``check_update``)."""
     out = SortedReplies()
     for msg in replies:
         if msg.has_error():
             reason = (msg.error.reason or "")[:500]
             logger.warning("node %s failed: %s", msg.metadata.src_node_id, reason)
-            out.failures.append(f"node-{msg.metadata.src_node_id}")
+            node = msg.metadata.src_node_id
+            out.failures.append((names or {}).get(node, f"node-{node}"))
             continue
         name = _partner_name(msg)
         partner = msg.content.config_records.get("partner")
         status = str(partner.get("status", "trained")) if partner is not None else "trained"
+        reason = str(partner.get("reason", "")) if partner is not None else ""
         if status == "refused":
-            reason = str(partner.get("reason", "")) if partner is not None else ""
             logger.info("partner %s refused: %s", name, reason)
             out.refusals[name] = reason
             continue
+        if status == "error":
+            logger.warning("partner %s replied with an error: %s", name, reason)
+            out.errors[name] = reason
+            continue
         arrays = msg.content.array_records.get("arrays")
-        problem = "no update" if arrays is None else check_update(arrays, reference)
+        problem = (
+            "no update"
+            if arrays is None
+            else check_update(
+                arrays, reference, global_state=global_state, max_update_norm=max_update_norm
+            )
+        )
         if problem:
             logger.warning("update of %s rejected: %s", name, problem)
             out.rejected[name] = problem
@@ -158,18 +180,16 @@ def make_strategy(settings: RunSettings, num_partners: int) -> Strategy:
     many); later rounds go on with whoever may still train, so the sampling minimums are 1
     (Flower's sampler would otherwise wait for refused partners).
     """
-    fedavg = FedAvg(
+    base = make_aggregator(
+        settings.aggregation,
         fraction_train=settings.fraction_train,
-        fraction_evaluate=1.0,
-        min_train_nodes=1,
-        min_evaluate_nodes=1,
-        min_available_nodes=1,
         weighted_by_key="unit-weight" if settings.central_dp else "num-examples",
+        trim_beta=settings.trim_beta,
     )
     if not settings.central_dp:
-        return fedavg
+        return base
     return DifferentialPrivacyServerSideFixedClipping(
-        fedavg,
+        base,
         noise_multiplier=settings.central_noise_multiplier,
         clipping_norm=settings.central_clipping_norm,
         num_sampled_clients=num_partners,
@@ -199,108 +219,227 @@ class _ActiveGrid:
         return getattr(self._grid, name)
 
 
+@dataclass
+class ResumePoint:
+    """Where a restarted coordinator goes on: after the last round its audit log holds."""
+
+    after_round: int
+    model_hash: str
+    state: dict[str, torch.Tensor]
+    partners: dict[str, str]
+    cumulative: dict[str, float]
+    budgets: dict[str, float]
+
+
+def resume_point(audit: AuditTrail, run_dir: Path, settings: RunSettings) -> ResumePoint:
+    """Read the audit log of an unfinished run; check the saved global model agrees with it.
+
+    Raises:
+        CoordinatorError: the run already ended, or its saved model and its log disagree.
+    """
+    records = audit.log.records()
+    if not records:
+        raise CoordinatorError(f"{run_dir}: the audit log is empty; start a new run directory")
+    if any(r["type"] == "run_end" for r in records):
+        raise CoordinatorError(
+            f"{run_dir}: this run already ended; choose a new run directory for a new run"
+        )
+    seq = audit.log.sequence
+    k = seq.last_round
+    if k == 0:
+        torch.manual_seed(settings.seed)
+        state = CustomerSequenceModel().state_dict()
+        digest = state_sha256(state)
+    else:
+        path = run_dir / "models" / f"round-{k:03d}.pt"
+        if not path.exists():
+            raise CoordinatorError(f"{path}: the model of round {k} is missing; cannot resume")
+        state = load_model_state(path)
+        digest = state_sha256(state)
+        if digest != seq.model_hash:
+            raise CoordinatorError(
+                f"{path}: sha256 {digest} is not the model_hash_after of round {k} in the audit "
+                f"log ({seq.model_hash}); the run directory was altered"
+            )
+    return ResumePoint(
+        after_round=k,
+        model_hash=digest,
+        state=state,
+        partners=dict(records[0]["partners"]),
+        cumulative=dict(seq.cumulative),
+        budgets=dict(seq.budget),
+    )
+
+
+def _mend_ledger(path: Path, audit: AuditTrail, after_round: int) -> None:
+    """Append the mirror-ledger lines of the last logged round if a crash lost them (the audit
+    log is written first, the mirror ledger second)."""
+    if after_round == 0:
+        return
+    rounds = set()
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                rounds.add(json.loads(line).get("round"))
+    if after_round in rounds:
+        return
+    record = next(
+        r for r in audit.log.records() if r["type"] == "round" and r["round"] == after_round
+    )
+    refusals = {name: "" for name in record["refusals"]}
+    _append_ledger(
+        path,
+        after_round,
+        record["epsilon_spent"],
+        record["epsilon_cumulative"],
+        record["epsilon_budget"],
+        refusals,
+    )
+
+
 def run_federation(
     grid: Grid,
     settings: RunSettings,
     run_dir: Path,
     audit: AuditTrail,
     *,
-    round_timeout: float = 3600.0,
+    manifest_hash: str | None = None,
 ) -> FederationResult:
-    """Run up to ``settings.num_server_rounds`` rounds; see module doc."""
+    """Run up to ``settings.num_server_rounds`` rounds; see module doc.
+
+    When ``audit.resumed`` (the run directory holds the log of an unfinished run: the
+    coordinator was restarted), the run goes on after the last round the log holds, from that
+    round's saved global model, with the partners' ε as the log records it.
+    """
     torch.manual_seed(settings.seed)
     model = CustomerSequenceModel()
     reference = {k: v.clone() for k, v in model.state_dict().items()}
-    arrays = ArrayRecord(model.state_dict())
     progress = ProgressLog(run_dir / "progress.jsonl")
     ledger_path = run_dir / "epsilon_ledger.jsonl"
     result = FederationResult(architecture_sha256=architecture_hash(model))
+    resume = resume_point(audit, run_dir, settings) if audit.resumed else None
+    arrays = ArrayRecord(resume.state if resume else model.state_dict())
     node_ids = wait_for_nodes(grid, settings.min_partners)
     partners = hello(grid, node_ids, audit.log.origin)
+    if resume:
+        for name, (_, vkey, _) in list(partners.items()):
+            if resume.partners.get(name) != vkey:
+                logger.warning("partner %s is not this run's (or its witness key changed)", name)
+                del partners[name]
     if len(partners) < settings.min_partners:
         raise NoPartnersError(
             f"{len(partners)} partner(s) answered, fewer than min-partners={settings.min_partners}"
         )
-    nodes = {name: nid for name, (nid, _) in partners.items()}
+    nodes = {name: nid for name, (nid, _, _) in partners.items()}
     strategy = make_strategy(settings, len(nodes))
     central = CentralLedger(settings)
-    audit.start(
-        grid,
-        nodes,
-        {name: vkey for name, (_, vkey) in partners.items()},
-        settings=settings,
-        arch_hash=result.architecture_sha256,
-    )
-    progress.write("start", rounds=settings.num_server_rounds, partners=sorted(nodes))
-    active = _ActiveGrid(grid, set())
     cumulative: dict[str, float] = {}
     budgets: dict[str, float] = {}
+    first_round = 1
+    if resume:
+        first_round = resume.after_round + 1
+        cumulative, budgets = resume.cumulative, resume.budgets
+        central.releases = _released_rounds(read_progress(run_dir / "progress.jsonl"))
+        result.rounds = [
+            RoundRecord(**{k: v for k, v in e.items() if k not in ("event", "time")})
+            for e in read_progress(run_dir / "progress.jsonl")
+            if e.get("event") == "round" and e["round"] <= resume.after_round
+        ]
+        audit.cosigned = {name: size for name, (_, _, size) in partners.items()}
+        _mend_ledger(ledger_path, audit, resume.after_round)
+        audit.resume(grid, nodes, after_round=resume.after_round, model_hash=resume.model_hash)
+        progress.write("resume", after_round=resume.after_round, partners=sorted(nodes))
+        logger.info("resuming after round %d with %s", resume.after_round, sorted(nodes))
+    else:
+        audit.start(
+            grid,
+            nodes,
+            {name: vkey for name, (_, vkey, _) in partners.items()},
+            settings=settings,
+            arch_hash=result.architecture_sha256,
+            manifest_hash=manifest_hash,
+        )
+        progress.write("start", rounds=settings.num_server_rounds, partners=sorted(nodes))
+    active = _ActiveGrid(grid, set())
     before = state_sha256(arrays.to_torch_state_dict())
-    done_rounds = 0
-    for rnd in range(1, settings.num_server_rounds + 1):
+    done_rounds = first_round - 1
+    timeout = settings.round_timeout
+    for rnd in range(first_round, settings.num_server_rounds + 1):
         if not active.get_node_ids():
-            result.stopped_early = "no partner has privacy budget left"
+            result.stopped_early = "no partner may train any more (budget, refusal or error)"
             break
         t0 = time.perf_counter()
         started = now()
+        global_state = arrays.to_torch_state_dict()
         train_cfg = ConfigRecord({"local-epochs": settings.local_epochs})
-        replies = grid.send_and_receive(
-            strategy.configure_train(rnd, arrays, train_cfg, active),  # type: ignore[arg-type]
-            timeout=round_timeout,
+        sent = list(strategy.configure_train(rnd, arrays, train_cfg, active))  # type: ignore[arg-type]
+        sampled_ids = {m.metadata.dst_node_id for m in sent}
+        replies = list(grid.send_and_receive(sent, timeout=timeout))
+        sorted_replies = sort_replies(
+            replies,
+            reference,
+            global_state=global_state,
+            max_update_norm=settings.max_update_norm,
+            names={nid: name for name, nid in nodes.items()},
         )
-        sorted_replies = sort_replies(replies, reference)
+        # A node that crashed or went away gets an error from the SuperLink (sent as from the
+        # SuperLink itself) or no reply by the timeout: it is a sampled node that did not answer.
+        names = {nid: name for name, nid in nodes.items()}
+        answered = {m.metadata.src_node_id for m in replies if not m.has_error()}
+        sorted_replies.failures = sorted(names.get(n, f"node-{n}") for n in sampled_ids - answered)
         train_phase = time.perf_counter() - t0
-        for name in sorted_replies.refusals:
+        # A partner that refused, sent bad data or a rejected update is not asked again.
+        for name in [*sorted_replies.refusals, *sorted_replies.errors, *sorted_replies.rejected]:
             if name in nodes:
                 active.excluded.add(nodes[name])
         ok = sorted_replies.updates
-        sampled = len(ok) + len(sorted_replies.refusals) + len(sorted_replies.failures)
-        sampled += len(sorted_replies.rejected)
-        if settings.central_dp and ok and len(ok) < sampled:
+        lost = len(sorted_replies.failures) + len(sorted_replies.errors)
+        lost += len(sorted_replies.rejected)
+        empty = _round_fields(
+            rnd, [], sorted_replies, {}, before, before, cumulative, budgets, {}, started
+        )
+        if settings.central_dp and ok and len(ok) < sorted_replies.sampled:
             # Noise is calibrated to the sampled partners' average: releasing an average of
             # fewer would weaken the guarantee. The round is not released; nothing is spent.
             logger.warning(
                 "central DP: %d of %d sampled partners gave an update; round %d not released",
                 len(ok),
-                sampled,
+                sorted_replies.sampled,
                 rnd,
             )
             progress.write("skipped", round=rnd, reason="central DP needs every sampled partner")
-            audit.round(
-                grid,
-                nodes,
-                **_round_fields(
-                    rnd, [], sorted_replies, {}, before, before, cumulative, budgets, {}, started
-                ),
-            )
+            audit.round(grid, nodes, **empty)
             done_rounds = rnd
             continue
         if not ok:
-            if sorted_replies.refusals and not sorted_replies.failures:
-                result.stopped_early = "every partner refused (privacy budget or split view)"
-                progress.write("stopped", round=rnd, reason=result.stopped_early)
-                audit.round(
-                    grid,
-                    nodes,
-                    **_round_fields(
-                        rnd,
-                        [],
-                        sorted_replies,
-                        {},
-                        before,
-                        before,
-                        cumulative,
-                        budgets,
-                        {},
-                        started,
-                    ),
+            if sorted_replies.refusals and not lost:
+                result.stopped_early = (
+                    "every partner refused (privacy budget, split view, approval)"
                 )
+                progress.write("stopped", round=rnd, reason=result.stopped_early)
+                audit.round(grid, nodes, **empty)
                 done_rounds = rnd
                 break
             raise NoPartnersError(
                 f"round {rnd}: no usable update ({len(sorted_replies.failures)} failed, "
-                f"{len(sorted_replies.rejected)} rejected, {len(sorted_replies.refusals)} refused)"
+                f"{len(sorted_replies.errors)} bad data, {len(sorted_replies.rejected)} rejected, "
+                f"{len(sorted_replies.refusals)} refused)"
             )
+        if lost and len(ok) < settings.min_partners:
+            # Too few left to release a model: the round is not recorded, so a restarted
+            # coordinator retries it.
+            raise NoPartnersError(
+                f"round {rnd}: {len(ok)} usable update(s), fewer than min-partners="
+                f"{settings.min_partners} ({', '.join(sorted_replies.dropouts())} dropped out)"
+            )
+        # Hashes of what the partners sent, before aggregation (robust aggregators and
+        # central DP consume or clip the replies' arrays).
+        update_hashes = {
+            _partner_name(m): hashlib.sha256(
+                state_bytes(m.content.array_records["arrays"].to_torch_state_dict())
+            ).hexdigest()
+            for m in ok
+        }
         if isinstance(strategy, DifferentialPrivacyServerSideFixedClipping):
             strategy.num_sampled_clients = len(ok)
         new_arrays, train_metrics = strategy.aggregate_train(rnd, ok)
@@ -310,7 +449,6 @@ def run_federation(
         arrays = new_arrays
         after = save_model(arrays.to_torch_state_dict(), run_dir / "models" / f"round-{rnd:03d}.pt")
         spent: dict[str, float] = {}
-        update_hashes: dict[str, str] = {}
         commitments: dict[str, str] = {}
         for msg in ok:
             name = _partner_name(msg)
@@ -319,12 +457,8 @@ def run_federation(
                 spent[name] = m["epsilon-spent"]
                 cumulative[name] = m["epsilon-cumulative"]
                 budgets[name] = m["epsilon-budget"]
-            update_hashes[name] = hashlib.sha256(
-                state_bytes(msg.content.array_records["arrays"].to_torch_state_dict())
-            ).hexdigest()
             partner = msg.content.config_records["partner"]
             commitments[name] = str(partner.get("commitment", ""))
-        _append_ledger(ledger_path, rnd, spent, cumulative, budgets, sorted_replies.refusals)
         audit.round(
             grid,
             nodes,
@@ -342,16 +476,22 @@ def run_federation(
                 spent=spent,
             ),
         )
-        eval_replies = grid.send_and_receive(
-            strategy.configure_evaluate(rnd, arrays, ConfigRecord(), grid), timeout=round_timeout
-        )
-        eval_metrics = average_metrics(m for m in eval_replies if not m.has_error())
+        _append_ledger(ledger_path, rnd, spent, cumulative, budgets, sorted_replies.refusals)
+        eval_metrics: dict[str, float] = {}
+        last = rnd == settings.num_server_rounds
+        if last or rnd % settings.evaluate_every == 0:
+            eval_replies = grid.send_and_receive(
+                strategy.configure_evaluate(rnd, arrays, ConfigRecord(), active),  # type: ignore[arg-type]
+                timeout=timeout,
+            )
+            eval_metrics = average_metrics(m for m in eval_replies if not m.has_error())
         partner_seconds = [_train_seconds(m) for m in ok]
         record = RoundRecord(
             round=rnd,
             participants=sorted(_partner_name(m) for m in ok),
             refusals=sorted_replies.refusals,
             failures=sorted(sorted_replies.failures),
+            errors=sorted_replies.errors,
             rejected=sorted_replies.rejected,
             model_sha256_before=before,
             model_sha256_after=after,
@@ -384,6 +524,10 @@ def run_federation(
         "end", final_model_sha256=result.final_model_sha256, stopped_early=result.stopped_early
     )
     return result
+
+
+def _released_rounds(events: list[dict[str, Any]]) -> int:
+    return sum(1 for e in events if e.get("event") == "round")
 
 
 class CentralLedger:
@@ -441,11 +585,11 @@ def _round_fields(
     *,
     spent: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    dropouts = sorted(set(replies.failures) | set(replies.rejected))
     return {
         "round_number": rnd,
         "participants": participants,
-        "dropouts": dropouts,
+        "dropouts": replies.dropouts(),
+        "rejected": sorted(replies.rejected),
         "refusals": sorted(replies.refusals),
         "update_hashes": update_hashes,
         "model_hash_before": before,

@@ -54,6 +54,15 @@ class RunSettings:
     central_clipping_norm: float = 1.0
     # Audit log (audit/): the coordinator's signing key; empty = a key made for this run.
     audit_key: str = ""
+    # Resilience (coordinator/): how long a round waits for replies; how often partners
+    # evaluate (every n rounds, and always the last); how updates are combined ("fedavg",
+    # "trimmed-mean" with trim-beta, or "median", all Flower strategies); the largest
+    # L2 norm of (update - global model) accepted (0: no bound).
+    round_timeout: float = 600.0
+    evaluate_every: int = 1
+    aggregation: str = "fedavg"
+    trim_beta: float = 0.2
+    max_update_norm: float = 50.0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Scalar]) -> RunSettings:
@@ -92,6 +101,24 @@ class RunSettings:
             raise InsightError("run config 'local-epochs' must be >= 1")
         if not 0 < self.fraction_train <= 1:
             raise InsightError("run config 'fraction-train' must be in (0, 1]")
+        if self.round_timeout <= 0:
+            raise InsightError("run config 'round-timeout' must be > 0 seconds")
+        if self.evaluate_every < 1:
+            raise InsightError("run config 'evaluate-every' must be >= 1")
+        if self.aggregation not in ("fedavg", "trimmed-mean", "median"):
+            raise InsightError(
+                "run config 'aggregation' must be 'fedavg', 'trimmed-mean' or 'median', "
+                f"not {self.aggregation!r}"
+            )
+        if self.central_dp and self.aggregation != "fedavg":
+            raise InsightError(
+                "run config 'central-dp' needs 'aggregation' = 'fedavg': its noise is calibrated "
+                "to an average"
+            )
+        if not 0 <= self.trim_beta < 0.5:
+            raise InsightError("run config 'trim-beta' must be in [0, 0.5)")
+        if self.max_update_norm < 0:
+            raise InsightError("run config 'max-update-norm' must be >= 0 (0: no bound)")
         if self.calibration_timestamp >= self.holdout_timestamp:
             raise InsightError("run config 'calibration-end' must be before 'holdout-end'")
 
