@@ -1,47 +1,95 @@
 """Flower ClientApp of a partner node: thin; the work is in ``client_node.task``.
 
 Replies carry, besides Flower's ``arrays`` and ``metrics`` records, a ``partner`` config record:
-the partner's label, its ``status`` (``trained`` or ``refused``), a refusal's reason, and the
-Merkle root of the pseudonyms it trained on. Never a raw identifier.
+the partner's label, its ``status`` (``trained``, ``refused`` or ``error``), a refusal's or an
+error's reason, and the Merkle root of the pseudonyms it trained on. Never a raw identifier.
+
+Flower starts a fresh ClientApp process for every message on the deployment engine, so the
+heavy modules (torch, pandas, Presidio) are imported in the handlers that need them: a query
+(``hello``, ``cosign``) answers without them.
+
+Before it trains or evaluates, a node that requires approval (``fedinsight node init`` sets
+it) recomputes the run's manifest and refuses a run it has not approved. Bad partner data (a
+malformed file, a missing column) is an ``error`` reply naming the file and line, never a crash.
 """
 
 from __future__ import annotations
 
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+import logging
+
+from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from audit import SplitViewError
-from client_node.data import load_partner, resolve_source
-from client_node.node_settings import node_settings
-from client_node.task import evaluate_round, train_round
+from client_node.approval import approval_refusal
+from client_node.errors import ClientNodeError
+from client_node.source import resolve_source
 from client_node.witnessing import cosign, cosigner, latest_size
-from insight import RunSettings
 
 app = ClientApp()
+logger = logging.getLogger(__name__)
+
+ConfigValue = (
+    int
+    | float
+    | str
+    | bytes
+    | bool
+    | list[int]
+    | list[float]
+    | list[str]
+    | list[bytes]
+    | list[bool]
+)
 
 
-def _settings(context: Context) -> RunSettings:
-    return RunSettings.from_mapping(dict(context.run_config))
+def _reply(msg: Message, name: str, status: str, reason: str = "") -> Message:
+    partner = ConfigRecord({"name": name, "status": status, "reason": reason[:2000]})
+    content = RecordDict({"partner": partner, "metrics": MetricRecord({})})
+    return Message(content=content, reply_to=msg)
+
+
+def _data_errors() -> tuple[type[Exception], ...]:
+    from anonymization import AnonymizationError
+    from insight import InsightError
+
+    return (ClientNodeError, InsightError, AnonymizationError)
 
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    settings = _settings(context)
+    from flwr.app import ArrayRecord
+
+    from client_node.data import load_partner
+    from client_node.faults import inject_fault
+    from client_node.node_settings import node_settings
+    from client_node.task import train_round
+    from insight import RunSettings
+
     node_config = dict(context.node_config)
-    source = resolve_source(settings, node_config)
-    data = load_partner(settings, node_config, source)
-    state = source.state
-    config = msg.content.config_records["config"]
-    server_round = config.get("server-round", 0)
-    outcome = train_round(
-        msg.content.array_records["arrays"].to_torch_state_dict(),
-        data,
-        settings,
-        node_settings(settings, node_config, state),
-        state,
-        run_id=str(context.run_id),
-        server_round=server_round if isinstance(server_round, int) else 0,
-    )
+    name = str(node_config.get("partner-name", "") or f"node-{context.node_id}")
+    try:
+        settings = RunSettings.from_mapping(dict(context.run_config))
+        source = resolve_source(dict(context.run_config), node_config)
+        name = source.name
+        refusal = approval_refusal(source.state, node_config, settings)
+        if refusal:
+            return _reply(msg, name, "refused", refusal)
+        data = load_partner(settings, node_config, source)
+        config = msg.content.config_records["config"]
+        server_round = config.get("server-round", 0)
+        outcome = train_round(
+            msg.content.array_records["arrays"].to_torch_state_dict(),
+            data,
+            settings,
+            node_settings(settings, node_config, source.state),
+            source.state,
+            run_id=str(context.run_id),
+            server_round=server_round if isinstance(server_round, int) else 0,
+        )
+    except _data_errors() as exc:
+        logger.error("cannot train: %s", exc)
+        return _reply(msg, name, "error", str(exc))
     partner = ConfigRecord(
         {
             "name": data.name,
@@ -52,16 +100,35 @@ def train(msg: Message, context: Context) -> Message:
     )
     content = RecordDict({"partner": partner, "metrics": MetricRecord(dict(outcome.metrics))})
     if outcome.state is not None:
-        content["arrays"] = ArrayRecord(outcome.state)
+        state = outcome.state
+        fault = str(node_config.get("inject-fault", "") or "")
+        if fault:
+            state = inject_fault(state, fault)
+        content["arrays"] = ArrayRecord(state)
     return Message(content=content, reply_to=msg)
 
 
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
-    settings = _settings(context)
-    data = load_partner(settings, dict(context.node_config))
-    arrays = msg.content.array_records["arrays"]
-    metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
+    from client_node.data import load_partner
+    from client_node.task import evaluate_round
+    from insight import RunSettings
+
+    node_config = dict(context.node_config)
+    name = str(node_config.get("partner-name", "") or f"node-{context.node_id}")
+    try:
+        settings = RunSettings.from_mapping(dict(context.run_config))
+        source = resolve_source(dict(context.run_config), node_config)
+        name = source.name
+        refusal = approval_refusal(source.state, node_config, settings)
+        if refusal:
+            return _reply(msg, name, "refused", refusal)
+        data = load_partner(settings, node_config, source)
+        arrays = msg.content.array_records["arrays"]
+        metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
+    except _data_errors() as exc:
+        logger.error("cannot evaluate: %s", exc)
+        return _reply(msg, name, "error", str(exc))
     content = RecordDict({"metrics": metrics, "partner": ConfigRecord({"name": data.name})})
     return Message(content=content, reply_to=msg)
 
@@ -69,25 +136,12 @@ def evaluate(msg: Message, context: Context) -> Message:
 @app.query()
 def query(msg: Message, context: Context) -> Message:
     """``hello``: the partner's label and witness key; ``cosign``: cosign a checkpoint."""
-    settings = _settings(context)
-    node_config = dict(context.node_config)
-    source = resolve_source(settings, node_config)
-    state = source.state.ensure()
+    source = resolve_source(dict(context.run_config), dict(context.node_config))
+    state = source.state
+    state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = msg.content.config_records["config"]
     action = str(config.get("action", ""))
-    reply: dict[
-        str,
-        int
-        | float
-        | str
-        | bytes
-        | bool
-        | list[int]
-        | list[float]
-        | list[str]
-        | list[bytes]
-        | list[bool],
-    ] = {"name": source.name}
+    reply: dict[str, ConfigValue] = {"name": source.name}
     if action == "hello":
         reply["witness-vkey"] = cosigner(state, source.name).verifier.vkey
         reply["witness-size"] = latest_size(state, source.name, str(config.get("origin", "")))

@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +37,7 @@ from anonymization import (
 from client_node.errors import PartnerDataError
 from client_node.node_state import NodeState
 from client_node.raw_input import RawLimits, read_partner_file
+from client_node.source import RAW_FILE, PartnerSource, resolve_source
 from insight import (
     DataError,
     PartnerData,
@@ -51,56 +51,6 @@ from insight import (
 
 logger = logging.getLogger(__name__)
 
-RAW_FILE = "raw.parquet"
-
-
-@dataclass(frozen=True)
-class PartnerSource:
-    name: str
-    raw_path: Path | None
-    partition_id: int | None
-    state: NodeState
-    schema_path: Path | None
-
-
-def _str(node_config: Mapping[str, object], key: str) -> str:
-    return str(node_config.get(key, "") or "")
-
-
-def resolve_source(settings: RunSettings, node_config: Mapping[str, object]) -> PartnerSource:
-    """Where this node's data, state and schema are."""
-    data_path = _str(node_config, "data-path")
-    schema = _str(node_config, "schema-path") or settings.schema_path
-    if data_path:
-        name = _str(node_config, "partner-name") or Path(data_path).stem
-        state_dir = _str(node_config, "state-dir")
-        if not state_dir:
-            raise PartnerDataError("node config has a 'data-path' but no 'state-dir'")
-        return PartnerSource(
-            name,
-            Path(data_path),
-            None,
-            NodeState(Path(state_dir)),
-            Path(schema) if schema else None,
-        )
-    if "partition-id" not in node_config:
-        raise PartnerDataError(
-            "this node has neither a 'data-path' nor a 'partition-id' in its node config"
-        )
-    pid = int(str(node_config["partition-id"]))
-    if settings.partners_dir:
-        homes = sorted(p for p in Path(settings.partners_dir).iterdir() if (p / RAW_FILE).exists())
-        if pid >= len(homes):
-            raise PartnerDataError(
-                f"partition-id {pid} but only {len(homes)} partner homes in {settings.partners_dir}"
-            )
-        home = homes[pid]
-        return PartnerSource(
-            home.name, home / RAW_FILE, None, NodeState(home), Path(schema) if schema else None
-        )
-    base = Path(settings.run_dir or "runs") / "partner-homes" / f"partition-{pid}"
-    return PartnerSource(f"partition-{pid}", None, pid, NodeState(base), None)
-
 
 def load_partner(
     settings: RunSettings,
@@ -108,7 +58,7 @@ def load_partner(
     source: PartnerSource | None = None,
 ) -> PartnerData:
     """The partner's windows, from pseudonymized, consented, not-erased events."""
-    source = source or resolve_source(settings, node_config)
+    source = source or resolve_source(settings.to_flower(), node_config)
     state = source.state.ensure()
     if source.raw_path is None:
         assert source.partition_id is not None

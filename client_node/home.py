@@ -1,0 +1,201 @@
+"""A partner's node folder for the deployment engine, made by ``fedinsight node init``.
+
+Layout (the folder is also the node's state folder, ``client_node.node_state.NodeState``)::
+
+    node.toml          partner-name, data-path, schema-path, epsilon-budget, require-approval,
+                       superlink, root-certificates, runtime-port
+    schema.toml        which columns hold the customer id, identifiers, free text, consent
+    ca.pem             the coordinator's CA certificate (to check the SuperLink's TLS certificate)
+    auth/node.key      SuperNode authentication key, EC P-384, OpenSSH format (0600)
+    auth/node.pub      its public key: the coordinator adds it to its allow-list
+    pseudonym.key      HMAC key of this partner's pseudonyms (0600)
+    witness.key        this partner's cosigner key for the audit log (0600)
+    approvals/         manifests of the runs this partner approved
+    privacy.sqlite, erasure.jsonl, ingested/, commitments/   (see NodeState)
+
+The SuperNode is started with one node-config key, ``node-dir``; everything else is read here,
+so the partner's settings stay in the partner's folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from audit.keyfiles import write_private
+from client_node.errors import PartnerDataError
+from client_node.node_state import NodeState
+
+NODE_FILE = "node.toml"
+SCHEMA_FILE = "schema.toml"
+
+
+def _toml(values: dict[str, Any]) -> str:
+    lines = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+            text = f'"{escaped}"'
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class NodeHome:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / NODE_FILE
+
+    @property
+    def private_key(self) -> Path:
+        return self.root / "auth" / "node.key"
+
+    @property
+    def public_key(self) -> Path:
+        return self.root / "auth" / "node.pub"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.root / "ca.pem"
+
+    @property
+    def state(self) -> NodeState:
+        return NodeState(self.root)
+
+    def config(self) -> dict[str, Any]:
+        if not self.config_path.exists():
+            raise PartnerDataError(
+                f"{self.root} is not a node folder (no {NODE_FILE}); run `fedinsight node init`"
+            )
+        try:
+            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise PartnerDataError(f"{self.config_path}: not valid TOML ({exc})") from exc
+
+    def data_path(self) -> Path:
+        value = str(self.config().get("data-path", "") or "")
+        if not value:
+            raise PartnerDataError(f"{self.config_path}: no data-path")
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
+    def schema_path(self) -> Path | None:
+        value = str(self.config().get("schema-path", "") or "")
+        if not value:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
+    def partner_name(self) -> str:
+        return str(self.config().get("partner-name", "") or self.root.name)
+
+
+def create_node_keys(private_path: Path, public_path: Path, *, comment: str = "") -> str:
+    """A SuperNode authentication key pair (EC P-384, OpenSSH format, as Flower reads it).
+
+    Returns the public key line. The private key is written 0600 and never shown.
+    """
+    key = ec.generate_private_key(ec.SECP384R1())
+    write_private(
+        private_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        ),
+    )
+    line = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    if comment:
+        line = f"{line} {comment}"
+    public_path.write_text(line + "\n", encoding="utf-8")
+    return line
+
+
+def init_node(
+    root: Path,
+    *,
+    name: str,
+    data_path: Path,
+    superlink: str,
+    root_certificates: Path,
+    epsilon_budget: float,
+    schema_path: Path | None = None,
+    runtime_port: int = 9094,
+) -> NodeHome:
+    """Create a node folder: keys (0600), settings, the CA certificate and a schema."""
+    from anonymization import PartnerSchema
+    from client_node.witnessing import cosigner
+
+    home = NodeHome(root.resolve())
+    if home.config_path.exists():
+        raise PartnerDataError(f"{home.config_path} exists: this folder is already a node")
+    if not root_certificates.is_file():
+        raise PartnerDataError(f"CA certificate not found: {root_certificates}")
+    if not epsilon_budget > 0:
+        raise PartnerDataError(f"epsilon budget must be > 0, got {epsilon_budget}")
+    home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.state.ensure()  # the pseudonymization key
+    cosigner(home.state, name)  # the witness key
+    create_node_keys(home.private_key, home.public_key, comment=name)
+    shutil.copyfile(root_certificates, home.ca_cert)
+    schema_file = home.root / SCHEMA_FILE
+    if schema_path is not None:
+        PartnerSchema.load(schema_path).save(schema_file)
+    else:
+        PartnerSchema("customer_id").save(schema_file)
+    settings = {
+        "partner-name": name,
+        "data-path": str(data_path.resolve()),
+        "schema-path": SCHEMA_FILE,
+        "epsilon-budget": float(epsilon_budget),
+        "require-approval": True,
+        "superlink": superlink,
+        "root-certificates": "ca.pem",
+        "runtime-port": runtime_port,
+    }
+    home.config_path.write_text(
+        "# fedinsight node settings: the partner's own, never sent to the coordinator.\n"
+        + _toml(settings),
+        encoding="utf-8",
+    )
+    return home
+
+
+def supernode_command(home: NodeHome, flower_supernode: str, *, extra: str = "") -> list[str]:
+    """``flower-supernode`` with TLS (the coordinator's CA), the node's auth key, its folder."""
+    config = home.config()
+    ca = Path(str(config.get("root-certificates", "ca.pem")))
+    ca = ca if ca.is_absolute() else home.root / ca
+    superlink = str(config.get("superlink", "") or "")
+    if not superlink:
+        raise PartnerDataError(f"{home.config_path}: no superlink address")
+    node_dir = str(home.root).replace("\\", "\\\\").replace('"', '\\"')
+    return [
+        flower_supernode,
+        "--superlink",
+        superlink,
+        "--root-certificates",
+        str(ca),
+        "--auth-supernode-private-key",
+        str(home.private_key),
+        "--port",
+        str(int(config.get("runtime-port", 9094))),
+        "--node-config",
+        f'node-dir="{node_dir}" {extra}'.strip(),
+    ]

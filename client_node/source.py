@@ -1,0 +1,87 @@
+"""Where a node's data, state folder and schema are: light, so a query needs no heavy import.
+
+In order:
+
+1. ``node_config["node-dir"]``: a node folder made by ``fedinsight node init`` (deployment
+   engine); its ``node.toml`` names the data file, schema and partner label;
+2. ``node_config["data-path"]`` with ``state-dir`` (and optionally ``schema-path``,
+   ``partner-name``): the same, spelled out in the node config;
+3. ``partners-dir`` in the run config plus ``node_config["partition-id"]``: the partner homes a
+   ``fedinsight simulate`` run prepared (``<partners-dir>/<partner>/raw.parquet``);
+4. otherwise ``partition-id`` alone: a deterministic split of the run's dataset, materialized
+   in ``<run-dir>/partner-homes/partition-<id>`` (a plain ``flwr run .`` in simulation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from client_node.errors import PartnerDataError
+from client_node.home import NodeHome
+from client_node.node_state import NodeState
+
+RAW_FILE = "raw.parquet"
+
+
+@dataclass(frozen=True)
+class PartnerSource:
+    name: str
+    raw_path: Path | None
+    partition_id: int | None
+    state: NodeState
+    schema_path: Path | None
+
+
+def _str(config: Mapping[str, object], key: str) -> str:
+    return str(config.get(key, "") or "")
+
+
+def resolve_source(
+    run_config: Mapping[str, object], node_config: Mapping[str, object]
+) -> PartnerSource:
+    """Where this node's data, state and schema are (see module doc)."""
+    node_dir = _str(node_config, "node-dir")
+    if node_dir:
+        home = NodeHome(Path(node_dir))
+        return PartnerSource(
+            home.partner_name(), home.data_path(), None, home.state, home.schema_path()
+        )
+    data_path = _str(node_config, "data-path")
+    schema = _str(node_config, "schema-path") or _str(run_config, "schema-path")
+    if data_path:
+        name = _str(node_config, "partner-name") or Path(data_path).stem
+        state_dir = _str(node_config, "state-dir")
+        if not state_dir:
+            raise PartnerDataError("node config has a 'data-path' but no 'state-dir'")
+        return PartnerSource(
+            name,
+            Path(data_path),
+            None,
+            NodeState(Path(state_dir)),
+            Path(schema) if schema else None,
+        )
+    if "partition-id" not in node_config:
+        raise PartnerDataError(
+            "this node has neither a 'node-dir', a 'data-path' nor a 'partition-id' in its "
+            "node config"
+        )
+    pid = int(str(node_config["partition-id"]))
+    partners_dir = _str(run_config, "partners-dir")
+    if partners_dir:
+        homes = sorted(p for p in Path(partners_dir).iterdir() if (p / RAW_FILE).exists())
+        if pid >= len(homes):
+            raise PartnerDataError(
+                f"partition-id {pid} but only {len(homes)} partner homes in {partners_dir}"
+            )
+        home_dir = homes[pid]
+        return PartnerSource(
+            home_dir.name,
+            home_dir / RAW_FILE,
+            None,
+            NodeState(home_dir),
+            Path(schema) if schema else None,
+        )
+    base = Path(_str(run_config, "run-dir") or "runs") / "partner-homes" / f"partition-{pid}"
+    return PartnerSource(f"partition-{pid}", None, pid, NodeState(base), None)
