@@ -40,6 +40,13 @@ def _mount_optional() -> None:
         from cli import node_cmd
 
         node_app.command("prove")(node_cmd.prove)
+        from cli import deploy_cmd
+
+        node_app.command("init")(deploy_cmd.node_init)
+        node_app.command("start")(deploy_cmd.node_start)
+        node_app.command("approve")(deploy_cmd.node_approve)
+        node_app.command("approvals")(deploy_cmd.node_approvals)
+        app.add_typer(deploy_cmd.coordinator_app, name="coordinator")
         node_app.command("keygen", help="Create a partner's pseudonymization key file (0600).")(
             pii_cmd.keygen
         )

@@ -33,12 +33,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _bin(name: str) -> str:
+def flower_bin(name: str) -> str:
     candidate = Path(sys.executable).with_name(name)
     return str(candidate) if candidate.exists() else name
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + _STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -80,9 +80,9 @@ def local_superlink(work_dir: Path) -> Iterator[LocalSuperLink]:
     flwr_home.mkdir(parents=True, exist_ok=True)
     port = free_port()  # flwr 1.42 serves the Control, Runtime and Fleet APIs on one port
     log_path = work_dir / "superlink.log"
-    env = _flower_env(flwr_home)
+    env = flower_env(flwr_home)
     cmd = [
-        _bin("flower-superlink"),
+        flower_bin("flower-superlink"),
         "--insecure",
         "--simulation",
         "--isolation",
@@ -99,7 +99,7 @@ def local_superlink(work_dir: Path) -> Iterator[LocalSuperLink]:
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     try:
-        _wait_for_port(port, proc, log_path)
+        wait_for_port(port, proc, log_path)
         link = LocalSuperLink(control_address=f"127.0.0.1:{port}", flwr_home=flwr_home)
         (flwr_home / "config.toml").write_text(
             "[superlink]\n"
@@ -114,7 +114,7 @@ def local_superlink(work_dir: Path) -> Iterator[LocalSuperLink]:
         logger.debug("SuperLink (pid %d) stopped", proc.pid)
 
 
-def _flower_env(flwr_home: Path) -> dict[str, str]:
+def flower_env(flwr_home: Path) -> dict[str, str]:
     env = dict(os.environ)
     # The SuperLink starts flower-superexec / flwr-simulation by name: our venv's bin first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -126,7 +126,7 @@ def _flower_env(flwr_home: Path) -> dict[str, str]:
     return env
 
 
-def _toml_value(value: object) -> str:
+def toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -147,9 +147,9 @@ def flwr_run(
     timeout: float = 3600.0,
 ) -> None:
     """Submit the app, stream its logs to ``log_path`` and wait for the run to finish."""
-    overrides = " ".join(f"{k}={_toml_value(v)}" for k, v in run_config.items())
+    overrides = " ".join(f"{k}={toml_value(v)}" for k, v in run_config.items())
     cmd = [
-        _bin("flwr"),
+        flower_bin("flwr"),
         "run",
         str(app_dir),
         link.connection,
@@ -167,7 +167,7 @@ def flwr_run(
             cmd,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_flower_env(link.flwr_home),
+            env=flower_env(link.flwr_home),
             cwd=app_dir,
             start_new_session=True,
         )

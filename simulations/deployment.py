@@ -1,0 +1,203 @@
+"""A whole federation on one machine with the deployment engine, through fedinsight's own
+commands: ``coordinator init|allow|start|run`` and ``node init|start|approve``.
+
+Used by the end-to-end tests and by ``fedinsight bench deployment``. Every process it starts
+(the command wrappers, Flower's SuperLink, SuperNodes and the processes they spawn) is
+tracked by PID and stopped, with its whole process tree, when the ``with`` block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psutil
+
+from simulations.errors import SimulationError
+from simulations.flower_engine import flower_bin, flower_env, free_port
+
+
+def kill_tree(pid: int, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    """Signal a process and all its descendants; SIGKILL whatever is left after ``timeout``."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(sig)
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+class LocalFederation:
+    """A coordinator folder and node folders under ``root``, on a free loopback port."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.coordinator = self.root / "coordinator"
+        self.nodes: dict[str, Path] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.fedinsight = flower_bin("fedinsight")
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 600) -> str:
+        out = subprocess.run(
+            [self.fedinsight, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**flower_env(self.coordinator / "flwr-home"), "COLUMNS": "200"},
+        )
+        text = out.stdout + out.stderr
+        if check and out.returncode != 0:
+            raise SimulationError(f"fedinsight {' '.join(args)} failed: {text[-2000:]}")
+        return text
+
+    def init(self) -> None:
+        self.cli("coordinator", "init", str(self.coordinator), "--address", self.address)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def add_node(
+        self, name: str, data: Path, *, allow: bool = True, epsilon_budget: float = 10.0
+    ) -> Path:
+        folder = self.root / "nodes" / name
+        self.cli(
+            "node", "init", str(folder), "--name", name, "--data", str(data),
+            "--superlink", self.address, "--root-cert", str(self.coordinator / "tls" / "ca.pem"),
+            "--epsilon-budget", str(epsilon_budget), "--runtime-port", str(free_port()),
+        )  # fmt: skip
+        if allow:
+            self.cli(
+                "coordinator", "allow", str(self.coordinator),
+                str(folder / "auth" / "node.pub"), "--name", name,
+            )  # fmt: skip
+        self.nodes[name] = folder
+        return folder
+
+    def manifest(self, run_config: str) -> Path:
+        path = self.root / "manifest.json"
+        self.cli("coordinator", "manifest", "--out", str(path), "--run-config", run_config)
+        return path
+
+    def approve(self, name: str, manifest: Path) -> None:
+        self.cli("node", "approve", str(self.nodes[name]), str(manifest), "--yes")
+
+    # -- processes ---------------------------------------------------------------------
+
+    def _spawn(self, key: str, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as fh:
+            proc = subprocess.Popen(
+                [self.fedinsight, *args],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env={**flower_env(self.coordinator / "flwr-home"), "COLUMNS": "200"},
+                start_new_session=True,
+            )
+        self.procs[key] = proc
+        return proc
+
+    def start_coordinator(self, timeout: float = 90.0) -> float:
+        """Start the SuperLink; return the seconds until it was ready (nodes registered)."""
+        log = self.root / "logs" / "coordinator.out"
+        offset = log.stat().st_size if log.exists() else 0
+        t0 = time.monotonic()
+        proc = self._spawn("coordinator", ["coordinator", "start", str(self.coordinator)], log)
+        while time.monotonic() - t0 < timeout:
+            if proc.poll() is not None:
+                raise SimulationError(f"coordinator start exited ({proc.returncode}); see {log}")
+            if "SuperLink ready" in log.read_bytes()[offset:].decode(errors="replace"):
+                return time.monotonic() - t0
+            time.sleep(0.3)
+        raise SimulationError(f"the SuperLink was not ready within {timeout:.0f}s; see {log}")
+
+    def start_node(self, name: str, node_config: str = "") -> subprocess.Popen[bytes]:
+        args = ["node", "start", str(self.nodes[name])]
+        if node_config:
+            args += ["--node-config", node_config]
+        return self._spawn(name, args, self.root / "logs" / f"{name}.out")
+
+    def online_nodes(self) -> int:
+        out = subprocess.run(
+            [flower_bin("flwr"), "supernode", "list", "fedinsight", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=flower_env(self.coordinator / "flwr-home"),
+        )
+        try:
+            nodes = json.loads(out.stdout).get("nodes", [])
+        except json.JSONDecodeError:
+            return 0
+        return sum(1 for n in nodes if n.get("status") == "online")
+
+    def wait_online(self, count: int, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.online_nodes() < count:
+            if time.monotonic() > deadline:
+                raise SimulationError(f"fewer than {count} SuperNodes online after {timeout:.0f}s")
+            time.sleep(1.0)
+
+    def submit(self, name: str, run_config: str) -> subprocess.Popen[bytes]:
+        """``fedinsight coordinator run`` in the background (its output in logs/run-NAME.out)."""
+        args = ["coordinator", "run", str(self.coordinator), "--name", name]
+        args += ["--run-config", run_config]
+        return self._spawn(f"run-{name}", args, self.root / "logs" / f"run-{name}.out")
+
+    def run_dir(self, name: str) -> Path:
+        return self.coordinator / "runs" / name
+
+    def progress(self, name: str) -> list[dict[str, Any]]:
+        from coordinator.progress import read_progress
+
+        return read_progress(self.run_dir(name) / "progress.jsonl")
+
+    def wait_for(self, name: str, event: str, count: int = 1, timeout: float = 600.0) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(1 for e in self.progress(name) if e.get("event") == event) < count:
+            if time.monotonic() > deadline:
+                raise SimulationError(f"run {name}: no {count}x '{event}' in {timeout:.0f}s")
+            time.sleep(0.5)
+
+    def kill(self, key: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(key, None)
+        if proc is not None:
+            kill_tree(proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        for key in list(self.procs):
+            if key.startswith("run-"):
+                self.kill(key, signal.SIGTERM)
+        for key in [k for k in self.procs if k != "coordinator"]:
+            self.kill(key, signal.SIGTERM)
+        self.kill("coordinator", signal.SIGTERM)
+
+    def __enter__(self) -> LocalFederation:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
