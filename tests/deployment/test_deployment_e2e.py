@@ -1,0 +1,202 @@
+"""The deployment engine end to end: a real SuperLink (TLS, SuperNode authentication, a
+persistent database) and real SuperNodes on loopback, started with fedinsight's own commands.
+
+Two federations keep the suite short (each Flower message starts a ClientApp process):
+
+1. three honest partners plus a partner with malformed data, one that sends a poisoned update,
+   one that has not approved the run, and one whose key is not on the allow-list;
+2. three partners; one is killed in the middle of round 1, then the coordinator is killed (-9)
+   in round 2, restarted, and the run resumed.
+
+Every process is stopped by PID (with its process tree) when a test ends, pass or fail.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulations.deployment import LocalFederation
+
+pytestmark = pytest.mark.slow
+
+RUN_CONFIG = "num-server-rounds={rounds} local-epochs=1 min-partners={minimum} evaluate-every=2"
+
+
+@pytest.fixture(scope="module")
+def partner_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three partners of 300 CDNOW customers each (Parquet), and a malformed CSV."""
+    from insight.datasets import load_cdnow
+
+    events = load_cdnow().events
+    ids = sorted(events["customer_id"].unique())
+    folder = tmp_path_factory.mktemp("partner-data")
+    files = {}
+    for i in range(3):
+        part = events[events["customer_id"].isin(set(ids[i * 300 : (i + 1) * 300]))]
+        files[f"p{i}"] = folder / f"p{i}.parquet"
+        part.to_parquet(files[f"p{i}"])
+    bad = folder / "bad.csv"
+    bad.write_text("customer_id,timestamp,quantity\n00001,1997-01-01,1\n", encoding="utf-8")
+    files["bad"] = bad
+    return files
+
+
+def _records(run_dir: Path) -> list[dict[str, Any]]:
+    from audit import RunAuditLog, read_signer
+
+    key = read_signer(run_dir.parents[1] / "audit.key")
+    log = RunAuditLog.open(run_dir, key)
+    try:
+        return log.records()
+    finally:
+        log.close()
+
+
+def _verify(fed: LocalFederation, run_dir: Path) -> str:
+    return fed.cli("audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"))
+
+
+def test_secure_federation_with_bad_partners(
+    tmp_path: Path, partner_files: dict[str, Path]
+) -> None:
+    with LocalFederation(tmp_path / "fed") as fed:
+        fed.init()
+        for name in ("p0", "p1", "p2"):
+            fed.add_node(name, partner_files[name])
+        fed.add_node("bad", partner_files["bad"])
+        fed.add_node("evil", partner_files["p0"])
+        fed.add_node("shy", partner_files["p1"])
+        fed.add_node("stranger", partner_files["p2"], allow=False)
+        run_config = RUN_CONFIG.format(rounds=2, minimum=3)
+        manifest = fed.manifest(run_config)
+        for name in ("p0", "p1", "p2", "bad", "evil"):
+            fed.approve(name, manifest)
+        fed.start_coordinator()
+        superlink_log = (fed.coordinator / "logs" / "superlink.log").read_text()
+        assert "https://" in superlink_log  # TLS
+        for name in ("p0", "p1", "p2", "bad", "shy"):
+            fed.start_node(name)
+        fed.start_node("evil", node_config='inject-fault="huge-norm"')
+        stranger = fed.start_node("stranger")
+        fed.wait_online(6)
+        # A SuperNode whose key is not on the allow-list is refused and stops.
+        assert stranger.wait(timeout=120) != 0
+        stranger_log = (fed.root / "logs" / "stranger.out").read_text()
+        stranger_log += (fed.nodes["stranger"] / "logs" / "supernode.log").read_text()
+        assert "Failed to activate SuperNode" in stranger_log
+        assert fed.online_nodes() == 6
+
+        run = fed.submit("r1", run_config)
+        assert run.wait(timeout=420) == 0, (fed.root / "logs" / "run-r1.out").read_text()[-3000:]
+        events = fed.progress("r1")
+        rounds = [e for e in events if e["event"] == "round"]
+        assert [r["round"] for r in rounds] == [1, 2]
+        first, second = rounds
+        assert first["participants"] == ["p0", "p1", "p2"]
+        assert "not approved" in first["refusals"]["shy"]
+        assert str(partner_files["bad"]) in first["errors"]["bad"]
+        assert "amount" in first["errors"]["bad"]
+        assert "norm" in first["rejected"]["evil"]
+        # Excluded after round 1: not asked again.
+        assert second["participants"] == ["p0", "p1", "p2"]
+        assert not second["refusals"] and not second["errors"] and not second["rejected"]
+        assert second["evaluate"]["num-examples"] > 0
+
+        run_dir = fed.run_dir("r1")
+        records = _records(run_dir)
+        start = records[0]
+        assert start["manifest_hash"] == json.loads(manifest.read_text())["manifest_sha256"]
+        assert set(start["partners"]) == {"p0", "p1", "p2", "bad", "evil", "shy"}
+        round1 = records[1]
+        assert round1["type"] == "round" and round1["rejected"] == ["evil"]
+        assert set(round1["dropouts"]) == {"bad", "evil"} and round1["refusals"] == ["shy"]
+        assert "evil" not in round1["update_hashes"]
+        assert "verified" in _verify(fed, run_dir).lower()
+        # The partner with malformed data wrote nothing half.
+        ingested = fed.nodes["bad"] / "ingested"
+        assert not ingested.exists() or not any(ingested.iterdir())
+
+
+def test_node_killed_and_coordinator_resumed(
+    tmp_path: Path, partner_files: dict[str, Path]
+) -> None:
+    with LocalFederation(tmp_path / "fed") as fed:
+        fed.init()
+        for name in ("p0", "p1", "p2"):
+            fed.add_node(name, partner_files[name])
+        run_config = RUN_CONFIG.format(rounds=3, minimum=2)
+        manifest = fed.manifest(run_config)
+        for name in ("p0", "p1", "p2"):
+            fed.approve(name, manifest)
+        fed.start_coordinator()
+        for name in ("p0", "p1", "p2"):
+            fed.start_node(name)
+        fed.wait_online(3)
+        fed.submit("r", run_config)
+
+        # p2 dies while it trains round 1.
+        p2_log = fed.nodes["p2"] / "logs" / "supernode.log"
+        deadline = time.monotonic() + 180
+        while "train message" not in p2_log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "p2 never received a train message"
+            time.sleep(0.5)
+        fed.kill("p2", signal.SIGKILL)
+        fed.wait_for("r", "round", 1, timeout=300)
+        round1 = next(e for e in fed.progress("r") if e["event"] == "round")
+        assert round1["participants"] == ["p0", "p1"] and round1["failures"] == ["p2"]
+
+        # The coordinator dies (-9) during round 2.
+        time.sleep(8)
+        assert not any(e["event"] == "round" and e["round"] == 2 for e in fed.progress("r"))
+        fed.kill("coordinator", signal.SIGKILL)
+        fed.kill("run-r", signal.SIGTERM)
+        run_dir = fed.run_dir("r")
+        size_before = len(_records(run_dir))
+
+        t0 = time.monotonic()
+        fed.start_coordinator()
+        run = fed.submit("r", run_config)
+        fed.wait_for("r", "resume", 1, timeout=300)
+        resume_seconds = time.monotonic() - t0
+        assert run.wait(timeout=420) == 0, (fed.root / "logs" / "run-r.out").read_text()[-3000:]
+        print(f"resume: {resume_seconds:.1f}s from restart to the resumed run's first record")
+
+        events = fed.progress("r")
+        resumed = next(e for e in events if e["event"] == "resume")
+        assert resumed["after_round"] == 1
+        rounds = [e for e in events if e["event"] == "round"]
+        assert [r["round"] for r in rounds] == [1, 2, 3]
+        assert rounds[-1]["participants"] == ["p0", "p1"]
+
+        records = _records(run_dir)
+        kinds = [r["type"] for r in records]
+        assert kinds == ["run_start", "round", "run_resume", "round", "round", "run_end"]
+        assert len(records) > size_before
+        assert records[2]["model_hash"] == records[1]["model_hash_after"]
+        assert "p2" in records[1]["dropouts"]
+        # The log verifies across the restart, and the final model is the one on disk.
+        assert "verified" in _verify(fed, run_dir).lower()
+        # Partners kept witnessing: no split view, and their ledgers agree with the log.
+        for name in ("p0", "p1"):
+            assert not (fed.nodes[name] / "split-view.txt").exists()
+        last = records[-2]
+        for name in ("p0", "p1"):
+            from privacy import PrivacyLedger
+
+            entries = PrivacyLedger(fed.nodes[name] / "privacy.sqlite").entries()
+            # round 2 was trained twice (before and after the crash): both are counted
+            assert len(entries) == 4
+            assert entries[-1].epsilon_after == pytest.approx(
+                last["epsilon_cumulative"][name], rel=1e-9
+            )
+        # p2 spent only for what it trained before it died.
+        assert (
+            "p2" not in last["epsilon_cumulative"]
+            or last["epsilon_cumulative"]["p2"] <= (last["epsilon_cumulative"]["p0"])
+        )
