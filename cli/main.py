@@ -320,7 +320,7 @@ def sweep(
 @bench_app.command("all")
 def bench_all() -> None:
     """Every benchmark, one after the other."""
-    for name in ("federated", "dp", "audit", "pii"):
+    for name in ("federated", "dp", "audit", "pii", "deployment"):
         console.rule(name)
         _run_bench(name)
 
@@ -341,7 +341,7 @@ def _run_bench(name: str) -> None:
         module.main()
 
 
-for _name in ("federated", "audit", "pii", "dp"):
+for _name in ("federated", "audit", "pii", "dp", "deployment"):
     bench_app.command(_name, help=f"The {_name} benchmark.")(
         (lambda n: lambda: _run_bench(n))(_name)
     )

@@ -1,0 +1,153 @@
+"""Benchmark: the same 3-partner run on the deployment engine and on the simulation engine,
+and the time a coordinator takes to resume a run after being killed (-9).
+
+    python -m simulations.bench_deployment [--rounds 3] [--local-epochs 2] [--no-crash]
+
+CDNOW is split iid into 3 partners (Parquet files). The deployment side runs everything with
+fedinsight's own commands (``coordinator init/start/run``, ``node init/start/approve``): a
+SuperLink with TLS and SuperNode authentication, 3 SuperNodes. The simulation side runs the
+same app, run config and partner files with ``flwr run`` on a simulation SuperLink. Wall time
+is from submission to the run's ``end`` record. The crash run kills the coordinator in round 2,
+restarts it and resubmits; it reports the seconds from restart to the ``run_resume`` record and
+to the end of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from simulations.deployment import LocalFederation
+from simulations.flower_engine import flwr_run, local_superlink
+
+APP_DIR = Path(__file__).resolve().parents[1]
+
+
+def _partner_files(folder: Path, partners: int, seed: int) -> dict[str, Path]:
+    from insight import RunSettings, load_dataset, partition_customers, write_event_file
+
+    table = load_dataset("cdnow")
+    split = partition_customers(
+        table.events,
+        "iid",
+        num_partners=partners,
+        seed=seed,
+        calibration_end=RunSettings().calibration_timestamp,
+    )
+    files = {}
+    for name, ids in sorted(split.partners.items()):
+        path = folder / name / "raw.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_event_file(table.events[table.events["customer_id"].isin(set(ids))], path)
+        files[name] = path
+    return files
+
+
+def _rounds(events: list[dict[str, Any]]) -> list[float]:
+    return [round(float(e["seconds"]), 1) for e in events if e.get("event") == "round"]
+
+
+def _deployment(work: Path, files: dict[str, Path], run_config: str, crash: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with LocalFederation(work) as fed:
+        fed.init()
+        for name, path in files.items():
+            fed.add_node(name, path, epsilon_budget=100.0)
+        manifest = fed.manifest(run_config)
+        for name in files:
+            fed.approve(name, manifest)
+        fed.start_coordinator()
+        for name in files:
+            fed.start_node(name)
+        fed.wait_online(len(files))
+        t0 = time.monotonic()
+        fed.submit("bench", run_config).wait()
+        out["wall_seconds"] = round(time.monotonic() - t0, 1)
+        out["round_seconds"] = _rounds(fed.progress("bench"))
+        if crash:
+            fed.submit("crash", run_config)
+            fed.wait_for("crash", "round", 1, timeout=1800)
+            time.sleep(5)
+            fed.kill("coordinator", signal.SIGKILL)
+            fed.kill("run-crash", signal.SIGTERM)
+            t1 = time.monotonic()
+            out["restart_seconds"] = round(fed.start_coordinator(), 1)
+            run = fed.submit("crash", run_config)
+            fed.wait_for("crash", "resume", 1, timeout=1800)
+            out["resume_record_seconds"] = round(time.monotonic() - t1, 1)
+            run.wait()
+            out["resume_to_end_seconds"] = round(time.monotonic() - t1, 1)
+            events = fed.progress("crash")
+            out["crash_rounds"] = [e["round"] for e in events if e.get("event") == "round"]
+    return out
+
+
+def _simulation(work: Path, files: dict[str, Path], run_config: str) -> dict[str, Any]:
+    homes = work / "homes"
+    for name, path in files.items():
+        (homes / name).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, homes / name / "raw.parquet")
+    config: dict[str, object] = {}
+    for pair in run_config.split():
+        key, value = pair.split("=", 1)
+        config[key] = int(value)
+    config.update(
+        {"partners-dir": str(homes), "run-dir": str(work / "run"), "epsilon-budget": 100.0}
+    )
+    with local_superlink(work / "flower") as link:
+        t0 = time.monotonic()
+        flwr_run(
+            APP_DIR,
+            link,
+            run_config=config,
+            num_supernodes=len(files),
+            num_cpus_per_client=1,
+            log_path=work / "flwr-run.log",
+        )
+        wall = time.monotonic() - t0
+    from coordinator.progress import read_progress
+
+    return {
+        "wall_seconds": round(wall, 1),
+        "round_seconds": _rounds(read_progress(work / "run" / "progress.jsonl")),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--partners", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--local-epochs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-crash", action="store_true", help="skip the resume measurement")
+    parser.add_argument("--work", type=Path, default=None, help="keep the folders here")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="fedinsight-bench-deploy-"))
+    run_config = (
+        f"num-server-rounds={args.rounds} local-epochs={args.local_epochs} "
+        f"min-partners={args.partners}"
+    )
+    files = _partner_files(work / "data", args.partners, args.seed)
+    result = {
+        "partners": args.partners,
+        "run_config": run_config,
+        "simulation": _simulation(work / "simulation", files, run_config),
+        "deployment": _deployment(work / "deployment", files, run_config, not args.no_crash),
+    }
+    result["deployment_over_simulation"] = round(
+        result["deployment"]["wall_seconds"] / result["simulation"]["wall_seconds"], 2
+    )
+    print(json.dumps(result, indent=2))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+if __name__ == "__main__":
+    main()
