@@ -16,6 +16,7 @@ malformed file, a missing column) is an ``error`` reply naming the file and line
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
@@ -23,8 +24,11 @@ from flwr.clientapp import ClientApp
 from audit import SplitViewError
 from client_node.approval import approval_refusal
 from client_node.errors import ClientNodeError
-from client_node.source import resolve_source
+from client_node.source import PartnerSource, resolve_source
 from client_node.witnessing import cosign, cosigner, latest_size
+
+if TYPE_CHECKING:
+    from insight import RunSettings
 
 app = ClientApp()
 logger = logging.getLogger(__name__)
@@ -56,6 +60,19 @@ def _data_errors() -> tuple[type[Exception], ...]:
     return (ClientNodeError, InsightError, AnonymizationError)
 
 
+def _label(context: Context) -> str:
+    return str(context.node_config.get("partner-name", "") or f"node-{context.node_id}")
+
+
+def _admit(context: Context) -> tuple[RunSettings, PartnerSource, str]:
+    """The run's settings, this node's source, and why it will not work for the run ('')."""
+    from insight import RunSettings
+
+    settings = RunSettings.from_mapping(dict(context.run_config))
+    source = resolve_source(dict(context.run_config), dict(context.node_config))
+    return settings, source, approval_refusal(source.state, dict(context.node_config), settings)
+
+
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     from flwr.app import ArrayRecord
@@ -64,15 +81,12 @@ def train(msg: Message, context: Context) -> Message:
     from client_node.faults import inject_fault
     from client_node.node_settings import node_settings
     from client_node.task import train_round
-    from insight import RunSettings
 
     node_config = dict(context.node_config)
-    name = str(node_config.get("partner-name", "") or f"node-{context.node_id}")
+    name = _label(context)
     try:
-        settings = RunSettings.from_mapping(dict(context.run_config))
-        source = resolve_source(dict(context.run_config), node_config)
+        settings, source, refusal = _admit(context)
         name = source.name
-        refusal = approval_refusal(source.state, node_config, settings)
         if refusal:
             return _reply(msg, name, "refused", refusal)
         data = load_partner(settings, node_config, source)
@@ -112,18 +126,14 @@ def train(msg: Message, context: Context) -> Message:
 def evaluate(msg: Message, context: Context) -> Message:
     from client_node.data import load_partner
     from client_node.task import evaluate_round
-    from insight import RunSettings
 
-    node_config = dict(context.node_config)
-    name = str(node_config.get("partner-name", "") or f"node-{context.node_id}")
+    name = _label(context)
     try:
-        settings = RunSettings.from_mapping(dict(context.run_config))
-        source = resolve_source(dict(context.run_config), node_config)
+        settings, source, refusal = _admit(context)
         name = source.name
-        refusal = approval_refusal(source.state, node_config, settings)
         if refusal:
             return _reply(msg, name, "refused", refusal)
-        data = load_partner(settings, node_config, source)
+        data = load_partner(settings, dict(context.node_config), source)
         arrays = msg.content.array_records["arrays"]
         metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
     except _data_errors() as exc:
