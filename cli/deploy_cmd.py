@@ -196,6 +196,9 @@ def _run_settings(run_config: str) -> tuple[Any, dict[str, Any]]:
     defaults = tomllib.loads((find_app_dir() / "pyproject.toml").read_text())["tool"]["flwr"][
         "app"
     ]["config"]
+    loose = [w for w in run_config.split() if "=" not in w and not w.startswith(("'", '"'))]
+    if loose and not any(c in run_config for c in "\"'"):
+        raise _fail(f"--run-config: {', '.join(loose)!r} is not KEY=VALUE")
     try:
         overrides = parse_config_args([run_config]) if run_config.strip() else {}
     except Exception as exc:  # flwr raises ValueError or tomllib errors
@@ -397,14 +400,16 @@ def node_approve(
     """Review a run's manifest and approve it: this node then trains for runs with exactly
     these code, architecture, DP and training terms."""
     from client_node.approval import approve
+    from client_node.errors import ClientNodeError
     from client_node.home import NodeHome
     from insight import InsightError
     from insight.manifest import read_manifest
 
     home = NodeHome(folder.resolve())
     try:
+        home.config()
         manifest = read_manifest(manifest_path)
-    except InsightError as exc:
+    except (InsightError, ClientNodeError) as exc:
         raise _fail(str(exc)) from None
     _print_manifest(manifest)
     if not yes and not typer.confirm("approve this run on your data?"):

@@ -149,16 +149,16 @@ def init_node(
         raise PartnerDataError(f"CA certificate not found: {root_certificates}")
     if not epsilon_budget > 0:
         raise PartnerDataError(f"epsilon budget must be > 0, got {epsilon_budget}")
+    if home.private_key.exists():
+        raise PartnerDataError(f"{home.private_key} exists: this folder already has node keys")
+    # Everything is checked before anything is written, so a failed init can be retried.
+    schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
     home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     home.state.ensure()  # the pseudonymization key
     cosigner(home.state, name)  # the witness key
     create_node_keys(home.private_key, home.public_key, comment=name)
     shutil.copyfile(root_certificates, home.ca_cert)
-    schema_file = home.root / SCHEMA_FILE
-    if schema_path is not None:
-        PartnerSchema.load(schema_path).save(schema_file)
-    else:
-        PartnerSchema("customer_id").save(schema_file)
+    schema.save(home.root / SCHEMA_FILE)
     settings = {
         "partner-name": name,
         "data-path": str(data_path.resolve()),

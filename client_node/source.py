@@ -32,6 +32,9 @@ class PartnerSource:
     partition_id: int | None
     state: NodeState
     schema_path: Path | None
+    # A deployed node (one ClientApp process per message) keeps its prepared windows on disk;
+    # a simulation's partners live in long-lived actors and keep them in memory.
+    cache_windows: bool = False
 
 
 def _str(config: Mapping[str, object], key: str) -> str:
@@ -46,7 +49,12 @@ def resolve_source(
     if node_dir:
         home = NodeHome(Path(node_dir))
         return PartnerSource(
-            home.partner_name(), home.data_path(), None, home.state, home.schema_path()
+            home.partner_name(),
+            home.data_path(),
+            None,
+            home.state,
+            home.schema_path(),
+            cache_windows=True,
         )
     data_path = _str(node_config, "data-path")
     schema = _str(node_config, "schema-path") or _str(run_config, "schema-path")
@@ -61,13 +69,21 @@ def resolve_source(
             None,
             NodeState(Path(state_dir)),
             Path(schema) if schema else None,
+            cache_windows=True,
         )
     if "partition-id" not in node_config:
         raise PartnerDataError(
             "this node has neither a 'node-dir', a 'data-path' nor a 'partition-id' in its "
             "node config"
         )
-    pid = int(str(node_config["partition-id"]))
+    try:
+        pid = int(str(node_config["partition-id"]))
+    except ValueError as exc:
+        raise PartnerDataError(
+            f"partition-id {node_config['partition-id']!r} is not a number"
+        ) from exc
+    if pid < 0:
+        raise PartnerDataError(f"partition-id must be >= 0, got {pid}")
     partners_dir = _str(run_config, "partners-dir")
     if partners_dir:
         homes = sorted(p for p in Path(partners_dir).iterdir() if (p / RAW_FILE).exists())

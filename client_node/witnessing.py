@@ -44,7 +44,12 @@ def cosign(
     Raises ``SplitViewError`` (after recording it) when the history forks.
     """
     verifier = parse_vkey(coordinator_vkey)
-    witness = Witness(cosigner(state, name), state.witness_state_path, {verifier.name: verifier})
+    # The log's origin is the key's name, or the key's name and the run's (one coordinator key
+    # signs the logs of all its runs, each its own log): follow exactly that log with the key.
+    origin = checkpoint.lstrip().split("\n", 1)[0]
+    if origin != verifier.name and not origin.startswith(verifier.name + "/"):
+        origin = verifier.name
+    witness = Witness(cosigner(state, name), state.witness_state_path, {origin: verifier})
     try:
         return witness.cosign(checkpoint, proof).line
     except SplitViewError as exc:

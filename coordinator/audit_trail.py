@@ -55,6 +55,15 @@ def load_or_create_signer(settings: RunSettings, run_dir: Path) -> NoteSigner:
     return read_signer(path)
 
 
+def run_origin(signer: NoteSigner, run_dir: Path) -> str:
+    """The log's origin line: the signing key's name, plus the run's name when the key is the
+    coordinator's (shared by its runs), so every run is its own log to the witnesses."""
+    if signer.name.endswith("/" + run_dir.name):
+        return signer.name
+    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in run_dir.name)
+    return f"{signer.name}/{name}"
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -68,7 +77,7 @@ class AuditTrail:
         if self.resumed:
             self.log = RunAuditLog.open(run_dir, signer)
         else:
-            self.log = RunAuditLog.create(run_dir, signer)
+            self.log = RunAuditLog.create(run_dir, signer, origin=run_origin(signer, run_dir))
         self.signer = signer
         self.cosigned: dict[str, int] = {}
 
@@ -141,7 +150,18 @@ class AuditTrail:
         checkpoint = self.log.append_record(record)
         messages = []
         for name, node_id in nodes.items():
-            proof = self.log.consistency_proof_for(self.cosigned.get(name, 0))
+            seen = self.cosigned.get(name, 0)
+            if seen > checkpoint.tree_size:
+                # The witness cosigned a longer history of this log than the log now holds:
+                # it will see the truth (a split view); send it the whole log's proof.
+                logger.warning(
+                    "partner %s cosigned size %d, above the log's %d",
+                    name,
+                    seen,
+                    checkpoint.tree_size,
+                )
+                seen = 0
+            proof = self.log.consistency_proof_for(seen)
             config = ConfigRecord(
                 {
                     "action": "cosign",

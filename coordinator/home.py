@@ -115,12 +115,16 @@ def init_coordinator(
     if home.config_path.exists():
         raise CoordinatorError(f"{home.config_path} exists: this folder is already set up")
     host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise CoordinatorError(f"address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:9091")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CoordinatorError(
+            f"address {address!r}: expected HOST:PORT with a port 1-65535, e.g. 127.0.0.1:9091"
+        )
+    # Checked before anything is written, so a failed init can be retried.
+    label = re.sub(r"[^A-Za-z0-9._-]", "-", home.root.name) or "coordinator"
+    signer = NoteSigner.generate(f"fedinsight/{label}")
     home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     hosts = (host, *names, "localhost", "127.0.0.1")
     create_tls(home.root / "tls", hosts)
-    signer = NoteSigner.generate(f"fedinsight/{home.root.name or 'coordinator'}")
     write_signer(home.audit_key, signer)
     write_vkey(home.root / "audit.vkey", signer.verifier)
     home.nodes_dir.mkdir(exist_ok=True)
@@ -135,6 +139,10 @@ def init_coordinator(
     return home
 
 
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def write_flwr_config(home: CoordinatorHome) -> Path:
     """``flwr-home/config.toml``: the ``fedinsight`` connection, over TLS with the CA."""
     home.flwr_home.mkdir(parents=True, exist_ok=True)
@@ -144,7 +152,7 @@ def write_flwr_config(home: CoordinatorHome) -> Path:
         f'default = "{CONNECTION}"\n\n'
         f"[superlink.{CONNECTION}]\n"
         f'address = "127.0.0.1:{home.port}"\n'
-        f'root-certificates = "{home.tls.ca_cert}"\n',
+        f"root-certificates = {_toml_string(str(home.tls.ca_cert))}\n",
         encoding="utf-8",
     )
     return path

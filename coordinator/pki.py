@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -62,7 +63,7 @@ class TlsFiles:
 
 def _san(hosts: Sequence[str]) -> x509.SubjectAlternativeName:
     names: list[x509.GeneralName] = []
-    for host in dict.fromkeys(hosts):
+    for host in dict.fromkeys(h.strip("[]") for h in hosts):
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
@@ -142,7 +143,7 @@ def load_node_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     """A partner's SuperNode public key (OpenSSH line), checked to be an EC key on a NIST curve."""
     try:
         key = serialization.load_ssh_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, UnsupportedAlgorithm) as exc:
         raise ValueError(f"{path}: not an OpenSSH public key ({exc})") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise ValueError(f"{path}: a SuperNode key must be an EC key (P-256/P-384/P-521)")

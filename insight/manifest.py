@@ -55,8 +55,9 @@ def code_hash(root: Path | None = None) -> str:
     digest = hashlib.sha256()
     for package in CODE_PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+            # POSIX paths and LF line ends: the same code hashes the same on every system.
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
     return digest.hexdigest()
 
 

@@ -6,6 +6,7 @@ kebab-case keys into one frozen dataclass so no code deep down reads keys ad hoc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
@@ -95,6 +96,10 @@ class RunSettings:
         return settings
 
     def validate(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InsightError(f"run config '{f.name.replace('_', '-')}' must be finite")
         if self.num_server_rounds < 1:
             raise InsightError("run config 'num-server-rounds' must be >= 1")
         if self.local_epochs < 1:

@@ -119,6 +119,10 @@ def _simulation(work: Path, files: dict[str, Path], run_config: str) -> dict[str
     }
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partners", type=int, default=3)
@@ -128,6 +132,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-crash", action="store_true", help="skip the resume measurement")
     parser.add_argument("--work", type=Path, default=None, help="keep the folders here")
     args = parser.parse_args(argv)
+    # SIGTERM (and SIGINT, ignored in background jobs) must unwind, so every process is stopped.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     work = args.work or Path(tempfile.mkdtemp(prefix="fedinsight-bench-deploy-"))
     run_config = (
         f"num-server-rounds={args.rounds} local-epochs={args.local_epochs} "

@@ -171,9 +171,15 @@ class LocalFederation:
 
     def wait_for(self, name: str, event: str, count: int = 1, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
+        proc = self.procs.get(f"run-{name}")
         while sum(1 for e in self.progress(name) if e.get("event") == event) < count:
             if time.monotonic() > deadline:
                 raise SimulationError(f"run {name}: no {count}x '{event}' in {timeout:.0f}s")
+            if proc is not None and proc.poll() is not None:
+                if sum(1 for e in self.progress(name) if e.get("event") == event) >= count:
+                    return
+                log = self.root / "logs" / f"run-{name}.out"
+                raise SimulationError(f"run {name} ended before '{event}'; see {log}")
             time.sleep(0.5)
 
     def kill(self, key: str, sig: int = signal.SIGKILL) -> None:

@@ -222,11 +222,6 @@ def test_coordinator_allow_needs_a_coordinator_folder(tmp_path: Path, node: Path
     _refused(result, "not a coordinator folder")
 
 
-@pytest.mark.xfail(
-    reason="load_node_public_key lets cryptography's UnsupportedAlgorithm through (not a "
-    "ValueError): a PEM public key given to `coordinator allow` crashes with a traceback",
-    strict=True,
-)
 def test_coordinator_allow_refuses_a_pem_public_key_cleanly(
     coordinator: Path, tmp_path: Path
 ) -> None:
@@ -289,11 +284,6 @@ def test_coordinator_manifest_refuses_an_unparsable_run_config(tmp_path: Path) -
     _refused(result, "--run-config 'num-server-rounds=2,local-epochs=1'")
 
 
-@pytest.mark.xfail(
-    reason="Flower's parse_config_args drops words that are not key=value, and _run_settings "
-    "does not notice: 'num-server-rounds 2' silently gives a manifest with the default terms",
-    strict=True,
-)
 def test_coordinator_manifest_refuses_a_pair_without_equals(tmp_path: Path) -> None:
     result = _run(
         "coordinator",
@@ -359,11 +349,6 @@ def test_node_approve_refuses_an_edited_manifest(
     assert not (node / "approvals").exists()
 
 
-@pytest.mark.xfail(
-    reason="`node approve` does not check that the folder is a node folder: a mistyped folder "
-    "gets an approvals/ folder and the partner is told the run is approved",
-    strict=True,
-)
 def test_node_approve_refuses_a_folder_that_is_not_a_node(
     tmp_path: Path, manifest_file: Path
 ) -> None:

@@ -479,11 +479,6 @@ def test_a_bad_resilience_value_is_refused_naming_the_key(config: dict[str, Any]
         pytest.param({"round-timeout": math.nan}, id="round-timeout"),
     ],
 )
-@pytest.mark.xfail(
-    reason="validate() compares with < / <= only, and NaN compares False: max-update-norm=nan "
-    "and round-timeout=nan are accepted (check_update then raises ValueError mid-round)",
-    strict=True,
-)
 def test_nan_is_refused(config: dict[str, Any]) -> None:
     with pytest.raises(InsightError):
         RunSettings.from_mapping(config)
