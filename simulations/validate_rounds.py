@@ -37,11 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--local-epochs", type=int, default=4)
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="validation")
     parser.add_argument("--tail-average", type=int, default=0)
+    parser.add_argument("--learning-rate", type=float, default=RunSettings().learning_rate)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     calibration_end, holdout_end = PROTOCOLS[args.protocol]
     settings = RunSettings(
         local_epochs=args.local_epochs,
+        learning_rate=args.learning_rate,
         dp=False,
         calibration_end=calibration_end,
         holdout_end=holdout_end,
