@@ -13,13 +13,17 @@ import shlex
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from coordinator.home import CoordinatorHome
 
 console = Console()
 err = Console(stderr=True)
@@ -36,11 +40,16 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _run_foreground(
-    cmd: list[str], *, env: dict[str, str], log_path: Path, pid_path: Path, ready: Any = None
+    cmd: list[str],
+    *,
+    env: dict[str, str],
+    log_path: Path,
+    pid_path: Path,
+    ready: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> int:
-    """Start ``cmd`` in its own process group, call ``ready()`` once it runs, wait; on SIGINT or
-    SIGTERM stop the group. Returns the child's exit code."""
-    from simulations.flower_engine import stop_process_group
+    """Start ``cmd`` in its own session, call ``ready(proc)`` once it runs, wait; on SIGINT or
+    SIGTERM stop it with every process it started. Returns the child's exit code."""
+    from simulations.flower_engine import kill_tree
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     stopping: list[int] = []
@@ -60,7 +69,8 @@ def _run_foreground(
         while proc.poll() is None and not stopping:
             time.sleep(0.3)
     finally:
-        stop_process_group(proc, timeout=15.0)
+        kill_tree(proc.pid, signal.SIGTERM, timeout=15.0)
+        proc.wait(timeout=5)
         with contextlib.suppress(FileNotFoundError):
             pid_path.unlink()
         for sig, handler in previous.items():
@@ -126,7 +136,7 @@ def coordinator_allow(
         _register(home, {name: path})
 
 
-def _register(home: Any, keys: dict[str, Path]) -> None:
+def _register(home: CoordinatorHome, keys: dict[str, Path]) -> None:
     from simulations.flower_engine import flower_bin, flower_env
 
     env = flower_env(home.flwr_home)
@@ -257,7 +267,7 @@ def coordinator_run(
     from coordinator.errors import CoordinatorError
     from coordinator.home import CONNECTION, CoordinatorHome, check_partner_name
     from coordinator.progress import read_progress
-    from simulations.flower_engine import flower_bin, flower_env, toml_value
+    from simulations.flower_engine import flower_bin, flower_env, stop_process_group, toml_value
 
     home = CoordinatorHome(folder.resolve())
     try:
@@ -284,8 +294,6 @@ def coordinator_run(
             cwd=find_app_dir(),
             start_new_session=True,
         )
-    from simulations.flower_engine import stop_process_group
-
     try:
         while proc.poll() is None and time.monotonic() - t0 < timeout:
             time.sleep(0.5)

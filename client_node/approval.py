@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from client_node.errors import PartnerDataError
+from client_node.home import read_node_file
 from client_node.node_state import NodeState
 
 if TYPE_CHECKING:
     from insight import RunSettings
 
 APPROVALS_DIR = "approvals"
-NODE_FILE = "node.toml"
 
 
 def approvals_dir(state: NodeState) -> Path:
@@ -36,14 +34,7 @@ def requires_approval(state: NodeState, node_config: Mapping[str, object]) -> bo
     """Node config ``require-approval`` wins; else ``node.toml``; else no (a simulation)."""
     if "require-approval" in node_config:
         return str(node_config["require-approval"]).strip().lower() in ("1", "true", "yes")
-    path = state.root / NODE_FILE
-    if not path.exists():
-        return False
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PartnerDataError(f"{path}: not valid TOML ({exc})") from exc
-    return bool(values.get("require-approval", False))
+    return bool(read_node_file(state.root).get("require-approval", False))
 
 
 def approve(state: NodeState, manifest: Mapping[str, Any], *, note: str = "") -> Path:
@@ -100,9 +91,6 @@ def refusal_reason(state: NodeState, digest: str) -> str:
     )
 
 
-_MANIFESTS: dict[str, str] = {}
-
-
 def approval_refusal(
     state: NodeState, node_config: Mapping[str, object], settings: RunSettings
 ) -> str:
@@ -111,7 +99,4 @@ def approval_refusal(
         return ""
     from insight.manifest import run_manifest
 
-    key = repr(settings)
-    if key not in _MANIFESTS:
-        _MANIFESTS[key] = str(run_manifest(settings)["manifest_sha256"])
-    return refusal_reason(state, _MANIFESTS[key])
+    return refusal_reason(state, str(run_manifest(settings)["manifest_sha256"]))

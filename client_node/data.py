@@ -97,10 +97,8 @@ def _cached_partner(
     schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
     if not cache_windows:
         return prepare_partner(name, ingest(Path(raw_path), schema, state), settings)
-    try:
-        prepared = _prepared_path(settings, name, Path(raw_path), schema, state)
-    except OSError as exc:
-        raise PartnerDataError(f"{raw_path}: cannot read the file ({exc.strerror})") from None
+    digest = _input_digest(Path(raw_path), schema, state)
+    prepared = _prepared_path(settings, name, digest, state)
     if prepared.exists():
         try:
             with prepared.open("rb") as fh:
@@ -108,7 +106,7 @@ def _cached_partner(
             return data
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
             logger.warning("prepared-data cache unreadable (%s); rebuilding it", exc)
-    events = ingest(Path(raw_path), schema, state)
+    events = ingest(Path(raw_path), schema, state, input_digest=digest)
     data = prepare_partner(name, events, settings)
     _write_prepared(data, prepared)
     return data
@@ -117,21 +115,29 @@ def _cached_partner(
 PREPARED_DIR = "prepared"
 
 
-def _prepared_path(
-    settings: RunSettings, name: str, raw_path: Path, schema: PartnerSchema, state: NodeState
-) -> Path:
-    """Where this partner's prepared windows are cached: keyed by the raw file's content, the
-    pseudonymization key's id, the schema, the erasure list and the feature settings.
+def _input_digest(raw_path: Path, schema: PartnerSchema, state: NodeState) -> str:
+    """sha256 over what the pseudonymized table depends on: the raw file's content, the
+    pseudonymization key's public id and the schema."""
+    digest = hashlib.sha256()
+    try:
+        with raw_path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise PartnerDataError(f"{raw_path}: cannot read the file ({exc.strerror})") from None
+    digest.update(Pseudonymizer(state.pseudonym_key()).key_id.encode())
+    digest.update(json.dumps(schema.columns).encode())
+    return digest.hexdigest()
+
+
+def _prepared_path(settings: RunSettings, name: str, input_digest: str, state: NodeState) -> Path:
+    """Where this partner's prepared windows are cached: keyed by the input (see
+    ``_input_digest``), the erasure list and the feature settings.
 
     The deployment engine starts a new ClientApp process for every message; with this cache
     each one loads the windows (tens of ms) instead of rebuilding them (seconds).
     """
-    digest = hashlib.sha256()
-    with raw_path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    digest.update(Pseudonymizer(state.pseudonym_key()).key_id.encode())
-    digest.update(json.dumps(schema.columns).encode())
+    digest = hashlib.sha256(input_digest.encode())
     if state.erasure_path.exists():
         digest.update(state.erasure_path.read_bytes())
     terms = (name, settings.calibration_end, settings.holdout_end, settings.max_events,
@@ -163,6 +169,7 @@ def ingest(
     state: NodeState,
     *,
     limits: RawLimits | None = None,
+    input_digest: str = "",
 ) -> pd.DataFrame:
     """Pseudonymized, consented, not-erased events in the event schema.
 
@@ -180,16 +187,8 @@ def ingest(
     """
     key = state.pseudonym_key()
     pseudonymizer = Pseudonymizer(key)
-    digest = hashlib.sha256()
-    try:
-        with raw_path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise PartnerDataError(f"{raw_path}: cannot read the file ({exc.strerror})") from None
-    digest.update(pseudonymizer.key_id.encode())
-    digest.update(json.dumps(schema.columns).encode())
-    cached = state.ingested_dir / f"{digest.hexdigest()[:24]}.parquet"
+    digest = input_digest or _input_digest(raw_path, schema, state)
+    cached = state.ingested_dir / f"{digest[:24]}.parquet"
     erasure_list = load_erasure_list(state.erasure_path, key=key)
     if cached.exists():
         table = apply_erasure(pd.read_parquet(cached), erasure_list)

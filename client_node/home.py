@@ -50,6 +50,17 @@ def _toml(values: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_node_file(root: Path) -> dict[str, Any]:
+    """The partner's own settings in ``<root>/node.toml`` ({} when there is none)."""
+    path = root / NODE_FILE
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PartnerDataError(f"{path}: not valid TOML ({exc})") from exc
+
+
 @dataclass(frozen=True)
 class NodeHome:
     root: Path
@@ -79,10 +90,7 @@ class NodeHome:
             raise PartnerDataError(
                 f"{self.root} is not a node folder (no {NODE_FILE}); run `fedinsight node init`"
             )
-        try:
-            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise PartnerDataError(f"{self.config_path}: not valid TOML ({exc})") from exc
+        return read_node_file(self.root)
 
     def data_path(self) -> Path:
         value = str(self.config().get("data-path", "") or "")

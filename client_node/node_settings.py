@@ -7,15 +7,13 @@ default. Today: ``epsilon-budget``, the most cumulative ε this partner's custom
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from client_node.errors import PartnerDataError
+from client_node.home import read_node_file
 from client_node.node_state import NodeState
 from insight import RunSettings
-
-NODE_FILE = "node.toml"
 
 
 @dataclass(frozen=True)
@@ -26,13 +24,7 @@ class NodeSettings:
 def node_settings(
     settings: RunSettings, node_config: Mapping[str, object], state: NodeState
 ) -> NodeSettings:
-    values: dict[str, object] = {}
-    path = state.root / NODE_FILE
-    if path.exists():
-        try:
-            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
-        except tomllib.TOMLDecodeError as exc:
-            raise PartnerDataError(f"{path}: not valid TOML ({exc})") from exc
+    values: dict[str, object] = dict(read_node_file(state.root))
     values.update({k: v for k, v in node_config.items() if k == "epsilon-budget"})
     raw = values.get("epsilon-budget", settings.epsilon_budget)
     try:

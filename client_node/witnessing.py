@@ -47,9 +47,9 @@ def cosign(
     # The log's origin is the key's name, or the key's name and the run's (one coordinator key
     # signs the logs of all its runs, each its own log): follow exactly that log with the key.
     origin = checkpoint.lstrip().split("\n", 1)[0]
-    if origin != verifier.name and not origin.startswith(verifier.name + "/"):
-        origin = verifier.name
-    witness = Witness(cosigner(state, name), state.witness_state_path, {origin: verifier})
+    ours = origin == verifier.name or origin.startswith(verifier.name + "/")
+    logs = {origin: verifier} if ours else {}  # any other origin: the witness refuses it
+    witness = Witness(cosigner(state, name), state.witness_state_path, logs)
     try:
         return witness.cosign(checkpoint, proof).line
     except SplitViewError as exc:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,18 +132,28 @@ def sort_replies(
     *,
     global_state: dict[str, torch.Tensor] | None = None,
     max_update_norm: float = 0.0,
-    names: dict[int, str] | None = None,
+    names: Mapping[int, str] | None = None,
+    sampled: Iterable[int] | None = None,
 ) -> SortedReplies:
     """Updates, refusals (budget, split view, run not approved), errors (the partner's data),
-    failures (the node crashed or went away) and rejected updates (``check_update``)."""
+    failures (the node crashed or went away) and rejected updates (``check_update``).
+
+    With ``sampled`` (the nodes the round was sent to), a failure is a sampled node without a
+    reply of its own: the SuperLink reports a node that went away as an error from itself, and
+    a node that timed out sends nothing.
+    """
+    names = names or {}
     out = SortedReplies()
+    failed: dict[int, None] = {}
+    answered: set[int] = set()
     for msg in replies:
+        node = msg.metadata.src_node_id
         if msg.has_error():
             reason = (msg.error.reason or "")[:500]
-            logger.warning("node %s failed: %s", msg.metadata.src_node_id, reason)
-            node = msg.metadata.src_node_id
-            out.failures.append((names or {}).get(node, f"node-{node}"))
+            logger.warning("node %s failed: %s", names.get(node, node), reason)
+            failed[node] = None
             continue
+        answered.add(node)
         name = _partner_name(msg)
         partner = msg.content.config_records.get("partner")
         status = str(partner.get("status", "trained")) if partner is not None else "trained"
@@ -169,6 +179,10 @@ def sort_replies(
             out.rejected[name] = problem
             continue
         out.updates.append(msg)
+    if sampled is not None:
+        wanted = set(sampled)
+        failed = {n: None for n in [*failed, *sorted(wanted - answered)] if n in wanted}
+    out.failures = [names.get(n, f"node-{n}") for n in failed]
     return out
 
 
@@ -229,6 +243,8 @@ class ResumePoint:
     partners: dict[str, str]
     cumulative: dict[str, float]
     budgets: dict[str, float]
+    last_round: dict[str, Any] | None  # the last round record, None before round 1
+    releases: int  # rounds that released a model (central DP composes over these)
 
 
 def resume_point(audit: AuditTrail, run_dir: Path, settings: RunSettings) -> ResumePoint:
@@ -261,6 +277,7 @@ def resume_point(audit: AuditTrail, run_dir: Path, settings: RunSettings) -> Res
                 f"{path}: sha256 {digest} is not the model_hash_after of round {k} in the audit "
                 f"log ({seq.model_hash}); the run directory was altered"
             )
+    rounds = [r for r in records if r["type"] == "round"]
     return ResumePoint(
         after_round=k,
         model_hash=digest,
@@ -268,32 +285,31 @@ def resume_point(audit: AuditTrail, run_dir: Path, settings: RunSettings) -> Res
         partners=dict(records[0]["partners"]),
         cumulative=dict(seq.cumulative),
         budgets=dict(seq.budget),
+        last_round=rounds[-1] if rounds else None,
+        releases=sum(1 for r in rounds if r["participants"]),
     )
 
 
-def _mend_ledger(path: Path, audit: AuditTrail, after_round: int) -> None:
+def _mend_ledger(path: Path, resume: ResumePoint) -> None:
     """Append the mirror-ledger lines of the last logged round if a crash lost them (the audit
     log is written first, the mirror ledger second)."""
-    if after_round == 0:
+    record = resume.last_round
+    if record is None:
         return
     rounds = set()
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             with contextlib.suppress(json.JSONDecodeError):
                 rounds.add(json.loads(line).get("round"))
-    if after_round in rounds:
+    if record["round"] in rounds:
         return
-    record = next(
-        r for r in audit.log.records() if r["type"] == "round" and r["round"] == after_round
-    )
-    refusals = {name: "" for name in record["refusals"]}
     _append_ledger(
         path,
-        after_round,
+        record["round"],
         record["epsilon_spent"],
         record["epsilon_cumulative"],
         record["epsilon_budget"],
-        refusals,
+        {name: "" for name in record["refusals"]},
     )
 
 
@@ -331,6 +347,7 @@ def run_federation(
             f"{len(partners)} partner(s) answered, fewer than min-partners={settings.min_partners}"
         )
     nodes = {name: nid for name, (nid, _, _) in partners.items()}
+    names = {nid: name for name, nid in nodes.items()}
     strategy = make_strategy(settings, len(nodes))
     central = CentralLedger(settings)
     cumulative: dict[str, float] = {}
@@ -339,14 +356,14 @@ def run_federation(
     if resume:
         first_round = resume.after_round + 1
         cumulative, budgets = resume.cumulative, resume.budgets
-        central.releases = _released_rounds(read_progress(run_dir / "progress.jsonl"))
+        central.releases = resume.releases
         result.rounds = [
             RoundRecord(**{k: v for k, v in e.items() if k not in ("event", "time")})
             for e in read_progress(run_dir / "progress.jsonl")
             if e.get("event") == "round" and e["round"] <= resume.after_round
         ]
         audit.cosigned = {name: size for name, (_, _, size) in partners.items()}
-        _mend_ledger(ledger_path, audit, resume.after_round)
+        _mend_ledger(ledger_path, resume)
         audit.resume(grid, nodes, after_round=resume.after_round, model_hash=resume.model_hash)
         progress.write("resume", after_round=resume.after_round, partners=sorted(nodes))
         logger.info("resuming after round %d with %s", resume.after_round, sorted(nodes))
@@ -373,31 +390,22 @@ def run_federation(
         global_state = arrays.to_torch_state_dict()
         train_cfg = ConfigRecord({"local-epochs": settings.local_epochs})
         sent = list(strategy.configure_train(rnd, arrays, train_cfg, active))  # type: ignore[arg-type]
-        sampled_ids = {m.metadata.dst_node_id for m in sent}
         replies = list(grid.send_and_receive(sent, timeout=timeout))
         sorted_replies = sort_replies(
             replies,
             reference,
             global_state=global_state,
             max_update_norm=settings.max_update_norm,
-            names={nid: name for name, nid in nodes.items()},
+            names=names,
+            sampled=(m.metadata.dst_node_id for m in sent),
         )
-        # A node that crashed or went away gets an error from the SuperLink (sent as from the
-        # SuperLink itself) or no reply by the timeout: it is a sampled node that did not answer.
-        names = {nid: name for name, nid in nodes.items()}
-        answered = {m.metadata.src_node_id for m in replies if not m.has_error()}
-        sorted_replies.failures = sorted(names.get(n, f"node-{n}") for n in sampled_ids - answered)
         train_phase = time.perf_counter() - t0
         # A partner that refused, sent bad data or a rejected update is not asked again.
         for name in [*sorted_replies.refusals, *sorted_replies.errors, *sorted_replies.rejected]:
             if name in nodes:
                 active.excluded.add(nodes[name])
         ok = sorted_replies.updates
-        lost = len(sorted_replies.failures) + len(sorted_replies.errors)
-        lost += len(sorted_replies.rejected)
-        empty = _round_fields(
-            rnd, [], sorted_replies, {}, before, before, cumulative, budgets, {}, started
-        )
+        lost = sorted_replies.dropouts()
         if settings.central_dp and ok and len(ok) < sorted_replies.sampled:
             # Noise is calibrated to the sampled partners' average: releasing an average of
             # fewer would weaken the guarantee. The round is not released; nothing is spent.
@@ -408,7 +416,11 @@ def run_federation(
                 rnd,
             )
             progress.write("skipped", round=rnd, reason="central DP needs every sampled partner")
-            audit.round(grid, nodes, **empty)
+            audit.round(
+                grid,
+                nodes,
+                **_no_release(rnd, sorted_replies, before, cumulative, budgets, started),
+            )
             done_rounds = rnd
             continue
         if not ok:
@@ -417,7 +429,11 @@ def run_federation(
                     "every partner refused (privacy budget, split view, approval)"
                 )
                 progress.write("stopped", round=rnd, reason=result.stopped_early)
-                audit.round(grid, nodes, **empty)
+                audit.round(
+                    grid,
+                    nodes,
+                    **_no_release(rnd, sorted_replies, before, cumulative, budgets, started),
+                )
                 done_rounds = rnd
                 break
             raise NoPartnersError(
@@ -430,7 +446,7 @@ def run_federation(
             # coordinator retries it.
             raise NoPartnersError(
                 f"round {rnd}: {len(ok)} usable update(s), fewer than min-partners="
-                f"{settings.min_partners} ({', '.join(sorted_replies.dropouts())} dropped out)"
+                f"{settings.min_partners} ({', '.join(lost)} dropped out)"
             )
         # Hashes of what the partners sent, before aggregation (robust aggregators and
         # central DP consume or clip the replies' arrays).
@@ -526,10 +542,6 @@ def run_federation(
     return result
 
 
-def _released_rounds(events: list[dict[str, Any]]) -> int:
-    return sum(1 for e in events if e.get("event") == "round")
-
-
 class CentralLedger:
     """Partner-level ε of the released global models under central DP.
 
@@ -569,6 +581,20 @@ class CentralLedger:
             "epsilon": self.epsilon(),
             "delta": self.settings.target_delta,
         }
+
+
+def _no_release(
+    rnd: int,
+    replies: SortedReplies,
+    model_hash: str,
+    cumulative: dict[str, float],
+    budgets: dict[str, float],
+    started: str,
+) -> dict[str, Any]:
+    """The record of a round that released no model (skipped, or every partner refused)."""
+    return _round_fields(
+        rnd, [], replies, {}, model_hash, model_hash, cumulative, budgets, {}, started
+    )
 
 
 def _round_fields(

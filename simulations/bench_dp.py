@@ -123,9 +123,18 @@ def _ours(batch: Batch, sigma: float, lr: float) -> tuple[Step, nn.Module]:
 
 
 def _opacus(mode: str) -> Callable[[Batch, float, float], tuple[Step, nn.Module]]:
+    """Opacus's grad sampler ``mode`` with its DPOptimizer. "ew" (expanded weights) works on a
+    wrapped forward instead of hooks on the model."""
+
     def build(batch: Batch, sigma: float, lr: float) -> tuple[Step, nn.Module]:
         model = _model()
-        prepare_module(model, grad_sample_mode=mode, wrap_model=False)
+        forward: CustomerSequenceModel = model
+        if mode == "ew":
+            forward = cast(
+                CustomerSequenceModel, _Forward(prepare_module(model, grad_sample_mode=mode))
+            )
+        else:
+            prepare_module(model, grad_sample_mode=mode, wrap_model=False)
         optimizer = DPOptimizer(
             _adamw(model, lr),
             noise_multiplier=sigma,
@@ -135,7 +144,7 @@ def _opacus(mode: str) -> Callable[[Batch, float, float], tuple[Step, nn.Module]
 
         def step() -> None:
             optimizer.zero_grad(set_to_none=True)
-            multitask_loss(model, batch).backward()  # type: ignore[no-untyped-call]
+            multitask_loss(forward, batch).backward()  # type: ignore[no-untyped-call]
             optimizer.step()
 
         return step, model
@@ -153,25 +162,6 @@ class _Forward:
 
     def __call__(self, *args: Tensor) -> Tensor:
         return self.forward(*args)
-
-
-def _opacus_ew(batch: Batch, sigma: float, lr: float) -> tuple[Step, nn.Module]:
-    model = _model()
-    wrapped = prepare_module(model, grad_sample_mode="ew")
-    forward = cast(CustomerSequenceModel, _Forward(wrapped))
-    optimizer = DPOptimizer(
-        _adamw(model, lr),
-        noise_multiplier=sigma,
-        max_grad_norm=MAX_GRAD_NORM,
-        expected_batch_size=int(batch[0].shape[0]),
-    )
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        multitask_loss(forward, batch).backward()  # type: ignore[no-untyped-call]
-        optimizer.step()
-
-    return step, model
 
 
 class _GhostCriterion:
@@ -249,7 +239,7 @@ MODES = [
     Mode(CHOSEN, _ours),
     Mode("opacus hooks", _opacus("hooks")),
     Mode("opacus functorch", _opacus("functorch")),
-    Mode("opacus ew", _opacus_ew),
+    Mode("opacus ew", _opacus("ew")),
     Mode("opacus ghost", _opacus_ghost),
     Mode("torch.func vmap(grad)", _vmap),
 ]

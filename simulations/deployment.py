@@ -17,27 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import psutil
-
 from simulations.errors import SimulationError
-from simulations.flower_engine import flower_bin, flower_env, free_port
-
-
-def kill_tree(pid: int, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-    """Signal a process and all its descendants; SIGKILL whatever is left after ``timeout``."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.send_signal(sig)
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    for p in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-    psutil.wait_procs(alive, timeout=5)
+from simulations.flower_engine import flower_bin, flower_env, free_port, kill_tree
 
 
 class LocalFederation:

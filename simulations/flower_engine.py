@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from simulations.errors import SimulationError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,23 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> 
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=timeout)
+
+
+def kill_tree(pid: int, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    """Signal a process and all its descendants; SIGKILL whatever is left after ``timeout``."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(sig)
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 @dataclass(frozen=True)
