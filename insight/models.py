@@ -14,6 +14,19 @@ Then ``E[N(h)] = pi * lam * (1 - exp(-mu h)) / mu`` and
 ``P(N(h) > 0) = pi * lam / (lam + mu) * (1 - exp(-(lam + mu) h))``. Training windows have shorter
 horizons than the holdout; this structure lets the forecast extend to the holdout length in a way
 the customer-base literature (Pareto/NBD, BG/NBD) has shown to be sound.
+
+The rate head predicts a correction to the customer's own history: ``log lam = head +
+log(1 + x)`` with ``x`` the repeat purchases so far (a static feature), so the expected count
+scales with ``1 + x`` and the network learns the rate per unit of history from the customer's
+age, recency and sequence. Training windows end earlier than the forecast's cutoff, so the
+heaviest buyers at prediction time have more purchases than any customer in training. Without
+the offset the network's rate saturated for them: on a validation split inside calibration, a
+customer with 38 repeats in 16 weeks got half of BG/NBD's forecast (13.5 against 26.8; 42
+actual). An offset of ``log((1 + x) / (1 + T))`` did worse on that split with two
+training seeds (correlation averaged over rounds 1-7: 0.571 and 0.562, against 0.585 and 0.580
+for ``log(1 + x)`` and 0.532 for no offset) and forecast 27% and 8% too few purchases in total
+(``log(1 + x)``: 0.2% too few, 7% too many). The offset has no parameters, so Opacus sees the
+same layers.
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from torch import Tensor, nn
 from insight.features import STATIC_FEATURES, STEP_FEATURES
 
 _MIN_RATE = 1e-4
+_REPEATS = STATIC_FEATURES.index("log_repeat_count")  # log(1 + x)
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,8 @@ class CustomerSequenceModel(nn.Module):
     """Multi-task model: sequence encoder (Conv1d blocks) + static features -> process params.
 
     ``forward(seq [B, L, F], mask [B, L], static [B, S])`` returns raw parameters
-    [B, 4] = (logit pi, log lam, log mu, log spend_per_purchase); ``forecast`` turns them into
-    targets for horizons ``h`` [B].
+    [B, 4] = (logit pi, log lam, log mu, log spend_per_purchase), log lam including the
+    offset log(1 + repeats); ``forecast`` turns them into targets for horizons ``h`` [B].
     """
 
     def __init__(self, config: ModelConfig | None = None) -> None:
@@ -88,8 +102,8 @@ class CustomerSequenceModel(nn.Module):
         )
         self.head = nn.Linear(hidden, 4)
         with torch.no_grad():
-            # Start near a plausible customer base: half active, a purchase every ~20 weeks,
-            # a lifetime of ~50 weeks, ~$35 a purchase.
+            # Start near a plausible customer base: half active, a purchase every ~20 weeks per
+            # (1 + repeats so far), a lifetime of ~50 weeks, ~$35 a purchase.
             self.head.weight.mul_(0.1)
             self.head.bias.copy_(torch.tensor([0.0, -3.0, -3.9, 3.5]))
 
@@ -102,8 +116,10 @@ class CustomerSequenceModel(nn.Module):
         mean_pool = (h * m).sum(dim=1) / denom
         max_pool = (h * m - (1 - m) * 1e4).amax(dim=1)
         z = torch.cat([mean_pool, max_pool, self.static(static)], dim=-1)
-        out = self.head(self.trunk(z))
-        assert isinstance(out, Tensor)
+        raw: Tensor = self.head(self.trunk(z))
+        rate_offset = static[:, _REPEATS]
+        zeros = torch.zeros_like(rate_offset)
+        out: Tensor = raw + torch.stack([zeros, rate_offset, zeros, zeros], dim=-1)
         return out
 
     @staticmethod

@@ -51,3 +51,22 @@ def test_architecture_hash_ignores_weights_but_not_shape() -> None:
     a, b = CustomerSequenceModel(), CustomerSequenceModel()
     assert architecture_hash(a) == architecture_hash(b)
     assert architecture_hash(a) != architecture_hash(CustomerSequenceModel(ModelConfig(hidden=16)))
+
+
+def test_rate_scales_with_the_customers_own_history() -> None:
+    """With the head's weights at zero, log lam is its bias plus log(1 + x): a customer with 4x
+    the (1 + repeats) gets 4x the rate, however far beyond the training range, and the other
+    three parameters do not move."""
+    model = CustomerSequenceModel().eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+    seq, mask, static = _batch(2)
+    repeats = STATIC_FEATURES.index("log_repeat_count")
+    static[0, repeats] = torch.log1p(torch.tensor(9.0))
+    static[1, repeats] = torch.log1p(torch.tensor(39.0))
+    params = model(seq, mask, static)
+    bias = model.head.bias.detach()
+    torch.testing.assert_close(params[:, [0, 2, 3]], bias[[0, 2, 3]].expand(2, 3))
+    torch.testing.assert_close(params[:, 1], bias[1] + torch.log(torch.tensor([10.0, 40.0])))
+    lam = torch.exp(params[:, 1])
+    torch.testing.assert_close(lam[1] / lam[0], torch.tensor(4.0))
