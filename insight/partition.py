@@ -8,14 +8,19 @@ Split specs:
   Dirichlet(alpha). Small alpha gives partners of very different size and clientele.
 - ``column:<name>``: one partner per value of an extra column (e.g. ``column:Country``), the
   customer going to the value on most of its events; the ``num_partners - 1`` largest values get
-  their own partner and the rest share one called ``other``.
+  their own partner and the rest share one called ``other``. A value becomes a partner name that
+  is safe as a witness-key name and a folder name: every run of characters other than letters,
+  digits, ``.``, ``_`` and ``-`` turns into ``-`` ("United Kingdom" -> "United-Kingdom"); a
+  value that would then clash with another, or is left empty, gets a short hash of the value.
 
 A partner left with fewer than ``min_customers`` customers is reported and left out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,4 +149,23 @@ def _by_column(cal: pd.DataFrame, n: int, column: str, split: str) -> dict[str, 
     sizes = main_value.value_counts()
     own = list(sizes.index[: n - 1]) if len(sizes) > n else list(sizes.index)
     label = main_value.where(main_value.isin(own), "other")
-    return {str(value): label.index[label == value].to_numpy(dtype=str) for value in label.unique()}
+    names = _safe_names([str(v) for v in label.unique()])
+    return {names[str(v)]: label.index[label == v].to_numpy(dtype=str) for v in label.unique()}
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_names(values: list[str]) -> dict[str, str]:
+    """A partner name per column value: safe as a key name and a folder name, and distinct."""
+    slugs = {v: _UNSAFE.sub("-", v).strip("-.") for v in values}
+    counts: dict[str, int] = {}
+    for slug in slugs.values():
+        counts[slug] = counts.get(slug, 0) + 1
+    out = {}
+    for value, slug in slugs.items():
+        if not slug or counts[slug] > 1:
+            digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+            slug = f"{slug}-{digest}" if slug else f"value-{digest}"
+        out[value] = slug
+    return out

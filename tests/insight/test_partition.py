@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,6 +80,30 @@ def test_column_split_gives_one_partner_per_value() -> None:
         min_customers=1,
     )
     assert sorted(part.partners) == ["DE", "FR", "UK"]
+
+
+def test_column_split_names_are_safe_as_key_and_folder_names() -> None:
+    """Online Retail's Country has "United Kingdom": a space is not allowed in a witness-key
+    name, and a '/' would be a path. Names stay distinct when two values slug alike."""
+    from audit.keys import check_key_name
+
+    part = partition_customers(
+        _events(120, ["United Kingdom", "United-Kingdom", "A/B", "ü"]),
+        "column:Country",
+        num_partners=5,
+        seed=0,
+        calibration_end=CAL_END,
+        min_customers=1,
+    )
+    names = sorted(part.partners)
+    assert len(names) == 4
+    assert "A-B" in names
+    assert sum(n.startswith("United-Kingdom-") for n in names) == 2
+    assert any(n.startswith("value-") for n in names)
+    for name in names:
+        assert check_key_name(name) == name
+        assert re.fullmatch(r"[A-Za-z0-9._-]+", name)
+    assert sum(len(v) for v in part.partners.values()) == 120
 
 
 def test_column_split_names_a_missing_column() -> None:
