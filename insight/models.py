@@ -22,11 +22,12 @@ age, recency and sequence. Training windows end earlier than the forecast's cuto
 heaviest buyers at prediction time have more purchases than any customer in training. Without
 the offset the network's rate saturated for them: on a validation split inside calibration, a
 customer with 38 repeats in 16 weeks got half of BG/NBD's forecast (13.5 against 26.8; 42
-actual). An offset of ``log((1 + x) / (1 + T))`` did worse on that split with two
-training seeds (correlation averaged over rounds 1-7: 0.571 and 0.562, against 0.585 and 0.580
-for ``log(1 + x)`` and 0.532 for no offset) and forecast 27% and 8% too few purchases in total
-(``log(1 + x)``: 0.2% too few, 7% too many). The offset has no parameters, so Opacus sees the
-same layers.
+actual). On that split (``python -m simulations.validate_rounds --protocol half
+--rounds 7 --local-epochs 8``, training seeds 42 and 7) this model's correlation averages 0.585
+and 0.574 over rounds 1-7 (BG/NBD: 0.585). The same loop with the model patched gave 0.571 and
+0.562 for an offset of ``log((1 + x) / (1 + T))``, which also forecast 27% and 8% too few
+purchases in total (``log(1 + x)``: 0.2% too few, 7% too many), and 0.532 (seed 42) for no
+offset. The offset has no parameters, so Opacus sees the same layers.
 """
 
 from __future__ import annotations

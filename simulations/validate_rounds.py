@@ -7,8 +7,10 @@ partners as ``fedinsight bench federated`` (CDNOW master, 5 partners, dirichlet:
 the global model on all customers after every round. ``--protocol validation`` moves the whole
 protocol inside the calibration period (calibration to 1997-06-30, "holdout" 1997-07-01 to
 1997-09-30), so the number of rounds can be chosen without looking at the real holdout;
-``--protocol holdout`` is the real one. ``--tail-average K`` scores the running mean of the
-global models from round K on instead of the last one.
+``--protocol half`` splits the calibration period 1:1 as the real protocol splits the data
+(calibration to 1997-05-18, "holdout" to 1997-09-30, 19.5 weeks each), the split the model's rate
+offset was chosen on; ``--protocol holdout`` is the real one. ``--tail-average K`` scores the
+running mean of the global models from round K on instead of the last one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from insight import (
     train,
 )
 
-PROTOCOLS = {"validation": ("1997-06-30", "1997-09-30"), "holdout": ("1997-09-30", "1998-06-30")}
+PROTOCOLS = {
+    "validation": ("1997-06-30", "1997-09-30"),
+    "half": ("1997-05-18", "1997-09-30"),
+    "holdout": ("1997-09-30", "1998-06-30"),
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,12 +44,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="validation")
     parser.add_argument("--tail-average", type=int, default=0)
     parser.add_argument("--learning-rate", type=float, default=RunSettings().learning_rate)
+    parser.add_argument("--seed", type=int, default=RunSettings().seed, help="training seed")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     calibration_end, holdout_end = PROTOCOLS[args.protocol]
     settings = RunSettings(
         local_epochs=args.local_epochs,
         learning_rate=args.learning_rate,
+        seed=args.seed,
         dp=False,
         calibration_end=calibration_end,
         holdout_end=holdout_end,
