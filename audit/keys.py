@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -32,6 +33,7 @@ __all__ = [
     "check_key_name",
     "cosigned_message",
     "key_id",
+    "key_name_from",
     "parse_vkey",
 ]
 
@@ -48,6 +50,12 @@ def check_key_name(name: str) -> str:
         raise FormatError(f"key name {name!r} must be non-empty, without spaces, '+' or "
                           "control characters")
     return name
+
+
+def key_name_from(text: str, fallback: str) -> str:
+    """A valid key name made from ``text`` (a folder's or a run's name): every run of characters
+    other than ASCII letters, digits, '.', '_' and '-' becomes '-'; ``fallback`` if none is left."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or fallback
 
 
 def key_id(name: str, signature_type: int, public_key: bytes) -> int:

@@ -30,6 +30,7 @@ from audit import (
     run_start_record,
     write_signer,
 )
+from audit.keys import key_name_from
 from insight import RunSettings
 from insight.manifest import code_hash
 
@@ -60,8 +61,7 @@ def run_origin(signer: NoteSigner, run_dir: Path) -> str:
     coordinator's (shared by its runs), so every run is its own log to the witnesses."""
     if signer.name.endswith("/" + run_dir.name):
         return signer.name
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in run_dir.name)
-    return f"{signer.name}/{name}"
+    return f"{signer.name}/{key_name_from(run_dir.name, 'run')}"
 
 
 def now() -> str:

@@ -18,6 +18,7 @@ Layout::
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tomllib
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import NoteSigner, read_signer, write_signer, write_vkey
+from audit.keys import key_name_from
 from coordinator.errors import CoordinatorError
 from coordinator.pki import TlsFiles, create_tls, load_node_public_key, public_key_fingerprint
 
@@ -120,8 +122,7 @@ def init_coordinator(
             f"address {address!r}: expected HOST:PORT with a port 1-65535, e.g. 127.0.0.1:9091"
         )
     # Checked before anything is written, so a failed init can be retried.
-    label = re.sub(r"[^A-Za-z0-9._-]", "-", home.root.name) or "coordinator"
-    signer = NoteSigner.generate(f"fedinsight/{label}")
+    signer = NoteSigner.generate(f"fedinsight/{key_name_from(home.root.name, 'coordinator')}")
     home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     hosts = (host, *names, "localhost", "127.0.0.1")
     create_tls(home.root / "tls", hosts)
@@ -139,10 +140,6 @@ def init_coordinator(
     return home
 
 
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def write_flwr_config(home: CoordinatorHome) -> Path:
     """``flwr-home/config.toml``: the ``fedinsight`` connection, over TLS with the CA."""
     home.flwr_home.mkdir(parents=True, exist_ok=True)
@@ -152,7 +149,7 @@ def write_flwr_config(home: CoordinatorHome) -> Path:
         f'default = "{CONNECTION}"\n\n'
         f"[superlink.{CONNECTION}]\n"
         f'address = "127.0.0.1:{home.port}"\n'
-        f"root-certificates = {_toml_string(str(home.tls.ca_cert))}\n",
+        f"root-certificates = {json.dumps(str(home.tls.ca_cert))}\n",
         encoding="utf-8",
     )
     return path

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,9 +160,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def _safe_names(values: list[str]) -> dict[str, str]:
     """A partner name per column value: safe as a key name and a folder name, and distinct."""
     slugs = {v: _UNSAFE.sub("-", v).strip("-.") for v in values}
-    counts: dict[str, int] = {}
-    for slug in slugs.values():
-        counts[slug] = counts.get(slug, 0) + 1
+    counts = Counter(slugs.values())
     out = {}
     for value, slug in slugs.items():
         if not slug or counts[slug] > 1:

@@ -136,3 +136,13 @@ def test_signer_repr_does_not_show_the_private_key() -> None:
     signer = parse_signer(GO_SKEY)
 
     assert "AYEKFALV" not in repr(signer) and "private" not in repr(signer).lower()
+
+
+def test_key_name_from_any_text_is_a_valid_key_name() -> None:
+    from audit.keys import check_key_name, key_name_from
+
+    assert key_name_from("my coordinator+1", "x") == "my-coordinator-1"
+    assert key_name_from("run 2026/11", "x") == "run-2026-11"
+    assert key_name_from(" +\t", "fallback") == "fallback"
+    for text in ("a b", "ü", "tab\there", "--x--", "a+b"):
+        assert check_key_name(key_name_from(text, "x"))
