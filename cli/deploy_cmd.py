@@ -49,7 +49,7 @@ def _run_foreground(
 ) -> int:
     """Start ``cmd`` in its own session, call ``ready(proc)`` once it runs, wait; on SIGINT or
     SIGTERM stop it with every process it started. Returns the child's exit code."""
-    from simulations.flower_engine import kill_tree
+    from federation import kill_tree
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     stopping: list[int] = []
@@ -137,7 +137,7 @@ def coordinator_allow(
 
 
 def _register(home: CoordinatorHome, keys: dict[str, Path]) -> None:
-    from simulations.flower_engine import flower_bin, flower_env
+    from federation import flower_bin, flower_env
 
     env = flower_env(home.flwr_home)
     for name, path in keys.items():
@@ -165,7 +165,7 @@ def coordinator_start(
     a persistent database; stays in the foreground (Ctrl-C stops it)."""
     from coordinator.errors import CoordinatorError
     from coordinator.home import CoordinatorHome, superlink_command, write_flwr_config
-    from simulations.flower_engine import flower_bin, flower_env, wait_for_port
+    from federation import flower_bin, flower_env, wait_for_port
 
     home = CoordinatorHome(folder.resolve())
     try:
@@ -200,8 +200,7 @@ def _run_settings(run_config: str) -> tuple[Any, dict[str, Any]]:
 
     from flwr.common.config import parse_config_args
 
-    from cli.main import find_app_dir
-    from insight import InsightError, RunSettings
+    from federation import RunSettings, SettingsError, find_app_dir
 
     defaults = tomllib.loads((find_app_dir() / "pyproject.toml").read_text())["tool"]["flwr"][
         "app"
@@ -218,7 +217,7 @@ def _run_settings(run_config: str) -> tuple[Any, dict[str, Any]]:
         raise _fail(f"--run-config: unknown key(s) {', '.join(unknown)}")
     try:
         return RunSettings.from_mapping({**defaults, **overrides}), dict(overrides)
-    except InsightError as exc:
+    except SettingsError as exc:
         raise _fail(str(exc)) from None
 
 
@@ -231,7 +230,7 @@ def coordinator_manifest(
 ) -> None:
     """Write the manifest of a run (code, architecture, DP and training terms) for partners to
     review and approve (`fedinsight node approve`)."""
-    from insight.manifest import run_manifest, write_manifest
+    from federation import run_manifest, write_manifest
 
     settings, _ = _run_settings(run_config)
     manifest = run_manifest(settings)
@@ -263,11 +262,17 @@ def coordinator_run(
 ) -> None:
     """Submit the app to the running SuperLink (`flwr run`) and follow it to the end. Running
     the same command again after a coordinator crash resumes the run after its last round."""
-    from cli.main import find_app_dir
     from coordinator.errors import CoordinatorError
     from coordinator.home import CONNECTION, CoordinatorHome, check_partner_name
     from coordinator.progress import read_progress
-    from simulations.flower_engine import flower_bin, flower_env, stop_process_group, toml_value
+    from federation import (
+        RunDir,
+        find_app_dir,
+        flower_bin,
+        flower_env,
+        stop_process_group,
+        toml_value,
+    )
 
     home = CoordinatorHome(folder.resolve())
     try:
@@ -297,11 +302,11 @@ def coordinator_run(
     try:
         while proc.poll() is None and time.monotonic() - t0 < timeout:
             time.sleep(0.5)
-            if _ended(read_progress(run_dir / "progress.jsonl")):
+            if _ended(read_progress(RunDir(run_dir).progress)):
                 break
     finally:
         stop_process_group(proc)
-    events = read_progress(run_dir / "progress.jsonl")
+    events = read_progress(RunDir(run_dir).progress)
     end = _ended(events)
     if end is None:
         raise _fail(f"the run did not finish; see {log_path}")
@@ -380,7 +385,7 @@ def node_start(
     folder as node config; stays in the foreground (Ctrl-C stops it)."""
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome, supernode_command
-    from simulations.flower_engine import flower_bin, flower_env
+    from federation import flower_bin, flower_env
 
     home = NodeHome(folder.resolve())
     try:
@@ -410,14 +415,13 @@ def node_approve(
     from client_node.approval import approve
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome
-    from insight import InsightError
-    from insight.manifest import read_manifest
+    from federation import ManifestError, read_manifest
 
     home = NodeHome(folder.resolve())
     try:
         home.config()
         manifest = read_manifest(manifest_path)
-    except (InsightError, ClientNodeError) as exc:
+    except (ManifestError, ClientNodeError) as exc:
         raise _fail(str(exc)) from None
     _print_manifest(manifest)
     if not yes and not typer.confirm("approve this run on your data?"):

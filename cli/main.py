@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,19 +52,6 @@ def _mount_optional() -> None:
         app.add_typer(node_app, name="node")
     except (ImportError, AttributeError):  # pragma: no cover
         pass
-
-
-def find_app_dir() -> Path:
-    """The Flower app's directory: the project root holding pyproject.toml."""
-    env = os.environ.get("FEDINSIGHT_APP_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parents[1], Path.cwd()]
-    for c in candidates:
-        if (c / "pyproject.toml").exists() and "tool.flwr.app" in (
-            c / "pyproject.toml"
-        ).read_text():
-            return c
-    raise typer.BadParameter("cannot find the fedinsight Flower app (pyproject.toml)")
 
 
 @app.command()
@@ -132,7 +118,8 @@ def simulate(
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    from insight import DATASET_PERIODS, InsightError, RunSettings
+    from federation import FederationError, RunSettings, find_app_dir
+    from insight import DATASET_PERIODS, InsightError
     from simulations import SimulationError, SimulationSpec, run_simulation
 
     periods = DATASET_PERIODS.get(dataset)
@@ -201,7 +188,7 @@ def simulate(
                 progress.update(task, completed=len(done), info=info)
 
             result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)
-    except (InsightError, SimulationError) as exc:
+    except (FederationError, InsightError, SimulationError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None
     _print_summary(result.report, result.run_dir)
@@ -270,7 +257,7 @@ def sweep(
     ),
 ) -> None:
     """Privacy-utility sweep on CDNOW: one full simulation per epsilon."""
-    from insight import RunSettings
+    from federation import FederationError, RunSettings, find_app_dir
     from simulations import SimulationError, SimulationSpec
     from simulations.sweep import epsilon_sweep, parse_epsilons
 
@@ -306,7 +293,7 @@ def sweep(
 
     try:
         result = epsilon_sweep(spec, values, on_point=on_point)
-    except SimulationError as exc:
+    except (FederationError, SimulationError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None
     console.print(table)

@@ -3,7 +3,7 @@
 ``fedinsight node approve MANIFEST`` checks the manifest, shows its terms, and writes
 ``<node-dir>/approvals/<manifest sha256>.json``. At a training or evaluation message, the node
 recomputes the run's manifest from the code it runs and the run config it received
-(``insight.manifest.run_manifest``) and looks for that hash. A node set up with
+(``federation.run_manifest``) and looks for that hash. A node set up with
 ``fedinsight node init`` requires approval (``require-approval = true`` in its ``node.toml``);
 a simulation's partners do not.
 """
@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from client_node.home import read_node_file
 from client_node.node_state import NodeState
+from federation import NodeConfig
 
 if TYPE_CHECKING:
-    from insight import RunSettings
+    from federation import RunSettings
 
 APPROVALS_DIR = "approvals"
 
@@ -32,9 +33,10 @@ def approvals_dir(state: NodeState) -> Path:
 
 def requires_approval(state: NodeState, node_config: Mapping[str, object]) -> bool:
     """Node config ``require-approval`` wins; else ``node.toml``; else no (a simulation)."""
-    if "require-approval" in node_config:
-        return str(node_config["require-approval"]).strip().lower() in ("1", "true", "yes")
-    return bool(read_node_file(state.root).get("require-approval", False))
+    if NodeConfig.REQUIRE_APPROVAL in node_config:
+        value = str(node_config[NodeConfig.REQUIRE_APPROVAL])
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(read_node_file(state.root).get(NodeConfig.REQUIRE_APPROVAL, False))
 
 
 def approve(state: NodeState, manifest: Mapping[str, Any], *, note: str = "") -> Path:
@@ -97,6 +99,6 @@ def approval_refusal(
     """'' when this node may work for the run; else why not (a refusal, not an error)."""
     if not requires_approval(state, node_config):
         return ""
-    from insight.manifest import run_manifest
+    from federation import run_manifest
 
     return refusal_reason(state, str(run_manifest(settings)["manifest_sha256"]))

@@ -26,9 +26,10 @@ from client_node.approval import approval_refusal
 from client_node.errors import ClientNodeError
 from client_node.source import PartnerSource, resolve_source
 from client_node.witnessing import cosign, cosigner, latest_size
+from federation import Action, NodeConfig, Partner, Query, Record, Status, TrainRequest
 
 if TYPE_CHECKING:
-    from insight import RunSettings
+    from federation import RunSettings
 
 app = ClientApp()
 logger = logging.getLogger(__name__)
@@ -48,25 +49,28 @@ ConfigValue = (
 
 
 def _reply(msg: Message, name: str, status: str, reason: str = "") -> Message:
-    partner = ConfigRecord({"name": name, "status": status, "reason": reason[:2000]})
-    content = RecordDict({"partner": partner, "metrics": MetricRecord({})})
+    partner = ConfigRecord(
+        {Partner.NAME: name, Partner.STATUS: status, Partner.REASON: reason[:2000]}
+    )
+    content = RecordDict({Record.PARTNER: partner, Record.METRICS: MetricRecord({})})
     return Message(content=content, reply_to=msg)
 
 
 def _data_errors() -> tuple[type[Exception], ...]:
     from anonymization import AnonymizationError
+    from federation import FederationError
     from insight import InsightError
 
-    return (ClientNodeError, InsightError, AnonymizationError)
+    return (ClientNodeError, FederationError, InsightError, AnonymizationError)
 
 
 def _label(context: Context) -> str:
-    return str(context.node_config.get("partner-name", "") or f"node-{context.node_id}")
+    return str(context.node_config.get(NodeConfig.PARTNER_NAME, "") or f"node-{context.node_id}")
 
 
 def _admit(context: Context) -> tuple[RunSettings, PartnerSource, str]:
     """The run's settings, this node's source, and why it will not work for the run ('')."""
-    from insight import RunSettings
+    from federation import RunSettings
 
     settings = RunSettings.from_mapping(dict(context.run_config))
     source = resolve_source(dict(context.run_config), dict(context.node_config))
@@ -88,12 +92,12 @@ def train(msg: Message, context: Context) -> Message:
         settings, source, refusal = _admit(context)
         name = source.name
         if refusal:
-            return _reply(msg, name, "refused", refusal)
+            return _reply(msg, name, Status.REFUSED, refusal)
         data = load_partner(settings, node_config, source)
-        config = msg.content.config_records["config"]
-        server_round = config.get("server-round", 0)
+        config = msg.content.config_records[Record.CONFIG]
+        server_round = config.get(TrainRequest.SERVER_ROUND, 0)
         outcome = train_round(
-            msg.content.array_records["arrays"].to_torch_state_dict(),
+            msg.content.array_records[Record.ARRAYS].to_torch_state_dict(),
             data,
             settings,
             node_settings(settings, node_config, source.state),
@@ -103,22 +107,23 @@ def train(msg: Message, context: Context) -> Message:
         )
     except _data_errors() as exc:
         logger.error("cannot train: %s", exc)
-        return _reply(msg, name, "error", str(exc))
+        return _reply(msg, name, Status.ERROR, str(exc))
     partner = ConfigRecord(
         {
-            "name": data.name,
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "commitment": outcome.commitment,
+            Partner.NAME: data.name,
+            Partner.STATUS: outcome.status,
+            Partner.REASON: outcome.reason,
+            Partner.COMMITMENT: outcome.commitment,
         }
     )
-    content = RecordDict({"partner": partner, "metrics": MetricRecord(dict(outcome.metrics))})
+    metrics = MetricRecord(dict(outcome.metrics))
+    content = RecordDict({Record.PARTNER: partner, Record.METRICS: metrics})
     if outcome.state is not None:
         state = outcome.state
-        fault = str(node_config.get("inject-fault", "") or "")
+        fault = str(node_config.get(NodeConfig.INJECT_FAULT, "") or "")
         if fault:
             state = inject_fault(state, fault)
-        content["arrays"] = ArrayRecord(state)
+        content[Record.ARRAYS] = ArrayRecord(state)
     return Message(content=content, reply_to=msg)
 
 
@@ -132,14 +137,15 @@ def evaluate(msg: Message, context: Context) -> Message:
         settings, source, refusal = _admit(context)
         name = source.name
         if refusal:
-            return _reply(msg, name, "refused", refusal)
+            return _reply(msg, name, Status.REFUSED, refusal)
         data = load_partner(settings, dict(context.node_config), source)
-        arrays = msg.content.array_records["arrays"]
+        arrays = msg.content.array_records[Record.ARRAYS]
         metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
     except _data_errors() as exc:
         logger.error("cannot evaluate: %s", exc)
-        return _reply(msg, name, "error", str(exc))
-    content = RecordDict({"metrics": metrics, "partner": ConfigRecord({"name": data.name})})
+        return _reply(msg, name, Status.ERROR, str(exc))
+    partner = ConfigRecord({Partner.NAME: data.name})
+    content = RecordDict({Record.METRICS: metrics, Record.PARTNER: partner})
     return Message(content=content, reply_to=msg)
 
 
@@ -149,24 +155,25 @@ def query(msg: Message, context: Context) -> Message:
     source = resolve_source(dict(context.run_config), dict(context.node_config))
     state = source.state
     state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    config = msg.content.config_records["config"]
-    action = str(config.get("action", ""))
-    reply: dict[str, ConfigValue] = {"name": source.name}
-    if action == "hello":
-        reply["witness-vkey"] = cosigner(state, source.name).verifier.vkey
-        reply["witness-size"] = latest_size(state, source.name, str(config.get("origin", "")))
-    elif action == "cosign":
-        proof_hex = str(config.get("proof", ""))
+    config = msg.content.config_records[Record.CONFIG]
+    action = str(config.get(Query.ACTION, ""))
+    reply: dict[str, ConfigValue] = {Partner.NAME: source.name}
+    if action == Action.HELLO:
+        reply[Partner.WITNESS_VKEY] = cosigner(state, source.name).verifier.vkey
+        origin = str(config.get(Query.ORIGIN, ""))
+        reply[Partner.WITNESS_SIZE] = latest_size(state, source.name, origin)
+    elif action == Action.COSIGN:
+        proof_hex = str(config.get(Query.PROOF, ""))
         try:
-            reply["cosignature"] = cosign(
+            reply[Partner.COSIGNATURE] = cosign(
                 state,
                 source.name,
-                checkpoint=str(config["checkpoint"]),
+                checkpoint=str(config[Query.CHECKPOINT]),
                 proof=[bytes.fromhex(h) for h in proof_hex.split(",") if h],
-                coordinator_vkey=str(config["coordinator-vkey"]),
+                coordinator_vkey=str(config[Query.COORDINATOR_VKEY]),
             )
         except SplitViewError as exc:
-            reply["refusal"] = f"split view: {exc}"
+            reply[Partner.REFUSAL] = f"split view: {exc}"
     else:
-        reply["refusal"] = f"unknown query action {action!r}"
-    return Message(content=RecordDict({"partner": ConfigRecord(reply)}), reply_to=msg)
+        reply[Partner.REFUSAL] = f"unknown query action {action!r}"
+    return Message(content=RecordDict({Record.PARTNER: ConfigRecord(reply)}), reply_to=msg)

@@ -40,10 +40,10 @@ from client_node.errors import PartnerDataError
 from client_node.node_state import NodeState
 from client_node.raw_input import RawLimits, read_partner_file
 from client_node.source import RAW_FILE, PartnerSource, resolve_source
+from federation import RunSettings
 from insight import (
     DataError,
     PartnerData,
-    RunSettings,
     load_dataset,
     partition_customers,
     prepare_partner,
@@ -96,7 +96,12 @@ def _cached_partner(
     state = NodeState(Path(state_root))
     schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
     if not cache_windows:
-        return prepare_partner(name, ingest(Path(raw_path), schema, state), settings)
+        return prepare_partner(
+            name,
+            ingest(Path(raw_path), schema, state),
+            periods=settings.periods(),
+            features=settings.feature_config(),
+        )
     digest = _input_digest(Path(raw_path), schema, state)
     prepared = _prepared_path(settings, name, digest, state)
     if prepared.exists():
@@ -107,7 +112,9 @@ def _cached_partner(
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
             logger.warning("prepared-data cache unreadable (%s); rebuilding it", exc)
     events = ingest(Path(raw_path), schema, state, input_digest=digest)
-    data = prepare_partner(name, events, settings)
+    data = prepare_partner(
+        name, events, periods=settings.periods(), features=settings.feature_config()
+    )
     _write_prepared(data, prepared)
     return data
 

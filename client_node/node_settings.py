@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from client_node.errors import PartnerDataError
 from client_node.home import read_node_file
 from client_node.node_state import NodeState
-from insight import RunSettings
+from federation import NodeConfig, RunSettings
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ def node_settings(
     settings: RunSettings, node_config: Mapping[str, object], state: NodeState
 ) -> NodeSettings:
     values: dict[str, object] = dict(read_node_file(state.root))
-    values.update({k: v for k, v in node_config.items() if k == "epsilon-budget"})
-    raw = values.get("epsilon-budget", settings.epsilon_budget)
+    values.update({k: v for k, v in node_config.items() if k == NodeConfig.EPSILON_BUDGET})
+    raw = values.get(NodeConfig.EPSILON_BUDGET, settings.epsilon_budget)
     try:
         budget = float(str(raw))
     except ValueError as exc:

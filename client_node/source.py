@@ -21,6 +21,7 @@ from pathlib import Path
 from client_node.errors import PartnerDataError
 from client_node.home import NodeHome
 from client_node.node_state import NodeState
+from federation import RunDir
 
 RAW_FILE = "raw.parquet"
 
@@ -99,5 +100,5 @@ def resolve_source(
             NodeState(home_dir),
             Path(schema) if schema else None,
         )
-    base = Path(_str(run_config, "run-dir") or "runs") / "partner-homes" / f"partition-{pid}"
+    base = RunDir(_str(run_config, "run-dir") or "runs").partition_home(pid)
     return PartnerSource(f"partition-{pid}", None, pid, NodeState(base), None)

@@ -21,16 +21,15 @@ from client_node.commitments import commit
 from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
 from client_node.witnessing import split_view_reason
+from federation import Metric, RunSettings, Status, dp_terms
 from insight import (
     CustomerSequenceModel,
     PartnerData,
-    RunSettings,
     TrainConfig,
     evaluate_model,
     train,
 )
 from privacy import (
-    DPConfig,
     PrivacyLedger,
     noise_multiplier_for,
     plan_round,
@@ -46,26 +45,13 @@ MetricValue = int | float | list[int] | list[float]
 
 @dataclass(frozen=True)
 class RoundOutcome:
-    """``status`` is ``trained`` (``state`` set) or ``refused`` (``reason`` set)."""
+    """``status`` is ``Status.TRAINED`` (``state`` set) or ``Status.REFUSED`` (``reason`` set)."""
 
     status: str
     state: StateDict | None = None
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     reason: str = ""
     commitment: str = ""
-
-
-def dp_config(settings: RunSettings, node: NodeSettings) -> DPConfig:
-    """The run's DP terms with this partner's own budget."""
-    return DPConfig(
-        enabled=settings.dp,
-        noise_multiplier=settings.noise_multiplier or None,
-        max_grad_norm=settings.max_grad_norm,
-        target_epsilon=None if settings.noise_multiplier else settings.target_epsilon,
-        target_delta=settings.target_delta,
-        accountant="prv" if settings.dp_accountant == "prv" else "rdp",
-        epsilon_budget=node.epsilon_budget,
-    )
 
 
 def train_round(
@@ -81,24 +67,27 @@ def train_round(
     torch.set_num_threads(1)
     reason = split_view_reason(state)
     if reason:
-        return RoundOutcome(status="refused", reason=f"split view of the audit log: {reason}")
+        return RoundOutcome(status=Status.REFUSED, reason=f"split view of the audit log: {reason}")
     config = settings.train_config(seed=settings.seed * 10_000 + server_round)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    # "unit-weight": partner-level (central) DP aggregates with equal weights.
-    metrics: dict[str, MetricValue] = {"num-examples": data.train.num_customers, "unit-weight": 1}
+    # Metric.UNIT_WEIGHT: partner-level (central) DP aggregates with equal weights.
+    metrics: dict[str, MetricValue] = {
+        Metric.NUM_EXAMPLES: data.train.num_customers,
+        Metric.UNIT_WEIGHT: 1,
+    }
     if settings.dp:
         outcome = _train_dp(model, data, settings, node, state, config, run_id, server_round)
         if isinstance(outcome, str):
-            return RoundOutcome(status="refused", reason=outcome)
+            return RoundOutcome(status=Status.REFUSED, reason=outcome)
         metrics.update(outcome)
     else:
         stats = train(model, data.train, config)
-        metrics.update({"train-steps": stats.steps, "train-seconds": stats.seconds})
-        metrics["train-loss"] = stats.mean_loss
+        metrics.update({Metric.TRAIN_STEPS: stats.steps, Metric.TRAIN_SECONDS: stats.seconds})
+        metrics[Metric.TRAIN_LOSS] = stats.mean_loss
     commitment = commit(state, run_id, server_round, data.train.customer_ids.tolist())
     return RoundOutcome(
-        status="trained",
+        status=Status.TRAINED,
         state=model.state_dict(),
         metrics=metrics,
         commitment=commitment.root.hex(),
@@ -120,7 +109,7 @@ def _train_dp(
             f"refused: the run plans epsilon {settings.target_epsilon:g}, above this partner's "
             f"budget of {node.epsilon_budget:g}"
         )
-    dp = dp_config(settings, node)
+    dp = dp_terms(settings).config(epsilon_budget=node.epsilon_budget)
     schedule = round_schedule(data.train, config)
     delta = dp.delta_for(schedule.num_customers)
     # Calibrated for the whole run's planned steps, so target-epsilon is the run's total.
@@ -155,14 +144,14 @@ def _train_dp(
     )
     cumulative = float(entry.epsilon_after)
     return {
-        "train-steps": stats.steps,
-        "train-seconds": stats.seconds,
-        "noise-multiplier": sigma,
-        "sample-rate": schedule.sample_rate,
-        "target-delta": delta,
-        "epsilon-spent": max(cumulative - decision.epsilon_before, 0.0),
-        "epsilon-cumulative": cumulative,
-        "epsilon-budget": dp.epsilon_budget,
+        Metric.TRAIN_STEPS: stats.steps,
+        Metric.TRAIN_SECONDS: stats.seconds,
+        Metric.NOISE_MULTIPLIER: sigma,
+        Metric.SAMPLE_RATE: schedule.sample_rate,
+        Metric.TARGET_DELTA: delta,
+        Metric.EPSILON_SPENT: max(cumulative - decision.epsilon_before, 0.0),
+        Metric.EPSILON_CUMULATIVE: cumulative,
+        Metric.EPSILON_BUDGET: dp.epsilon_budget,
     }
 
 
@@ -176,7 +165,7 @@ def evaluate_round(global_state: StateDict, data: PartnerData) -> dict[str, Metr
     torch.set_num_threads(1)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    out: dict[str, MetricValue] = {"num-examples": data.predict.num_customers}
+    out: dict[str, MetricValue] = {Metric.NUM_EXAMPLES: data.predict.num_customers}
     for key, value in evaluate_model(model, data).items():
         if math.isfinite(value):
             out[key.replace("_", "-")] = value

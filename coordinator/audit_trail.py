@@ -31,8 +31,16 @@ from audit import (
     write_signer,
 )
 from audit.keys import key_name_from
-from insight import RunSettings
-from insight.manifest import code_hash
+from federation import (
+    Action,
+    Partner,
+    Query,
+    Record,
+    RunDir,
+    RunSettings,
+    code_hash,
+    dp_terms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +57,7 @@ def load_or_create_signer(settings: RunSettings, run_dir: Path) -> NoteSigner:
     """
     if settings.audit_key:
         return read_signer(settings.audit_key)
-    path = run_dir.parent / "keys" / f"{run_dir.name}.key"
+    path = RunDir(run_dir).key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_signer(path, NoteSigner.generate(f"fedinsight.local/{run_dir.name}"))
@@ -91,24 +99,11 @@ class AuditTrail:
         arch_hash: str,
         manifest_hash: str | None = None,
     ) -> None:
-        dp: dict[str, float | int | str] = (
-            {
-                "accountant": settings.dp_accountant,
-                "max_grad_norm": settings.max_grad_norm,
-                "target_delta": settings.target_delta,
-                "target_epsilon": settings.target_epsilon,
-            }
-            if settings.dp
-            else {"accountant": "none", "target_delta": 0}
-        )
-        if settings.dp and settings.noise_multiplier:
-            dp["noise_multiplier"] = settings.noise_multiplier
-            del dp["target_epsilon"]
         record = run_start_record(
             config_hash=config_hash(settings),
             code_hash=code_hash(),
             model_arch_hash=arch_hash,
-            dp=dp,
+            dp=dp_terms(settings).record(),
             partners=dict(witness_keys),
             started_at=now(),
             manifest_hash=manifest_hash,
@@ -164,16 +159,17 @@ class AuditTrail:
             proof = self.log.consistency_proof_for(seen)
             config = ConfigRecord(
                 {
-                    "action": "cosign",
-                    "checkpoint": checkpoint.text(),
-                    "proof": ",".join(p.hex() for p in proof),
-                    "coordinator-vkey": self.signer.verifier.vkey,
+                    Query.ACTION: Action.COSIGN,
+                    Query.CHECKPOINT: checkpoint.text(),
+                    Query.PROOF: ",".join(p.hex() for p in proof),
+                    Query.COORDINATOR_VKEY: self.signer.verifier.vkey,
                 }
             )
-            messages.append(Message(RecordDict({"config": config}), node_id, MessageType.QUERY))
+            content = RecordDict({Record.CONFIG: config})
+            messages.append(Message(content, node_id, MessageType.QUERY))
         for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
-            partner = reply.content.config_records["partner"]
-            line = partner.get("cosignature")
+            partner = reply.content.config_records[Record.PARTNER]
+            line = partner.get(Partner.COSIGNATURE)
             if isinstance(line, str) and self.log.add_cosignature(checkpoint.tree_size, line):
                 self.cosigned[name] = checkpoint.tree_size
             else:
@@ -181,7 +177,7 @@ class AuditTrail:
                     "partner %s did not cosign checkpoint %d: %s",
                     name,
                     checkpoint.tree_size,
-                    partner.get("refusal", "no cosignature"),
+                    partner.get(Partner.REFUSAL, "no cosignature"),
                 )
 
 
@@ -191,22 +187,24 @@ def _replies_by_partner(replies: Iterable[Message]) -> list[tuple[str, Message]]
         if msg.has_error():
             logger.warning("node %s: %s", msg.metadata.src_node_id, (msg.error.reason or "")[:300])
             continue
-        partner = msg.content.config_records.get("partner")
+        partner = msg.content.config_records.get(Record.PARTNER)
         if partner is not None:
-            out.append((str(partner.get("name", "")), msg))
+            out.append((str(partner.get(Partner.NAME, "")), msg))
     return out
 
 
 def hello(grid: Grid, node_ids: Iterable[int], origin: str) -> dict[str, tuple[int, str, int]]:
     """Ask every node for its partner label, witness key and the size of the newest checkpoint
     of this log it cosigned: ``{name: (node_id, vkey, size)}``."""
-    config = ConfigRecord({"action": "hello", "origin": origin})
-    messages = [Message(RecordDict({"config": config}), nid, MessageType.QUERY) for nid in node_ids]
+    config = ConfigRecord({Query.ACTION: Action.HELLO, Query.ORIGIN: origin})
+    messages = [
+        Message(RecordDict({Record.CONFIG: config}), nid, MessageType.QUERY) for nid in node_ids
+    ]
     found: dict[str, tuple[int, str, int]] = {}
     for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
-        partner = reply.content.config_records["partner"]
-        vkey = partner.get("witness-vkey")
-        size = partner.get("witness-size", 0)
+        partner = reply.content.config_records[Record.PARTNER]
+        vkey = partner.get(Partner.WITNESS_VKEY)
+        size = partner.get(Partner.WITNESS_SIZE, 0)
         if isinstance(vkey, str):
             found[name] = (reply.metadata.src_node_id, vkey, size if isinstance(size, int) else 0)
     return found

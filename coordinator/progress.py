@@ -1,4 +1,8 @@
-"""Round-by-round progress, appended as JSON lines so a CLI can follow the run live."""
+"""Round-by-round progress, appended as JSON lines so a CLI can follow the run live.
+
+Each line is an object with ``event`` (one of ``federation.Progress``), ``time`` (Unix seconds)
+and the event's fields.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from federation import Progress
+
 
 class ProgressLog:
     def __init__(self, path: Path) -> None:
@@ -14,7 +20,7 @@ class ProgressLog:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": time.time(), **fields}
+        record = {Progress.EVENT: event, "time": time.time(), **fields}
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
             fh.flush()

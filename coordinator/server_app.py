@@ -14,9 +14,9 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from coordinator.audit_trail import AuditTrail, load_or_create_signer
-from coordinator.rounds import run_federation, summarize
-from insight import RunSettings
-from insight.manifest import run_manifest, write_manifest
+from coordinator.round_record import summarize
+from coordinator.rounds import run_federation
+from federation import RunDir, RunSettings, run_manifest, write_manifest
 
 app = ServerApp()
 logger = logging.getLogger(__name__)
@@ -28,16 +28,17 @@ def main(grid: Grid, context: Context) -> None:
     run_dir = Path(settings.run_dir or f"runs/flwr-{context.run_id}").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     logger.info("run directory: %s", run_dir)
+    files = RunDir(run_dir)
     manifest = run_manifest(settings)
     audit = AuditTrail(run_dir, load_or_create_signer(settings, run_dir))
     if audit.resumed:
         logger.info("run directory holds an unfinished run: resuming it")
     else:
-        write_manifest(manifest, run_dir / "manifest.json")
+        write_manifest(manifest, files.manifest)
     try:
         result = run_federation(
             grid, settings, run_dir, audit, manifest_hash=str(manifest["manifest_sha256"])
         )
     finally:
         audit.close()
-    (run_dir / "federation.json").write_text(json.dumps(summarize(result), indent=2))
+    files.federation_summary.write_text(json.dumps(summarize(result), indent=2))

@@ -34,7 +34,6 @@ from insight.protocol import (
     holdout_targets,
     truncate_events,
 )
-from insight.run_config import RunSettings
 from insight.schema import EventTable, LoadReport, validate_events
 from insight.training import Predictions, TrainConfig, predict, train
 
@@ -54,7 +53,6 @@ __all__ = [
     "PartnerData",
     "Periods",
     "Predictions",
-    "RunSettings",
     "TrainConfig",
     "WindowSet",
     "architecture_hash",

@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 
 from insight.errors import InsightError
-from insight.features import WindowSet, build_prediction_windows, build_training_windows
+from insight.features import (
+    FeatureConfig,
+    WindowSet,
+    build_prediction_windows,
+    build_training_windows,
+)
 from insight.metrics import evaluate, roc_auc
 from insight.models import CustomerSequenceModel
 from insight.protocol import Periods, collapse_daily, holdout_targets, truncate_events
-from insight.run_config import RunSettings
 from insight.training import Predictions, predict
 
 logger = logging.getLogger(__name__)
@@ -29,23 +33,25 @@ class PartnerData:
     targets: pd.DataFrame
 
 
-def prepare_partner(name: str, events: pd.DataFrame, settings: RunSettings) -> PartnerData:
-    """Windows from calibration events only; holdout targets separately, for evaluation."""
-    periods = Periods(
-        calibration_end=settings.calibration_timestamp, holdout_end=settings.holdout_timestamp
-    )
+def prepare_partner(
+    name: str, events: pd.DataFrame, *, periods: Periods, features: FeatureConfig
+) -> PartnerData:
+    """Windows from calibration events only; holdout targets separately, for evaluation.
+
+    Raises:
+        InsightError: ``events`` has nothing in the calibration period.
+    """
     daily = collapse_daily(events)
-    calibration = truncate_events(daily, settings.calibration_timestamp)
+    calibration = truncate_events(daily, periods.calibration_end)
     if calibration.empty:
         raise InsightError(f"{name} has no events in the calibration period")
-    features = settings.feature_config()
     train = build_training_windows(
-        calibration, calibration_end=settings.calibration_timestamp, config=features
+        calibration, calibration_end=periods.calibration_end, config=features
     ).trainable()
     forecast = build_prediction_windows(
         calibration,
-        calibration_end=settings.calibration_timestamp,
-        horizon_weeks=settings.holdout_weeks,
+        calibration_end=periods.calibration_end,
+        horizon_weeks=(periods.holdout_end - periods.calibration_end) / pd.Timedelta(days=7),
         config=features,
     )
     targets = holdout_targets(daily, periods).reindex(forecast.customer_ids)

@@ -16,11 +16,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from coordinator import load_model_state
+from federation import RunDir, RunSettings, load_model_state
 from insight import (
     CustomerSequenceModel,
     Predictions,
-    RunSettings,
     bgnbd_expected_purchases,
     bgnbd_prob_any,
     calibration_summary,
@@ -32,7 +31,6 @@ from insight import (
     score_predictions,
     train,
 )
-from insight.protocol import Periods
 from privacy import membership_inference_auc
 
 logger = logging.getLogger(__name__)
@@ -59,15 +57,18 @@ def run_baselines(
 ) -> BaselineResults:
     """Score the federated model (every round's and the final) and the baselines on ``events``,
     the pooled customers of every partner: the researcher's view, which no coordinator has."""
-    data = prepare_partner("pooled", events, settings)
+    periods = settings.periods()
+    features = settings.feature_config()
+    data = prepare_partner("pooled", events, periods=periods, features=features)
     preds: dict[str, Predictions] = {}
 
     per_round: dict[int, dict[str, float]] = {}
     model = CustomerSequenceModel()
-    for path in sorted((run_dir / "models").glob("round-*.pt")):
+    files = RunDir(run_dir)
+    for rnd, path in files.round_models().items():
         model.load_state_dict(load_model_state(path))
-        per_round[int(path.stem.split("-")[1])] = evaluate_model(model, data)
-    model.load_state_dict(load_model_state(run_dir / "model.pt"))
+        per_round[rnd] = evaluate_model(model, data)
+    model.load_state_dict(load_model_state(files.model))
     preds["federated"] = predict(model, data.predict)
 
     torch.manual_seed(settings.seed)
@@ -85,9 +86,6 @@ def run_baselines(
     stats = train(central, data.train, cfg)
     preds["centralized"] = predict(central, data.predict)
 
-    periods = Periods(
-        calibration_end=settings.calibration_timestamp, holdout_end=settings.holdout_timestamp
-    )
     summary = calibration_summary(events, periods).reindex(data.predict.customer_ids)
     x = summary["x"].to_numpy(float)
     t_x = summary["t_x"].to_numpy(float)
@@ -112,7 +110,9 @@ def run_baselines(
     metrics = {name: score_predictions(p, data.targets) for name, p in preds.items()}
     mia: dict[str, float] = {}
     if non_members is not None and not non_members.empty:
-        outsiders = prepare_partner("non-members", non_members, settings).train
+        outsiders = prepare_partner(
+            "non-members", non_members, periods=periods, features=features
+        ).train
         mia["federated"] = membership_inference_auc(model, data.train, outsiders)
         mia["centralized"] = membership_inference_auc(central, data.train, outsiders)
     return BaselineResults(

@@ -23,14 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from federation import Progress, RunDir, flwr_run, local_superlink
 from simulations.deployment import LocalFederation
-from simulations.flower_engine import flwr_run, local_superlink
 
 APP_DIR = Path(__file__).resolve().parents[1]
 
 
 def _partner_files(folder: Path, partners: int, seed: int) -> dict[str, Path]:
-    from insight import RunSettings, load_dataset, partition_customers, write_event_file
+    from federation import RunSettings
+    from insight import load_dataset, partition_customers, write_event_file
 
     table = load_dataset("cdnow")
     split = partition_customers(
@@ -50,7 +51,9 @@ def _partner_files(folder: Path, partners: int, seed: int) -> dict[str, Path]:
 
 
 def _rounds(events: list[dict[str, Any]]) -> list[float]:
-    return [round(float(e["seconds"]), 1) for e in events if e.get("event") == "round"]
+    return [
+        round(float(e["seconds"]), 1) for e in events if e.get(Progress.EVENT) == Progress.ROUND
+    ]
 
 
 def _deployment(work: Path, files: dict[str, Path], run_config: str, crash: bool) -> dict[str, Any]:
@@ -72,19 +75,21 @@ def _deployment(work: Path, files: dict[str, Path], run_config: str, crash: bool
         out["round_seconds"] = _rounds(fed.progress("bench"))
         if crash:
             fed.submit("crash", run_config)
-            fed.wait_for("crash", "round", 1, timeout=1800)
+            fed.wait_for("crash", Progress.ROUND, 1, timeout=1800)
             time.sleep(5)
             fed.kill("coordinator", signal.SIGKILL)
             fed.kill("run-crash", signal.SIGTERM)
             t1 = time.monotonic()
             out["restart_seconds"] = round(fed.start_coordinator(), 1)
             run = fed.submit("crash", run_config)
-            fed.wait_for("crash", "resume", 1, timeout=1800)
+            fed.wait_for("crash", Progress.RESUME, 1, timeout=1800)
             out["resume_record_seconds"] = round(time.monotonic() - t1, 1)
             run.wait()
             out["resume_to_end_seconds"] = round(time.monotonic() - t1, 1)
             events = fed.progress("crash")
-            out["crash_rounds"] = [e["round"] for e in events if e.get("event") == "round"]
+            out["crash_rounds"] = [
+                e["round"] for e in events if e.get(Progress.EVENT) == Progress.ROUND
+            ]
     return out
 
 
@@ -115,7 +120,7 @@ def _simulation(work: Path, files: dict[str, Path], run_config: str) -> dict[str
 
     return {
         "wall_seconds": round(wall, 1),
-        "round_seconds": _rounds(read_progress(work / "run" / "progress.jsonl")),
+        "round_seconds": _rounds(read_progress(RunDir(work / "run").progress)),
     }
 
 

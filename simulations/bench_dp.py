@@ -35,9 +35,9 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 from torch.utils.data import DataLoader
 
+from federation import RunSettings
 from insight import (
     CustomerSequenceModel,
-    RunSettings,
     WindowSet,
     evaluate_model,
     load_cdnow,
@@ -457,7 +457,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         windows = _synthetic_windows(max(args.batch_sizes) * 4, settings.max_events)
     else:
         events = load_cdnow().events
-        data = prepare_partner("cdnow", events, settings)
+        data = prepare_partner(
+            "cdnow", events, periods=settings.periods(), features=settings.feature_config()
+        )
         windows = data.train
     table = Table(
         title="DP step / non-private step, CustomerSequenceModel, one thread, interleaved medians"

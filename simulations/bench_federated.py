@@ -18,7 +18,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from insight import RunSettings
+from federation import RunSettings, find_app_dir
 from simulations.runner import SimulationSpec, run_simulation
 
 GOALS = {"bgnbd_auc": 0.763, "corr": 0.68, "central_gap": 0.005, "overhead": 1.2}
@@ -79,8 +79,6 @@ def main(
     (and AUC) on a validation split inside the calibration period
     (``python -m simulations.validate_rounds --rounds 10 --local-epochs 8``: 0.605 at round 5,
     0.595 at round 7, 0.594 at round 9)."""
-    from cli.main import find_app_dir
-
     console = Console()
     app_dir = find_app_dir()
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,7 +3,8 @@ commands: ``coordinator init|allow|start|run`` and ``node init|start|approve``.
 
 Used by the end-to-end tests and by ``fedinsight bench deployment``. Every process it starts
 (the command wrappers, Flower's SuperLink, SuperNodes and the processes they spawn) is
-tracked by PID and stopped, with its whole process tree, when the ``with`` block ends.
+tracked by PID and stopped, with its whole process tree, when the ``with`` block ends. A
+command that fails or a process that does not come up is a ``federation.LaunchError``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from simulations.errors import SimulationError
-from simulations.flower_engine import flower_bin, flower_env, free_port, kill_tree
+from federation import (
+    LaunchError,
+    Progress,
+    RunDir,
+    flower_bin,
+    flower_env,
+    free_port,
+    kill_tree,
+)
 
 
 class LocalFederation:
@@ -45,7 +53,7 @@ class LocalFederation:
         )
         text = out.stdout + out.stderr
         if check and out.returncode != 0:
-            raise SimulationError(f"fedinsight {' '.join(args)} failed: {text[-2000:]}")
+            raise LaunchError(f"fedinsight {' '.join(args)} failed: {text[-2000:]}")
         return text
 
     def init(self) -> None:
@@ -103,11 +111,11 @@ class LocalFederation:
         proc = self._spawn("coordinator", ["coordinator", "start", str(self.coordinator)], log)
         while time.monotonic() - t0 < timeout:
             if proc.poll() is not None:
-                raise SimulationError(f"coordinator start exited ({proc.returncode}); see {log}")
+                raise LaunchError(f"coordinator start exited ({proc.returncode}); see {log}")
             if "SuperLink ready" in log.read_bytes()[offset:].decode(errors="replace"):
                 return time.monotonic() - t0
             time.sleep(0.3)
-        raise SimulationError(f"the SuperLink was not ready within {timeout:.0f}s; see {log}")
+        raise LaunchError(f"the SuperLink was not ready within {timeout:.0f}s; see {log}")
 
     def start_node(self, name: str, node_config: str = "") -> subprocess.Popen[bytes]:
         args = ["node", "start", str(self.nodes[name])]
@@ -133,7 +141,7 @@ class LocalFederation:
         deadline = time.monotonic() + timeout
         while self.online_nodes() < count:
             if time.monotonic() > deadline:
-                raise SimulationError(f"fewer than {count} SuperNodes online after {timeout:.0f}s")
+                raise LaunchError(f"fewer than {count} SuperNodes online after {timeout:.0f}s")
             time.sleep(1.0)
 
     def submit(self, name: str, run_config: str) -> subprocess.Popen[bytes]:
@@ -148,19 +156,19 @@ class LocalFederation:
     def progress(self, name: str) -> list[dict[str, Any]]:
         from coordinator.progress import read_progress
 
-        return read_progress(self.run_dir(name) / "progress.jsonl")
+        return read_progress(RunDir(self.run_dir(name)).progress)
 
     def wait_for(self, name: str, event: str, count: int = 1, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
         proc = self.procs.get(f"run-{name}")
-        while sum(1 for e in self.progress(name) if e.get("event") == event) < count:
+        while sum(1 for e in self.progress(name) if e.get(Progress.EVENT) == event) < count:
             if time.monotonic() > deadline:
-                raise SimulationError(f"run {name}: no {count}x '{event}' in {timeout:.0f}s")
+                raise LaunchError(f"run {name}: no {count}x '{event}' in {timeout:.0f}s")
             if proc is not None and proc.poll() is not None:
-                if sum(1 for e in self.progress(name) if e.get("event") == event) >= count:
+                if sum(1 for e in self.progress(name) if e.get(Progress.EVENT) == event) >= count:
                     return
                 log = self.root / "logs" / f"run-{name}.out"
-                raise SimulationError(f"run {name} ended before '{event}'; see {log}")
+                raise LaunchError(f"run {name} ended before '{event}'; see {log}")
             time.sleep(0.5)
 
     def kill(self, key: str, sig: int = signal.SIGKILL) -> None:

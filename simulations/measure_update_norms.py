@@ -27,10 +27,10 @@ from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
 from client_node.task import train_round
 from coordinator.defenses import update_norm
+from federation import RunSettings
 from insight import (
     CustomerSequenceModel,
     PartnerData,
-    RunSettings,
     load_dataset,
     partition_customers,
     prepare_partner,
@@ -48,8 +48,14 @@ def load_partners(settings: RunSettings) -> list[PartnerData]:
         seed=settings.seed,
         calibration_end=settings.calibration_timestamp,
     )
+    periods, features = settings.periods(), settings.feature_config()
     return [
-        prepare_partner(name, table.events[table.events["customer_id"].isin(set(ids))], settings)
+        prepare_partner(
+            name,
+            table.events[table.events["customer_id"].isin(set(ids))],
+            periods=periods,
+            features=features,
+        )
         for name, ids in sorted(part.partners.items())
     ]
 

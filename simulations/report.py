@@ -14,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from insight import EventTable, RunSettings
+from federation import Progress, RunDir, RunSettings, dp_terms
+from insight import EventTable
 from insight.metrics import by_frequency_bucket
 from simulations.baselines import BaselineResults
 
@@ -23,7 +24,7 @@ MODELS = ("federated", "centralized", "bgnbd", "naive")
 
 
 def _round_rows(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in progress if e.get("event") == "round"]
+    return [e for e in progress if e.get(Progress.EVENT) == Progress.ROUND]
 
 
 def _plot_rounds(rounds: list[dict[str, Any]], baselines: BaselineResults, path: Path) -> None:
@@ -114,7 +115,7 @@ def privacy_section(
             ] += 1
     return {
         "enabled": settings.dp,
-        "accountant": settings.dp_accountant if settings.dp else "none",
+        "accountant": dp_terms(settings).record()["accountant"],
         "delta": settings.target_delta if settings.dp else None,
         "target_epsilon": settings.target_epsilon if settings.dp else None,
         "max_grad_norm": settings.max_grad_norm if settings.dp else None,
@@ -170,7 +171,7 @@ def write_report(
     central_dp: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rounds = _round_rows(progress)
-    end = next((e for e in progress if e.get("event") == "end"), {})
+    end = next((e for e in progress if e.get(Progress.EVENT) == Progress.END), {})
     buckets = frequency_buckets(baselines)
     train_times = [r.get("max_partner_train_seconds", 0.0) for r in rounds]
     report: dict[str, Any] = {
@@ -217,18 +218,17 @@ def write_report(
             "mean_max_partner_train_seconds": float(np.mean(train_times)) if train_times else None,
         },
     }
-    (run_dir / "report.json").write_text(
-        json.dumps(report, indent=2, sort_keys=True, default=float)
-    )
-    _plot_rounds(rounds, baselines, run_dir / "rounds.png")
-    _plot_buckets(buckets, run_dir / "by_frequency.png")
-    _plot_compare(baselines.metrics, run_dir / "compare.png")
-    _plot_privacy(rounds, baselines, run_dir / "privacy.png")
-    (run_dir / "report.html").write_text(_html(report))
+    files = RunDir(run_dir)
+    files.report_json.write_text(json.dumps(report, indent=2, sort_keys=True, default=float))
+    _plot_rounds(rounds, baselines, files.rounds_plot)
+    _plot_buckets(buckets, files.by_frequency_plot)
+    _plot_compare(baselines.metrics, files.compare_plot)
+    _plot_privacy(rounds, baselines, files.privacy_plot)
+    files.report_html.write_text(_html(report, files))
     return report
 
 
-def _html(report: dict[str, Any]) -> str:
+def _html(report: dict[str, Any], files: RunDir) -> str:
     rows = "".join(
         "<tr><th>{}</th>{}</tr>".format(
             html.escape(m),
@@ -254,13 +254,13 @@ Calibration through {report["periods"]["calibration_end"]}, holdout to
 {report["periods"]["holdout_end"]}. Final model sha256 <code>{report["model_sha256"]}</code>.</p>
 <h2>Holdout metrics</h2>
 <table><tr><th>model</th>{head}</tr>{rows}</table>
-<img src="compare.png" alt="metrics by model">
-<h2>Metrics per round</h2><img src="rounds.png" alt="metrics per round">
+<img src="{files.compare_plot.name}" alt="metrics by model">
+<h2>Metrics per round</h2><img src="{files.rounds_plot.name}" alt="metrics per round">
 <h2>Privacy</h2>{_privacy_html(report)}
-<img src="privacy.png" alt="cumulative epsilon per partner and privacy-utility">
+<img src="{files.privacy_plot.name}" alt="cumulative epsilon per partner and privacy-utility">
 <h2>Audit log</h2>{_audit_html(report)}
 <h2>Predicted vs actual holdout purchases by calibration frequency</h2>
-<img src="by_frequency.png" alt="conditional expectations">
+<img src="{files.by_frequency_plot.name}" alt="conditional expectations">
 </body></html>
 """
 

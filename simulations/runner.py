@@ -3,7 +3,7 @@
 1. Load the dataset and split its customers into partners (``insight.partition``).
 2. Write each partner's events to ``RUN_DIR/partners/`` (what that partner holds) and the
    resolved ``config.toml``.
-3. Run the Flower app on Flower's simulation engine (``simulations.flower_engine``).
+3. Run the Flower app on Flower's simulation engine (``federation.launcher``).
 4. Compute the baselines in the same run: the same model trained centrally on pooled data
    (non-private), BG/NBD, and the naive rate.
 5. Write ``report.json`` and ``report.html``.
@@ -25,16 +25,15 @@ import pandas as pd
 
 from anonymization import make_pii_events, write_pii_schema
 from coordinator import read_progress
+from federation import Progress, RunDir, RunSettings, flwr_run, local_superlink
 from insight import (
     EventTable,
-    RunSettings,
     load_dataset,
     partition_customers,
     write_event_file,
 )
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
-from simulations.flower_engine import flwr_run, local_superlink
 from simulations.report import write_report
 
 logger = logging.getLogger(__name__)
@@ -114,7 +113,8 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
             f"{spec.min_customers} customers; min-partners is {s.min_partners}"
         )
     run_dir.mkdir(parents=True)
-    homes = run_dir / "partner-homes"
+    files = RunDir(run_dir)
+    homes = files.partner_homes
     sizes: dict[str, int] = {}
     kept: set[str] = set()
     for i, (name, ids) in enumerate(part.partners.items()):
@@ -137,8 +137,8 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
         partners_dir=str(homes),
         schema_path=schema_path,
     )
-    (run_dir / "config.toml").write_text(_toml(resolved.to_flower()))
-    (run_dir / "partition.json").write_text(
+    files.config.write_text(_toml(resolved.to_flower()))
+    files.partition.write_text(
         json.dumps({"partners": sizes, "left_out": part.left_out}, indent=2, sort_keys=True)
     )
     pooled = events[events["customer_id"].isin(kept)]
@@ -177,33 +177,31 @@ def run_simulation(
     run_dir, resolved, sizes = prepared.run_dir, prepared.settings, prepared.partners
     stage(f"federated training: {len(sizes)} partners, {s.num_server_rounds} rounds")
     t0 = time.perf_counter()
-    progress_path = run_dir / "progress.jsonl"
+    files = RunDir(run_dir)
 
     def poll() -> None:
         if on_progress:
-            on_progress(read_progress(progress_path))
+            on_progress(read_progress(files.progress))
 
-    with local_superlink(run_dir / "flower") as link:
+    with local_superlink(files.flower_dir) as link:
         flwr_run(
             spec.app_dir,
             link,
             run_config=resolved.to_flower(),
             num_supernodes=len(sizes),
             num_cpus_per_client=1,
-            log_path=run_dir / "flower.log",
+            log_path=files.flower_log,
             poll=poll,
         )
     federated_seconds = time.perf_counter() - t0
-    events = read_progress(progress_path)
-    if not any(e.get("event") == "end" for e in events):
-        raise SimulationError(
-            f"the Flower run ended without a final model; see {run_dir / 'flower.log'}"
-        )
+    events = read_progress(files.progress)
+    if not any(e.get(Progress.EVENT) == Progress.END for e in events):
+        raise SimulationError(f"the Flower run ended without a final model; see {files.flower_log}")
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     stage("verifying the audit log")
     audit = _audit_summary(run_dir)
-    central = json.loads((run_dir / "federation.json").read_text()).get("central_dp") or {}
+    central = json.loads(files.federation_summary.read_text()).get("central_dp") or {}
     stage("report")
     report = write_report(
         run_dir,
@@ -223,10 +221,11 @@ def _audit_summary(run_dir: Path) -> dict[str, Any]:
     """The coordinator's audit summary, plus the offline verifier's verdict on the run."""
     from audit import VerificationError, verify_run_dir
 
-    federation = json.loads((run_dir / "federation.json").read_text())
+    files = RunDir(run_dir)
+    federation = json.loads(files.federation_summary.read_text())
     summary: dict[str, Any] = dict(federation.get("audit", {}))
     try:
-        verify_run_dir(run_dir, model_path=run_dir / "model.pt")
+        verify_run_dir(run_dir, model_path=files.model)
         summary["verified"] = True
     except VerificationError as exc:
         summary["verified"] = False

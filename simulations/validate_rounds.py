@@ -20,9 +20,9 @@ import argparse
 import numpy as np
 import torch
 
+from federation import RunSettings
 from insight import (
     CustomerSequenceModel,
-    RunSettings,
     evaluate_model,
     load_cdnow,
     partition_customers,
@@ -66,11 +66,17 @@ def main(argv: list[str] | None = None) -> None:
         calibration_end=reference.calibration_timestamp,
     )  # the benchmark's partners, whichever protocol
     events = events[events["timestamp"] <= settings.holdout_timestamp]
+    periods, features = settings.periods(), settings.feature_config()
     partners = [
-        prepare_partner(name, events[events["customer_id"].isin(set(ids))], settings)
+        prepare_partner(
+            name,
+            events[events["customer_id"].isin(set(ids))],
+            periods=periods,
+            features=features,
+        )
         for name, ids in split.partners.items()
     ]
-    pooled = prepare_partner("all", events, settings)
+    pooled = prepare_partner("all", events, periods=periods, features=features)
     torch.manual_seed(settings.seed)
     model = CustomerSequenceModel()
     state = {k: v.clone() for k, v in model.state_dict().items()}

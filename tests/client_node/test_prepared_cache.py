@@ -8,7 +8,7 @@ import pytest
 
 from client_node import data as node_data
 from client_node.data import PREPARED_DIR, load_partner
-from insight import RunSettings
+from federation import RunSettings
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from audit import NoteSigner, RunAuditLog, SplitViewError, run_start_record
 from client_node.node_state import NodeState
 from client_node.task import train_round
 from client_node.witnessing import cosign, cosigner, split_view_reason
-from insight import RunSettings
+from federation import RunSettings
 
 
 def _start(config_hash: str, witness_vkey: str) -> dict[str, Any]:

@@ -11,11 +11,10 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from cli.main import app, find_app_dir
+from cli.main import app
 from client_node.approval import approval_refusal, is_approved
 from client_node.node_state import NodeState
-from insight import RunSettings
-from insight.manifest import read_manifest
+from federation import RunSettings, find_app_dir, read_manifest
 
 runner = CliRunner()
 

@@ -22,9 +22,11 @@ from client_node.approval import (
 )
 from client_node.errors import PartnerDataError
 from client_node.node_state import NodeState
-from insight import InsightError, RunSettings
-from insight.manifest import (
+from federation import (
     MANIFEST_FORMAT,
+    ManifestError,
+    RunSettings,
+    SettingsError,
     build_manifest,
     code_hash,
     manifest_hash,
@@ -60,7 +62,7 @@ def _node(root: Path, require_approval: bool | None) -> NodeState:
     return NodeState(root)
 
 
-# insight/manifest.py: build_manifest, manifest_hash --------------------------------------------
+# federation/manifest.py: build_manifest, manifest_hash --------------------------------------------
 
 
 def test_manifest_hash_is_sha256_of_canonical_json_without_its_own_field() -> None:
@@ -140,7 +142,7 @@ def test_manifest_hash_changes_with_the_architecture() -> None:
     assert other["manifest_sha256"] != _manifest()["manifest_sha256"]
 
 
-# insight/manifest.py: read_manifest ------------------------------------------------------------
+# federation/manifest.py: read_manifest ------------------------------------------------------------
 
 
 def test_a_written_manifest_reads_back(tmp_path: Path) -> None:
@@ -155,7 +157,7 @@ def test_an_edited_manifest_is_refused_naming_the_file(tmp_path: Path) -> None:
     manifest["training"]["num-server-rounds"] = 500  # the hash still says 5
     write_manifest(manifest, tmp_path / "m.json")
 
-    with pytest.raises(InsightError, match="does not match") as info:
+    with pytest.raises(ManifestError, match="does not match") as info:
         read_manifest(tmp_path / "m.json")
 
     assert str(tmp_path / "m.json") in str(info.value)
@@ -175,7 +177,7 @@ def test_a_file_of_another_format_is_refused_naming_the_file(tmp_path: Path, con
     path = tmp_path / "m.json"
     path.write_text(json.dumps(content), encoding="utf-8")
 
-    with pytest.raises(InsightError, match=f"not a {MANIFEST_FORMAT} manifest") as info:
+    with pytest.raises(ManifestError, match=f"not a {MANIFEST_FORMAT} manifest") as info:
         read_manifest(path)
 
     assert str(path) in str(info.value)
@@ -188,7 +190,7 @@ def test_a_manifest_without_its_terms_is_refused_naming_what_lacks(tmp_path: Pat
     path = tmp_path / "m.json"
     write_manifest(manifest, path)
 
-    with pytest.raises(InsightError, match="manifest lacks dp, training") as info:
+    with pytest.raises(ManifestError, match="manifest lacks dp, training") as info:
         read_manifest(path)
 
     assert str(path) in str(info.value)
@@ -199,18 +201,18 @@ def test_an_unreadable_manifest_is_refused_naming_the_file(tmp_path: Path, conte
     path = tmp_path / "m.json"
     path.write_bytes(content)
 
-    with pytest.raises(InsightError, match="not a readable JSON manifest") as info:
+    with pytest.raises(ManifestError, match="not a readable JSON manifest") as info:
         read_manifest(path)
 
     assert str(path) in str(info.value)
 
 
 def test_a_missing_manifest_is_refused_naming_the_file(tmp_path: Path) -> None:
-    with pytest.raises(InsightError, match=r"missing\.json"):
+    with pytest.raises(ManifestError, match=r"missing\.json"):
         read_manifest(tmp_path / "missing.json")
 
 
-# insight/manifest.py: code_hash ----------------------------------------------------------------
+# federation/manifest.py: code_hash ----------------------------------------------------------------
 
 
 def _tree(root: Path) -> Path:
@@ -430,7 +432,7 @@ def test_a_node_not_requiring_approval_never_refuses(
     )
 
 
-# insight/run_config.py: the deployment's keys -------------------------------------------------
+# federation/settings.py: the deployment's keys -------------------------------------------------
 
 
 def test_the_resilience_keys_parse() -> None:
@@ -468,7 +470,7 @@ def test_the_resilience_keys_parse() -> None:
     ],
 )
 def test_a_bad_resilience_value_is_refused_naming_the_key(config: dict[str, Any], key: str) -> None:
-    with pytest.raises(InsightError, match=f"'{key}'"):
+    with pytest.raises(SettingsError, match=f"'{key}'"):
         RunSettings.from_mapping(config)
 
 
@@ -480,13 +482,13 @@ def test_a_bad_resilience_value_is_refused_naming_the_key(config: dict[str, Any]
     ],
 )
 def test_nan_is_refused(config: dict[str, Any]) -> None:
-    with pytest.raises(InsightError):
+    with pytest.raises(SettingsError):
         RunSettings.from_mapping(config)
 
 
 @pytest.mark.parametrize("aggregation", ["median", "trimmed-mean"])
 def test_central_dp_needs_fedavg(aggregation: str) -> None:
-    with pytest.raises(InsightError, match="'central-dp' needs 'aggregation' = 'fedavg'"):
+    with pytest.raises(SettingsError, match="'central-dp' needs 'aggregation' = 'fedavg'"):
         RunSettings.from_mapping({"central-dp": True, "aggregation": aggregation})
 
 

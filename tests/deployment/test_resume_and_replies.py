@@ -36,9 +36,9 @@ from audit import (
 from client_node.faults import FAULTS, inject_fault
 from coordinator.audit_trail import AuditTrail
 from coordinator.errors import CoordinatorError
-from coordinator.model_store import save_model, state_sha256
-from coordinator.rounds import resume_point, sort_replies
-from insight import RunSettings
+from coordinator.replies import sort_replies
+from coordinator.resume import resume_point
+from federation import RunSettings, save_model, state_sha256
 from insight.models import CustomerSequenceModel
 
 StateDict = dict[str, torch.Tensor]
@@ -219,7 +219,7 @@ def test_the_log_refuses_a_rejected_partner_outside_the_dropouts(log: RunAuditLo
     assert log.size == 2
 
 
-# coordinator/rounds.py: resume_point -----------------------------------------------------------
+# coordinator/resume.py: resume_point -----------------------------------------------------------
 
 
 SIGNER = NoteSigner.generate("fedinsight.local/x")
@@ -327,7 +327,7 @@ def test_resume_point_refuses_an_empty_log(run_dir: Path) -> None:
         trail.close()
 
 
-# coordinator/rounds.py: sort_replies -----------------------------------------------------------
+# coordinator/replies.py: sort_replies -----------------------------------------------------------
 
 
 BOUND = 50.0

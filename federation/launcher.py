@@ -1,9 +1,12 @@
-"""Run the Flower app on Flower's own simulation engine, through ``flwr run``.
+"""The launcher of Flower's processes: the app's folder, Flower's commands, and their lifetimes.
 
+The deployment commands (``fedinsight coordinator start|run``, ``node start``) and the
+researcher's simulations start Flower's own processes through this module. For a simulation,
 ``flwr run`` (the current, non-deprecated path; ``flwr.simulation.run_simulation`` is deprecated
-in flwr 1.42) submits the app to a SuperLink. This module starts a private SuperLink in
-simulation mode on free loopback ports with its own ``FLWR_HOME`` (the user's ``~/.flwr`` is
-left alone), submits the run, waits for it, and always stops every process it started.
+in flwr 1.42) submits the app to a SuperLink: ``local_superlink`` starts a private one in
+simulation mode on a free loopback port with its own ``FLWR_HOME`` (the user's ``~/.flwr`` is
+left alone), ``flwr_run`` submits the run and waits for it, and every process started is always
+stopped. Failures are ``LaunchError``s naming the log to read.
 """
 
 from __future__ import annotations
@@ -22,11 +25,31 @@ from pathlib import Path
 
 import psutil
 
-from simulations.errors import SimulationError
+from federation.errors import LaunchError
 
 logger = logging.getLogger(__name__)
 
 _STARTUP_TIMEOUT = 60.0
+
+
+def find_app_dir() -> Path:
+    """The Flower app's directory: the project root holding pyproject.toml.
+
+    ``FEDINSIGHT_APP_DIR`` first, then the folder this package is installed in, then the
+    working directory.
+
+    Raises:
+        LaunchError: none of them holds a pyproject.toml with a ``tool.flwr.app`` table.
+    """
+    env = os.environ.get("FEDINSIGHT_APP_DIR")
+    candidates = [Path(env)] if env else []
+    candidates += [Path(__file__).resolve().parents[1], Path.cwd()]
+    for c in candidates:
+        if (c / "pyproject.toml").exists() and "tool.flwr.app" in (
+            c / "pyproject.toml"
+        ).read_text():
+            return c
+    raise LaunchError("cannot find the fedinsight Flower app (pyproject.toml)")
 
 
 def free_port() -> int:
@@ -44,14 +67,14 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path) -> N
     deadline = time.monotonic() + _STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SimulationError(
+            raise LaunchError(
                 f"flower-superlink exited with code {proc.returncode}; see {log_path}"
             )
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise SimulationError(f"flower-superlink did not start within {_STARTUP_TIMEOUT:.0f}s")
+    raise LaunchError(f"flower-superlink did not start within {_STARTUP_TIMEOUT:.0f}s")
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -195,11 +218,11 @@ def flwr_run(
                 if poll:
                     poll()
                 if time.monotonic() > deadline:
-                    raise SimulationError(f"the Flower run took longer than {timeout:.0f}s")
+                    raise LaunchError(f"the Flower run took longer than {timeout:.0f}s")
                 time.sleep(0.5)
         finally:
             stop_process_group(proc)
     if poll:
         poll()
     if proc.returncode != 0:
-        raise SimulationError(f"flwr run exited with code {proc.returncode}; see {log_path}")
+        raise LaunchError(f"flwr run exited with code {proc.returncode}; see {log_path}")

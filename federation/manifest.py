@@ -19,11 +19,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from insight.errors import InsightError
-from insight.run_config import RunSettings
+from federation.errors import ManifestError
+from federation.settings import RunSettings
 
 MANIFEST_FORMAT = "fedinsight-run-manifest/1"
-CODE_PACKAGES = ("insight", "coordinator", "client_node", "privacy", "anonymization", "audit")
+CODE_PACKAGES = (
+    "insight",
+    "federation",
+    "coordinator",
+    "client_node",
+    "privacy",
+    "anonymization",
+    "audit",
+)
 DP_TERMS = (
     "dp",
     "noise-multiplier",
@@ -78,7 +86,7 @@ def build_manifest(
 
 def run_manifest(settings: RunSettings) -> dict[str, Any]:
     """The manifest of a run with these settings, on the code this process runs."""
-    from insight.models import CustomerSequenceModel, architecture_hash
+    from insight import CustomerSequenceModel, architecture_hash
 
     return build_manifest(
         settings,
@@ -96,20 +104,24 @@ def manifest_hash(manifest: Mapping[str, Any]) -> str:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
-    """A manifest file, checked: its format, its fields and that its hash matches its content."""
+    """A manifest file, checked: its format, its fields and that its hash matches its content.
+
+    Raises:
+        ManifestError: naming ``path``, when any of those checks fails.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InsightError(f"{path}: not a readable JSON manifest ({exc})") from exc
+        raise ManifestError(f"{path}: not a readable JSON manifest ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise InsightError(f"{path}: not a {MANIFEST_FORMAT} manifest")
+        raise ManifestError(f"{path}: not a {MANIFEST_FORMAT} manifest")
     missing = {"code_sha256", "architecture_sha256", "dp", "training", "manifest_sha256"} - set(
         data
     )
     if missing:
-        raise InsightError(f"{path}: manifest lacks {', '.join(sorted(missing))}")
+        raise ManifestError(f"{path}: manifest lacks {', '.join(sorted(missing))}")
     if manifest_hash(data) != data["manifest_sha256"]:
-        raise InsightError(
+        raise ManifestError(
             f"{path}: manifest_sha256 does not match the manifest's content (edited after it "
             "was made?)"
         )

@@ -1,7 +1,8 @@
 """The federated run's hyperparameters, parsed once from ``[tool.flwr.app.config]``.
 
 Both the coordinator and the client nodes read the same run config; this module turns its
-kebab-case keys into one frozen dataclass so no code deep down reads keys ad hoc.
+kebab-case keys into one frozen dataclass so no code deep down reads keys ad hoc. The DP terms
+the settings stand for are derived in one place, ``federation.dp.dp_terms``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from insight.errors import InsightError
-from insight.features import FeatureConfig
-from insight.training import TrainConfig
+from federation.dp import check_accountant
+from federation.errors import SettingsError
+from insight import FeatureConfig, Periods, TrainConfig
 
 Scalar = bool | int | float | str | bytes
 
@@ -67,7 +68,11 @@ class RunSettings:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Scalar]) -> RunSettings:
-        """Parse a Flower run config; unknown keys are ignored, wrong types are an error."""
+        """Parse a Flower run config; unknown keys are ignored.
+
+        Raises:
+            SettingsError: a value of the wrong type, or settings ``validate`` refuses.
+        """
         kwargs: dict[str, object] = {}
         for f in fields(cls):
             key = f.name.replace("_", "-")
@@ -88,7 +93,7 @@ class RunSettings:
                 else:
                     kwargs[f.name] = str(value)
             except (TypeError, ValueError) as exc:
-                raise InsightError(
+                raise SettingsError(
                     f"run config '{key}' = {value!r} is not a valid {type(default).__name__}"
                 ) from exc
         settings = cls(**kwargs)  # type: ignore[arg-type]
@@ -96,36 +101,40 @@ class RunSettings:
         return settings
 
     def validate(self) -> None:
+        """Raise ``SettingsError`` naming the first key whose value is out of range, not finite,
+        inconsistent with another key's, or (``dp-accountant``) not an accountant of
+        ``privacy``."""
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
-                raise InsightError(f"run config '{f.name.replace('_', '-')}' must be finite")
+                raise SettingsError(f"run config '{f.name.replace('_', '-')}' must be finite")
         if self.num_server_rounds < 1:
-            raise InsightError("run config 'num-server-rounds' must be >= 1")
+            raise SettingsError("run config 'num-server-rounds' must be >= 1")
         if self.local_epochs < 1:
-            raise InsightError("run config 'local-epochs' must be >= 1")
+            raise SettingsError("run config 'local-epochs' must be >= 1")
         if not 0 < self.fraction_train <= 1:
-            raise InsightError("run config 'fraction-train' must be in (0, 1]")
+            raise SettingsError("run config 'fraction-train' must be in (0, 1]")
         if self.round_timeout <= 0:
-            raise InsightError("run config 'round-timeout' must be > 0 seconds")
+            raise SettingsError("run config 'round-timeout' must be > 0 seconds")
         if self.evaluate_every < 1:
-            raise InsightError("run config 'evaluate-every' must be >= 1")
+            raise SettingsError("run config 'evaluate-every' must be >= 1")
         if self.aggregation not in ("fedavg", "trimmed-mean", "median"):
-            raise InsightError(
+            raise SettingsError(
                 "run config 'aggregation' must be 'fedavg', 'trimmed-mean' or 'median', "
                 f"not {self.aggregation!r}"
             )
         if self.central_dp and self.aggregation != "fedavg":
-            raise InsightError(
+            raise SettingsError(
                 "run config 'central-dp' needs 'aggregation' = 'fedavg': its noise is calibrated "
                 "to an average"
             )
         if not 0 <= self.trim_beta < 0.5:
-            raise InsightError("run config 'trim-beta' must be in [0, 0.5)")
+            raise SettingsError("run config 'trim-beta' must be in [0, 0.5)")
         if self.max_update_norm < 0:
-            raise InsightError("run config 'max-update-norm' must be >= 0 (0: no bound)")
+            raise SettingsError("run config 'max-update-norm' must be >= 0 (0: no bound)")
         if self.calibration_timestamp >= self.holdout_timestamp:
-            raise InsightError("run config 'calibration-end' must be before 'holdout-end'")
+            raise SettingsError("run config 'calibration-end' must be before 'holdout-end'")
+        check_accountant(self.dp_accountant)
 
     @property
     def calibration_timestamp(self) -> pd.Timestamp:
@@ -138,6 +147,12 @@ class RunSettings:
     @property
     def holdout_weeks(self) -> float:
         return (self.holdout_timestamp - self.calibration_timestamp) / pd.Timedelta(days=7)
+
+    def periods(self) -> Periods:
+        """The calibration and holdout periods, as ``insight`` takes them."""
+        return Periods(
+            calibration_end=self.calibration_timestamp, holdout_end=self.holdout_timestamp
+        )
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(max_events=self.max_events, num_windows=self.num_windows)
@@ -159,4 +174,4 @@ def _parse_day(text: str, key: str) -> pd.Timestamp:
     try:
         return pd.Timestamp(text).normalize()
     except (ValueError, TypeError) as exc:
-        raise InsightError(f"run config '{key}' = {text!r} is not a date (YYYY-MM-DD)") from exc
+        raise SettingsError(f"run config '{key}' = {text!r} is not a date (YYYY-MM-DD)") from exc

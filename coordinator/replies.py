@@ -1,0 +1,150 @@
+"""The partners' replies to a round: sorted into updates, refusals, errors, rejected updates and
+failures, and the figures read out of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from flwr.app import Message, MetricRecord
+
+from coordinator.defenses import check_update
+from federation import Metric, Partner, Record, Status
+
+logger = logging.getLogger(__name__)
+
+
+def partner_name(msg: Message) -> str:
+    """The partner's label from its reply, or ``node-<id>`` when it gave none."""
+    cfg = msg.content.config_records.get(Record.PARTNER)
+    if cfg is not None and Partner.NAME in cfg:
+        return str(cfg[Partner.NAME])
+    return f"node-{msg.metadata.src_node_id}"
+
+
+def metric_values(record: MetricRecord | None) -> dict[str, float]:
+    """The record's scalar metrics as floats (lists left out)."""
+    if record is None:
+        return {}
+    return {k: float(v) for k, v in record.items() if isinstance(v, (int, float))}
+
+
+def average_metrics(replies: Iterable[Message]) -> dict[str, float]:
+    """Partners' evaluation metrics averaged, weighted by their customers, over the keys every
+    partner reported (a partner too small for a metric leaves that metric out)."""
+    rows = [metric_values(m.content.metric_records.get(Record.METRICS)) for m in replies]
+    rows = [r for r in rows if r.get(Metric.NUM_EXAMPLES, 0) > 0]
+    if not rows:
+        return {}
+    keys = set.intersection(*(set(r) for r in rows)) - {Metric.NUM_EXAMPLES}
+    total = sum(r[Metric.NUM_EXAMPLES] for r in rows)
+    out = {k: sum(r[k] * r[Metric.NUM_EXAMPLES] for r in rows) / total for k in sorted(keys)}
+    out[Metric.NUM_EXAMPLES] = total
+    return out
+
+
+def train_seconds(msg: Message) -> float:
+    """The seconds the partner reports it spent training (0 when it did not say)."""
+    value = msg.content.metric_records[Record.METRICS].get(Metric.TRAIN_SECONDS, 0.0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+@dataclass
+class SortedReplies:
+    updates: list[Message] = field(default_factory=list)
+    refusals: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sampled(self) -> int:
+        return (
+            len(self.updates)
+            + len(self.refusals)
+            + len(self.failures)
+            + len(self.errors)
+            + len(self.rejected)
+        )
+
+    def dropouts(self) -> list[str]:
+        return sorted(set(self.failures) | set(self.errors) | set(self.rejected))
+
+    def not_asked_again(self) -> list[str]:
+        """Partners that refused, sent bad data or a rejected update."""
+        return [*self.refusals, *self.errors, *self.rejected]
+
+
+def sort_replies(
+    replies: Iterable[Message],
+    reference: dict[str, torch.Tensor],
+    *,
+    global_state: dict[str, torch.Tensor] | None = None,
+    max_update_norm: float = 0.0,
+    names: Mapping[int, str] | None = None,
+    sampled: Iterable[int] | None = None,
+) -> SortedReplies:
+    """Updates, refusals (budget, split view, run not approved), errors (the partner's data),
+    failures (the node crashed or went away) and rejected updates (``check_update``).
+
+    With ``sampled`` (the nodes the round was sent to), a failure is a sampled node without a
+    reply of its own: the SuperLink reports a node that went away as an error from itself, and
+    a node that timed out sends nothing.
+    """
+    names = names or {}
+    out = SortedReplies()
+    failed: dict[int, None] = {}
+    answered: set[int] = set()
+    for msg in replies:
+        node = msg.metadata.src_node_id
+        if msg.has_error():
+            reason = (msg.error.reason or "")[:500]
+            logger.warning("node %s failed: %s", names.get(node, node), reason)
+            failed[node] = None
+            continue
+        answered.add(node)
+        _sort_one(msg, out, reference, global_state, max_update_norm)
+    if sampled is not None:
+        wanted = set(sampled)
+        failed = {n: None for n in [*failed, *sorted(wanted - answered)] if n in wanted}
+    out.failures = [names.get(n, f"node-{n}") for n in failed]
+    return out
+
+
+def _sort_one(
+    msg: Message,
+    out: SortedReplies,
+    reference: dict[str, torch.Tensor],
+    global_state: dict[str, torch.Tensor] | None,
+    max_update_norm: float,
+) -> None:
+    """File a reply that is not an error of the SuperLink's."""
+    name = partner_name(msg)
+    partner = msg.content.config_records.get(Record.PARTNER)
+    status, reason = Status.TRAINED, ""
+    if partner is not None:
+        status = str(partner.get(Partner.STATUS, Status.TRAINED))
+        reason = str(partner.get(Partner.REASON, ""))
+    if status == Status.REFUSED:
+        logger.info("partner %s refused: %s", name, reason)
+        out.refusals[name] = reason
+        return
+    if status == Status.ERROR:
+        logger.warning("partner %s replied with an error: %s", name, reason)
+        out.errors[name] = reason
+        return
+    arrays = msg.content.array_records.get(Record.ARRAYS)
+    problem = (
+        "no update"
+        if arrays is None
+        else check_update(
+            arrays, reference, global_state=global_state, max_update_norm=max_update_norm
+        )
+    )
+    if problem:
+        logger.warning("update of %s rejected: %s", name, problem)
+        out.rejected[name] = problem
+        return
+    out.updates.append(msg)

@@ -1,0 +1,145 @@
+"""What both ends of the Flower wire share: the run settings and their DP terms, the run
+manifest, the message keys, the run-directory layout, the model store and the launcher of
+Flower's processes. The coordinator, the partner nodes, the simulations and the CLI import it;
+it imports no project package but ``insight`` and ``privacy``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from federation.dp import DPTerms, dp_terms
+    from federation.errors import FederationError, LaunchError, ManifestError, SettingsError
+    from federation.keys import (
+        Action,
+        Metric,
+        NodeConfig,
+        Partner,
+        Progress,
+        Query,
+        Record,
+        Status,
+        TrainRequest,
+    )
+    from federation.launcher import (
+        LocalSuperLink,
+        find_app_dir,
+        flower_bin,
+        flower_env,
+        flwr_run,
+        free_port,
+        kill_tree,
+        local_superlink,
+        stop_process_group,
+        toml_value,
+        wait_for_port,
+    )
+    from federation.manifest import (
+        MANIFEST_FORMAT,
+        build_manifest,
+        code_hash,
+        manifest_hash,
+        read_manifest,
+        run_manifest,
+        write_manifest,
+    )
+    from federation.model_store import load_model_state, save_model, state_bytes, state_sha256
+    from federation.run_dir import RunDir
+    from federation.settings import RunSettings
+
+# Submodules load when a name is first used (PEP 562): a node answering a query needs the keys,
+# not torch, pandas and Opacus, which the settings and the manifest bring.
+_WHERE = {
+    "DPTerms": "federation.dp",
+    "dp_terms": "federation.dp",
+    "FederationError": "federation.errors",
+    "LaunchError": "federation.errors",
+    "ManifestError": "federation.errors",
+    "SettingsError": "federation.errors",
+    "Action": "federation.keys",
+    "Metric": "federation.keys",
+    "NodeConfig": "federation.keys",
+    "Partner": "federation.keys",
+    "Progress": "federation.keys",
+    "Query": "federation.keys",
+    "Record": "federation.keys",
+    "Status": "federation.keys",
+    "TrainRequest": "federation.keys",
+    "LocalSuperLink": "federation.launcher",
+    "find_app_dir": "federation.launcher",
+    "flower_bin": "federation.launcher",
+    "flower_env": "federation.launcher",
+    "flwr_run": "federation.launcher",
+    "free_port": "federation.launcher",
+    "kill_tree": "federation.launcher",
+    "local_superlink": "federation.launcher",
+    "stop_process_group": "federation.launcher",
+    "toml_value": "federation.launcher",
+    "wait_for_port": "federation.launcher",
+    "MANIFEST_FORMAT": "federation.manifest",
+    "build_manifest": "federation.manifest",
+    "code_hash": "federation.manifest",
+    "manifest_hash": "federation.manifest",
+    "read_manifest": "federation.manifest",
+    "run_manifest": "federation.manifest",
+    "write_manifest": "federation.manifest",
+    "load_model_state": "federation.model_store",
+    "save_model": "federation.model_store",
+    "state_bytes": "federation.model_store",
+    "state_sha256": "federation.model_store",
+    "RunDir": "federation.run_dir",
+    "RunSettings": "federation.settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'federation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "Action",
+    "DPTerms",
+    "FederationError",
+    "LaunchError",
+    "LocalSuperLink",
+    "ManifestError",
+    "Metric",
+    "NodeConfig",
+    "Partner",
+    "Progress",
+    "Query",
+    "Record",
+    "RunDir",
+    "RunSettings",
+    "SettingsError",
+    "Status",
+    "TrainRequest",
+    "build_manifest",
+    "code_hash",
+    "dp_terms",
+    "find_app_dir",
+    "flower_bin",
+    "flower_env",
+    "flwr_run",
+    "free_port",
+    "kill_tree",
+    "load_model_state",
+    "local_superlink",
+    "manifest_hash",
+    "read_manifest",
+    "run_manifest",
+    "save_model",
+    "state_bytes",
+    "state_sha256",
+    "stop_process_group",
+    "toml_value",
+    "wait_for_port",
+    "write_manifest",
+]
