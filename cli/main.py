@@ -208,6 +208,8 @@ def _parse_budgets(text: str) -> dict[str, float]:
 
 
 def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
+    from federation import RunDir
+
     table = Table(
         title=f"Holdout metrics ({report['dataset']}, {len(report['partners'])} partners)"
     )
@@ -239,7 +241,7 @@ def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
         )
         console.print(f"audit log: {audit.get('tree_size')} records, {verdict}")
     console.print(f"run directory: {run_dir}")
-    console.print(f"report: {run_dir / 'report.html'}")
+    console.print(f"report: {RunDir(run_dir).report_html}")
 
 
 @app.command()

@@ -20,7 +20,7 @@ class ProgressLog:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: str, **fields: Any) -> None:
-        record = {Progress.EVENT: event, "time": time.time(), **fields}
+        record = {Progress.EVENT: event, Progress.TIME: time.time(), **fields}
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
             fh.flush()

@@ -9,6 +9,7 @@ from typing import Any
 
 from coordinator.audit_trail import now
 from coordinator.replies import SortedReplies
+from federation import Progress
 
 
 @dataclass
@@ -35,7 +36,7 @@ class RoundRecord:
     @classmethod
     def from_progress(cls, event: Mapping[str, Any]) -> RoundRecord:
         """The record of a ``round`` event read back from the progress file."""
-        return cls(**{k: v for k, v in event.items() if k not in ("event", "time")})
+        return cls(**{k: v for k, v in event.items() if k not in (Progress.EVENT, Progress.TIME)})
 
 
 @dataclass

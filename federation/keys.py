@@ -109,6 +109,7 @@ class Progress:
     """The ``event`` of each line of a run's progress file (``RunDir.progress``)."""
 
     EVENT: Final = "event"
+    TIME: Final = "time"  # Unix seconds of the line's writing
     START: Final = "start"
     RESUME: Final = "resume"
     ROUND: Final = "round"

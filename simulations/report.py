@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from federation import Progress, RunDir, RunSettings, dp_terms
+from federation import Metric, Progress, RunDir, RunSettings, dp_terms
 from insight import EventTable
 from insight.metrics import by_frequency_bucket
 from simulations.baselines import BaselineResults
@@ -197,7 +197,7 @@ def write_report(
                 "model_sha256": r["model_sha256_after"],
                 "pooled": baselines.per_round.get(r["round"], {}),
                 "partners_evaluate": r.get("evaluate", {}),
-                "train_loss": r.get("train", {}).get("train-loss"),
+                "train_loss": r.get("train", {}).get(Metric.TRAIN_LOSS),
                 "seconds": r["seconds"],
                 "train_phase_seconds": r.get("train_phase_seconds"),
                 "max_partner_train_seconds": r.get("max_partner_train_seconds"),
