@@ -88,7 +88,8 @@ def _metrics(record: MetricRecord | None) -> dict[str, float]:
 def average_metrics(replies: Iterable[Message]) -> dict[str, float]:
     """Partners' evaluation metrics averaged, weighted by their customers, over the keys every
     partner reported (a partner too small for a metric leaves that metric out)."""
-    rows = [_metrics(m.content.metric_records.get("metrics")) for m in replies]
+    ordered = sorted(replies, key=_partner_name)  # the same sums whatever the arrival order
+    rows = [_metrics(m.content.metric_records.get("metrics")) for m in ordered]
     rows = [r for r in rows if r.get("num-examples", 0) > 0]
     if not rows:
         return {}
@@ -179,6 +180,9 @@ def sort_replies(
             out.rejected[name] = problem
             continue
         out.updates.append(msg)
+    # Replies arrive in whatever order the nodes finish; aggregating them in that order made
+    # the sum's last bits vary from run to run (and Adam amplifies that over rounds).
+    out.updates.sort(key=_partner_name)
     if sampled is not None:
         wanted = set(sampled)
         failed = {n: None for n in [*failed, *sorted(wanted - answered)] if n in wanted}
