@@ -8,8 +8,6 @@ never a traceback.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -87,20 +85,13 @@ def read_table(path: Path, schema: PartnerSchema) -> pd.DataFrame:
 
 def write_table_atomically(df: pd.DataFrame, path: Path) -> None:
     """Write `df` next to `path` under a temporary name, then rename it into place."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    from insight import replace_atomically
+
+    with replace_atomically(path, suffix=path.suffix) as handle:
         if path.suffix.lower() == ".parquet":
-            df.to_parquet(temporary, index=False)
+            df.to_parquet(handle, index=False)
         else:
-            df.to_csv(temporary, index=False)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+            df.to_csv(handle, index=False)
 
 
 @pii_app.command("pseudonymize")

@@ -23,6 +23,7 @@ from insight.features import (
     build_prediction_windows,
     build_training_windows,
 )
+from insight.files import replace_atomically
 from insight.metrics import evaluate
 from insight.models import CustomerSequenceModel, ModelConfig, architecture_hash
 from insight.partition import Partition, partition_customers
@@ -78,6 +79,7 @@ __all__ = [
     "predict",
     "prepare_partner",
     "read_event_file",
+    "replace_atomically",
     "score_predictions",
     "train",
     "truncate_events",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from insight.errors import DataError, InsightError
+from insight.files import replace_atomically
 from insight.schema import REQUIRED_COLUMNS, EventTable, validate_events
 
 DATASETS = ("cdnow", "online-retail", "csv")
@@ -68,17 +67,8 @@ def write_event_file(events: pd.DataFrame, path: Path) -> None:
     The file is readable by its owner only (0600), as it may hold a partner's data.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            events.reset_index(drop=True).to_parquet(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replace_atomically(path) as fh:
+        events.reset_index(drop=True).to_parquet(fh, index=False)
 
 
 def read_event_file(path: Path) -> pd.DataFrame:
