@@ -132,10 +132,10 @@ def simulate(
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    from insight import DATASET_PERIODS, InsightError, RunSettings
+    from insight import InsightError, RunSettings, default_periods
     from simulations import SimulationError, SimulationSpec, run_simulation
 
-    periods = DATASET_PERIODS.get(dataset)
+    periods = default_periods(dataset)
     cal = calibration_end or (str(periods.calibration_end.date()) if periods else None)
     hold = holdout_end or (str(periods.holdout_end.date()) if periods else None)
     if cal is None or hold is None:

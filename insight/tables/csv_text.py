@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from insight.datasets._text import decode_text, read_source_bytes
 from insight.errors import DataError
+from insight.tables.source import decode_text, read_source_bytes
 
 __all__ = ["read_csv_records"]
 

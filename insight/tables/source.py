@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from insight.errors import DataError
 
-__all__ = ["decode_text", "read_source_bytes"]
+__all__ = ["decode_text", "gunzip_if_needed", "open_bytes", "read_source_bytes"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -34,6 +35,13 @@ def read_source_bytes(path: str | os.PathLike[str]) -> bytes:
     except OSError as exc:
         raise DataError(f"cannot read file ({exc.strerror})", source=source) from None
     return gunzip_if_needed(raw, source=source)
+
+
+def open_bytes(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, decompressed on the fly when its name ends in ``.gz``."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
 
 
 def gunzip_if_needed(raw: bytes, *, source: str) -> bytes:

@@ -1,4 +1,4 @@
-"""A partner's CSV file as lines: one bounded streaming scan, and where each record starts.
+"""A CSV file as lines: one bounded streaming scan, and where each record starts.
 
 The scan runs before pandas reads the file, so that a file pandas would take into unbounded
 memory (one enormous line) or reject with an opaque error (bytes that are not UTF-8) gets a
@@ -6,19 +6,19 @@ message that names the line. Lines are counted as a text editor counts them: fro
 header is line 1 when it is the file's first line.
 
 Every message names the file, the line and at most a field's position, never a cell's value:
-the messages reach the coordinator and its logs.
+a partner's messages reach the coordinator and its logs.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from client_node.errors import PartnerDataError
+from insight.errors import DataError
+from insight.tables.source import open_bytes
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -26,7 +26,6 @@ __all__ = [
     "ends_quoted",
     "header_names",
     "located",
-    "open_bytes",
     "parse_record",
     "records",
     "scan_text",
@@ -47,17 +46,12 @@ def located(
     line: int | None = None,
     column: str | None = None,
     unit: str = "line",
-) -> PartnerDataError:
+) -> DataError:
     """``"<source>, line <line>, column '<column>': <what>"``; unknown parts left out.
 
     `unit` is ``"row"`` for files without lines (Parquet): the 1-based data row.
     """
-    where = source
-    if line is not None:
-        where += f", {unit} {line}"
-    if column is not None:
-        where += f", column '{column}'"
-    return PartnerDataError(f"{where}: {what}")
+    return DataError(what, source=source, line=line, column=column, unit=unit)
 
 
 def size_text(n_bytes: int) -> str:
@@ -67,13 +61,6 @@ def size_text(n_bytes: int) -> str:
     return f"{n_bytes:,} bytes"
 
 
-def open_bytes(path: Path) -> io.BufferedIOBase:
-    """The file's bytes, decompressed on the fly when its name ends in ``.gz``."""
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
 def scan_text(path: Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
     """Check in one streaming pass that `path` holds UTF-8 text with lines of bounded length.
 
@@ -81,7 +68,7 @@ def scan_text(path: Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
     default limit), whatever the file's size.
 
     Raises:
-        PartnerDataError: for an empty (0-byte) or unreadable file, a line longer than
+        DataError: for an empty (0-byte) or unreadable file, a line longer than
             `max_line_bytes` (naming the line and the limit) or bytes that are not UTF-8
             (naming the line and the field).
     """
@@ -117,7 +104,7 @@ def scan_text(path: Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
         raise located(source, "the file is empty (0 bytes); expected a header line and events")
 
 
-def _too_long(source: str, line: int, max_line_bytes: int) -> PartnerDataError:
+def _too_long(source: str, line: int, max_line_bytes: int) -> DataError:
     return located(
         source,
         f"line longer than the limit of {size_text(max_line_bytes)}; "

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from client_node.raw_lines import located
+from insight.tables.lines import located
 
 __all__ = ["BoolArray", "CellCheck", "check_dates", "check_numbers", "is_blank", "with_missing"]
 
@@ -48,7 +48,7 @@ def check_numbers(
     """Finite numbers (and 0 or more when `non_negative`); a text column is parsed.
 
     Raises:
-        PartnerDataError: for a column of true/false values or of dates.
+        DataError: for a column of true/false values or of dates.
     """
     typed = None
     dtype = series.dtype
@@ -81,7 +81,7 @@ def check_dates(series: pd.Series, column: str, source: str, first: date, last: 
     (ISO 8601) and made naive UTC.
 
     Raises:
-        PartnerDataError: for a column of numbers or true/false values.
+        DataError: for a column of numbers or true/false values.
     """
     dtype = series.dtype
     converted: pd.Series | None = None
