@@ -40,7 +40,7 @@ def _mount_optional() -> None:
         from cli import node_cmd
 
         node_app.command("prove")(node_cmd.prove)
-        from cli import deploy_cmd
+        from cli import coordinator_cmd as deploy_cmd
 
         node_app.command("init")(deploy_cmd.node_init)
         node_app.command("start")(deploy_cmd.node_start)
