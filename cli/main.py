@@ -12,6 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.audit_cmd import app as audit_app
+from cli.coordinator_cmd import coordinator_app
+from cli.node_cmd import node_app
+from cli.pii_cmd import pseudonymize
+
 app = typer.Typer(
     help="fedinsight: privacy-preserving federated customer insight.",
     no_args_is_help=True,
@@ -21,38 +26,6 @@ bench_app = typer.Typer(help="Benchmarks: commands that print figures.", no_args
 app.add_typer(bench_app, name="bench")
 console = Console()
 err = Console(stderr=True)
-
-
-def _mount_optional() -> None:
-    """Mount the sub-commands of packages that provide them."""
-    try:
-        from cli.audit_cmd import app as audit_app
-
-        app.add_typer(audit_app, name="audit", help="The audit log: keys, proofs, verify, serve.")
-    except ImportError:  # pragma: no cover - package not present in this build
-        pass
-    try:
-        from cli import pii_cmd
-
-        app.command("pseudonymize")(pii_cmd.pseudonymize)
-        node_app = typer.Typer(help="A partner's client node.", no_args_is_help=True)
-        node_app.command("forget")(pii_cmd.forget)
-        from cli import node_cmd
-
-        node_app.command("prove")(node_cmd.prove)
-        from cli import coordinator_cmd as deploy_cmd
-
-        node_app.command("init")(deploy_cmd.node_init)
-        node_app.command("start")(deploy_cmd.node_start)
-        node_app.command("approve")(deploy_cmd.node_approve)
-        node_app.command("approvals")(deploy_cmd.node_approvals)
-        app.add_typer(deploy_cmd.coordinator_app, name="coordinator")
-        node_app.command("keygen", help="Create a partner's pseudonymization key file (0600).")(
-            pii_cmd.keygen
-        )
-        app.add_typer(node_app, name="node")
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
 
 
 def find_app_dir() -> Path:
@@ -346,7 +319,11 @@ for _name in ("federated", "audit", "pii", "dp", "deployment"):
         (lambda n: lambda: _run_bench(n))(_name)
     )
 
-_mount_optional()
+# Mounted last: `fedinsight --help` lists commands in the order they were added.
+app.command("pseudonymize")(pseudonymize)
+app.add_typer(audit_app, name="audit", help="The audit log: keys, proofs, verify, serve.")
+app.add_typer(coordinator_app, name="coordinator")
+app.add_typer(node_app, name="node")
 
 
 def main() -> None:
