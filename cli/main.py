@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.audit_cmd import app as audit_app
+from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
@@ -22,7 +23,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks: commands that print figures.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 console = Console()
 err = Console(stderr=True)
@@ -289,35 +289,6 @@ def sweep(
         f"BG/NBD AUC {ref['bgnbd']['auc_any_repeat']:.4f}; written to {out / 'sweep.json'}"
     )
 
-
-@bench_app.command("all")
-def bench_all() -> None:
-    """Every benchmark, one after the other."""
-    for name in ("federated", "dp", "audit", "pii", "deployment"):
-        console.rule(name)
-        _run_bench(name)
-
-
-def _run_bench(name: str) -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module(f"simulations.bench_{name}")
-    except ImportError as exc:
-        err.print(f"[yellow]benchmark {name} is not available: {exc}[/yellow]")
-        return
-    import inspect
-
-    if "argv" in inspect.signature(module.main).parameters:
-        module.main([])  # its own argument parser must not read `fedinsight bench ...`
-    else:
-        module.main()
-
-
-for _name in ("federated", "audit", "pii", "dp", "deployment"):
-    bench_app.command(_name, help=f"The {_name} benchmark.")(
-        (lambda n: lambda: _run_bench(n))(_name)
-    )
 
 # Mounted last: `fedinsight --help` lists commands in the order they were added.
 app.command("pseudonymize")(pseudonymize)
