@@ -1,84 +1,30 @@
-"""``fedinsight coordinator ...`` and ``fedinsight node init|start|approve``: the deployment
-engine (Flower's SuperLink and SuperNodes) with TLS, SuperNode authentication and run approval.
+"""``fedinsight coordinator ...``: the coordinator's side of the deployment engine (Flower's
+SuperLink) with TLS, SuperNode authentication and run manifests for partners to approve.
 
-The start commands launch Flower's own processes and stay in the foreground; Ctrl-C (or
-SIGTERM) stops what they started. Each also prints the plain Flower command it runs.
+``coordinator start`` launches Flower's own process and stays in the foreground; Ctrl-C (or
+SIGTERM) stops what it started. It also prints the plain Flower command it runs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shlex
-import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from cli.deploy_common import _fail, _print_manifest, _run_foreground, console, err
 
 if TYPE_CHECKING:
     from coordinator.home import CoordinatorHome
-
-console = Console()
-err = Console(stderr=True)
 
 coordinator_app = typer.Typer(
     help="The coordinator's side of a deployment: TLS, allow-list, SuperLink, runs.",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
-def _run_foreground(
-    cmd: list[str],
-    *,
-    env: dict[str, str],
-    log_path: Path,
-    pid_path: Path,
-    ready: Callable[[subprocess.Popen[bytes]], None] | None = None,
-) -> int:
-    """Start ``cmd`` in its own session, call ``ready(proc)`` once it runs, wait; on SIGINT or
-    SIGTERM stop it with every process it started. Returns the child's exit code."""
-    from simulations.flower_engine import kill_tree
-
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    stopping: list[int] = []
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stopping.append(signum)
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    pid_path.write_text(f"{proc.pid}\n")
-    try:
-        if ready is not None:
-            ready(proc)
-        while proc.poll() is None and not stopping:
-            time.sleep(0.3)
-    finally:
-        kill_tree(proc.pid, signal.SIGTERM, timeout=15.0)
-        proc.wait(timeout=5)
-        with contextlib.suppress(FileNotFoundError):
-            pid_path.unlink()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0 if stopping else int(proc.returncode or 0)
-
-
-# ----------------------------------------------------------------------------- coordinator
 
 
 @coordinator_app.command("init")
@@ -240,18 +186,6 @@ def coordinator_manifest(
     console.print(f"manifest written to {out}")
 
 
-def _print_manifest(manifest: dict[str, Any]) -> None:
-    table = Table(title=f"run manifest {manifest['manifest_sha256'][:16]}…")
-    table.add_column("term")
-    table.add_column("value")
-    table.add_row("code sha256", manifest["code_sha256"])
-    table.add_row("architecture sha256", manifest["architecture_sha256"])
-    for section in ("dp", "training"):
-        for key, value in manifest[section].items():
-            table.add_row(f"{section}.{key}", str(value))
-    console.print(table)
-
-
 @coordinator_app.command("run")
 def coordinator_run(
     folder: Annotated[Path, typer.Argument(help="the coordinator's folder")],
@@ -318,126 +252,3 @@ def coordinator_run(
 
 def _ended(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((e for e in reversed(events) if e.get("event") == "end"), None)
-
-
-# ----------------------------------------------------------------------------- node
-
-
-def node_init(
-    folder: Annotated[Path, typer.Argument(help="the node's folder (created)")],
-    name: Annotated[str, typer.Option(help="the partner's name in the federation")],
-    data: Annotated[Path, typer.Option(help="the partner's customer events (CSV or Parquet)")],
-    superlink: Annotated[str, typer.Option(help="the coordinator's HOST:PORT")],
-    root_cert: Annotated[Path, typer.Option(help="the coordinator's CA certificate (ca.pem)")],
-    epsilon_budget: Annotated[
-        float, typer.Option(help="the most ε this partner's customers may lose, over all runs")
-    ] = 3.0,
-    schema: Annotated[
-        Path | None, typer.Option(help="column roles (TOML); default: customer_id only")
-    ] = None,
-    runtime_port: Annotated[
-        int, typer.Option(help="local port of the SuperNode's runtime API")
-    ] = 9094,
-) -> None:
-    """Create a node folder: SuperNode auth key pair, pseudonymization key, witness key,
-    ε budget, data path and schema."""
-    from anonymization import AnonymizationError
-    from client_node.errors import ClientNodeError
-    from client_node.home import init_node
-    from client_node.witnessing import cosigner
-    from coordinator.errors import CoordinatorError
-    from coordinator.home import check_partner_name
-
-    try:
-        check_partner_name(name)
-        home = init_node(
-            folder,
-            name=name,
-            data_path=data,
-            superlink=superlink,
-            root_certificates=root_cert,
-            epsilon_budget=epsilon_budget,
-            schema_path=schema,
-            runtime_port=runtime_port,
-        )
-    except (ClientNodeError, CoordinatorError, AnonymizationError) as exc:
-        raise _fail(str(exc)) from None
-    if not data.exists():
-        err.print(f"[yellow]warning:[/yellow] the data file {data} does not exist yet")
-    console.print(f"node folder ready: {home.root}")
-    console.print(f"  send the coordinator your public key: {home.public_key}")
-    console.print(f"  witness key: {cosigner(home.state, name).verifier.vkey}")
-    console.print(f"  then: fedinsight node start {home.root}")
-
-
-def node_start(
-    folder: Annotated[Path, typer.Argument(help="the node's folder")],
-    node_config: Annotated[
-        str, typer.Option(help="extra node-config pairs for Flower, e.g. 'inject-fault=\"nan\"'")
-    ] = "",
-) -> None:
-    """Start Flower's SuperNode with TLS (the coordinator's CA), the node's auth key and its
-    folder as node config; stays in the foreground (Ctrl-C stops it)."""
-    from client_node.errors import ClientNodeError
-    from client_node.home import NodeHome, supernode_command
-    from simulations.flower_engine import flower_bin, flower_env
-
-    home = NodeHome(folder.resolve())
-    try:
-        cmd = supernode_command(home, flower_bin("flower-supernode"), extra=node_config)
-    except ClientNodeError as exc:
-        raise _fail(str(exc)) from None
-    console.print("running: " + shlex.join(cmd))
-    log_path = home.root / "logs" / "supernode.log"
-    env = flower_env(home.root / "flwr-home")  # where the SuperNode installs the app
-    code = _run_foreground(
-        cmd,
-        env=env,
-        log_path=log_path,
-        pid_path=home.root / "supernode.pid",
-        ready=lambda _proc: console.print(f"SuperNode started; log: {log_path}"),
-    )
-    raise typer.Exit(code=code)
-
-
-def node_approve(
-    folder: Annotated[Path, typer.Argument(help="the node's folder")],
-    manifest_path: Annotated[Path, typer.Argument(help="the run's manifest (JSON)")],
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
-) -> None:
-    """Review a run's manifest and approve it: this node then trains for runs with exactly
-    these code, architecture, DP and training terms."""
-    from client_node.approval import approve
-    from client_node.errors import ClientNodeError
-    from client_node.home import NodeHome
-    from insight import InsightError
-    from insight.manifest import read_manifest
-
-    home = NodeHome(folder.resolve())
-    try:
-        home.config()
-        manifest = read_manifest(manifest_path)
-    except (InsightError, ClientNodeError) as exc:
-        raise _fail(str(exc)) from None
-    _print_manifest(manifest)
-    if not yes and not typer.confirm("approve this run on your data?"):
-        raise typer.Exit(code=1)
-    path = approve(home.state, manifest)
-    console.print(f"approved {manifest['manifest_sha256']} -> {path}")
-
-
-def node_approvals(folder: Annotated[Path, typer.Argument(help="the node's folder")]) -> None:
-    """List the run manifests this node approved."""
-    from client_node.approval import approved
-    from client_node.home import NodeHome
-
-    entries = approved(NodeHome(folder.resolve()).state)
-    if not entries:
-        console.print("no run approved")
-    for entry in entries:
-        m = entry["manifest"]
-        console.print(
-            f"{m['manifest_sha256']}  approved {entry['approved_at']}  "
-            f"rounds={m['training'].get('num-server-rounds')} "
-            f"target-epsilon={m['dp'].get('target-epsilon')} dp={m['dp'].get('dp')}"
-        )
