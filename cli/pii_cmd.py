@@ -1,8 +1,8 @@
 """`pseudonymize`, `forget` and `keygen`: a partner's pseudonymization commands.
 
-Exported as plain functions (mounted by cli.main) and as `pii_app`. A user's mistake (missing
-file, short key, unknown column, unreadable table) prints one clear line and exits with code 1,
-never a traceback.
+Exported as plain functions (`pseudonymize` mounted by cli.main, `forget` and `keygen` by
+cli.node_cmd) and as `pii_app`. A user's mistake (missing file, short key, unknown column,
+unreadable table) prints one clear line and exits with code 1, never a traceback.
 """
 
 from __future__ import annotations
