@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -90,17 +89,11 @@ def _locked(target: Path) -> Iterator[None]:
 
 
 def _write_atomically(target: Path, lines: Iterable[str]) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(line + "\n" for line in lines)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    # Imported here: `insight` loads torch, which the rest of this module never needs.
+    from insight import replace_atomically
+
+    with replace_atomically(target, suffix="") as handle:
+        handle.writelines((line + "\n").encode("utf-8") for line in lines)
 
 
 def forget(

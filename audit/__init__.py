@@ -1,47 +1,82 @@
 """Tamper-evident audit log of federated runs: an RFC 9162 Merkle log with C2SP checkpoints,
 witness cosignatures, proof bundles and an offline verifier.
 
-Imports nothing from the rest of the project (stdlib and ``cryptography`` only), so a
-privacy officer can vendor it. The HTTP service lives in `audit.service` and is imported
-only on demand (it needs FastAPI).
+Three subpackages, layered one way:
+
+* `audit.merkle`: the generic transparency log (hashing, proofs, SQLite store, signed notes,
+  checkpoints, cosignatures, witnesses); standard library and ``cryptography`` only.
+* `audit.run`: fedinsight's run records and the rules across them, the coordinator's run
+  log, proof bundles and the offline run verifier; built on `audit.merkle`.
+* `audit.service`: the read-only HTTP service (FastAPI), imported only on demand.
+
+This module is the public face for the rest of the project. It imports nothing from the
+rest of the project and never imports FastAPI, so a privacy officer can vendor the package.
 """
 
-from audit.bundle import BundleReport, make_bundle, verify_bundle, write_bundle
-from audit.checkpoint import Checkpoint
-from audit.checkpoint_store import SignedCheckpoint
-from audit.errors import (
+from audit.merkle import (
+    COSIGNATURE_V1,
+    EMPTY_ROOT,
+    LEAF_PREFIX,
+    NODE_PREFIX,
+    NOTE_ED25519,
     AuditError,
-    BudgetError,
+    Checkpoint,
     CheckpointError,
     FormatError,
-    RecordError,
+    MerkleLog,
+    NoteSignature,
+    NoteSigner,
+    NoteVerifier,
+    RootMismatchError,
     SignatureError,
+    SignedCheckpoint,
+    SignedNote,
     SplitViewError,
+    SqliteStore,
     StaleCheckpointError,
     StoreError,
     VerificationError,
+    Witness,
+    check_key_name,
+    key_name_from,
+    leaf_hash,
+    node_hash,
+    parse_note,
+    parse_vkey,
+    read_signer,
+    read_vkey,
+    recompute_store,
+    verify_consistency,
+    verify_inclusion,
+    write_private,
+    write_signer,
+    write_vkey,
 )
-from audit.hashing import EMPTY_ROOT, leaf_hash, node_hash
-from audit.keyfiles import read_signer, read_vkey, write_signer, write_vkey
-from audit.keys import COSIGNATURE_V1, NOTE_ED25519, NoteSigner, NoteVerifier, parse_vkey
-from audit.log import MerkleLog
-from audit.note import NoteSignature, SignedNote, parse_note
-from audit.records import (
+from audit.run import (
+    BudgetError,
+    BundleReport,
+    RecordError,
+    RunAuditLog,
+    RunReport,
+    audit_paths,
     encode_record,
+    file_sha256,
+    make_bundle,
     parse_record,
     round_record,
     run_end_record,
     run_resume_record,
     run_start_record,
+    verify_bundle,
+    verify_run_dir,
+    write_bundle,
 )
-from audit.runlog import RunAuditLog
-from audit.verifier import RunReport, file_sha256, verify_run_dir
-from audit.verify import verify_consistency, verify_inclusion
-from audit.witness import Witness
 
 __all__ = [
     "COSIGNATURE_V1",
     "EMPTY_ROOT",
+    "LEAF_PREFIX",
+    "NODE_PREFIX",
     "NOTE_ED25519",
     "AuditError",
     "BudgetError",
@@ -54,18 +89,23 @@ __all__ = [
     "NoteSigner",
     "NoteVerifier",
     "RecordError",
+    "RootMismatchError",
     "RunAuditLog",
     "RunReport",
     "SignatureError",
     "SignedCheckpoint",
     "SignedNote",
     "SplitViewError",
+    "SqliteStore",
     "StaleCheckpointError",
     "StoreError",
     "VerificationError",
     "Witness",
+    "audit_paths",
+    "check_key_name",
     "encode_record",
     "file_sha256",
+    "key_name_from",
     "leaf_hash",
     "make_bundle",
     "node_hash",
@@ -74,6 +114,7 @@ __all__ = [
     "parse_vkey",
     "read_signer",
     "read_vkey",
+    "recompute_store",
     "round_record",
     "run_end_record",
     "run_resume_record",
@@ -83,6 +124,7 @@ __all__ = [
     "verify_inclusion",
     "verify_run_dir",
     "write_bundle",
+    "write_private",
     "write_signer",
     "write_vkey",
 ]

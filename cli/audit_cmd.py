@@ -177,8 +177,7 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
-    from audit.service import create_app
-    from audit.service_settings import AuditServiceSettings
+    from audit.service import AuditServiceSettings, create_app
 
     try:
         settings = AuditServiceSettings()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,122 +13,109 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.audit_cmd import app as audit_app
+from cli.bench_cmd import bench_app
+from cli.coordinator_cmd import coordinator_app
+from cli.node_cmd import node_app
+from cli.pii_cmd import pseudonymize
+
 app = typer.Typer(
     help="fedinsight: privacy-preserving federated customer insight.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks: commands that print figures.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 console = Console()
 err = Console(stderr=True)
 
 
-def _mount_optional() -> None:
-    """Mount the sub-commands of packages that provide them."""
-    try:
-        from cli.audit_cmd import app as audit_app
-
-        app.add_typer(audit_app, name="audit", help="The audit log: keys, proofs, verify, serve.")
-    except ImportError:  # pragma: no cover - package not present in this build
-        pass
-    try:
-        from cli import pii_cmd
-
-        app.command("pseudonymize")(pii_cmd.pseudonymize)
-        node_app = typer.Typer(help="A partner's client node.", no_args_is_help=True)
-        node_app.command("forget")(pii_cmd.forget)
-        from cli import node_cmd
-
-        node_app.command("prove")(node_cmd.prove)
-        from cli import deploy_cmd
-
-        node_app.command("init")(deploy_cmd.node_init)
-        node_app.command("start")(deploy_cmd.node_start)
-        node_app.command("approve")(deploy_cmd.node_approve)
-        node_app.command("approvals")(deploy_cmd.node_approvals)
-        app.add_typer(deploy_cmd.coordinator_app, name="coordinator")
-        node_app.command("keygen", help="Create a partner's pseudonymization key file (0600).")(
-            pii_cmd.keygen
-        )
-        app.add_typer(node_app, name="node")
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
+# The options of `fedinsight simulate`, named here so that the command's signature stays a
+# readable list; each alias carries its option's help text.
+_Dataset = Annotated[str, typer.Option(help="cdnow (bundled), online-retail, or csv")]
+_DataFile = Annotated[Path | None, typer.Option(help="data file (online-retail, csv)")]
+_Columns = Annotated[
+    str,
+    typer.Option(
+        help="csv column mapping, e.g. customer_id=Cust,timestamp=Date,quantity=Qty,amount=Total"
+    ),
+]
+_Partners = Annotated[int, typer.Option(min=1, help="number of partners")]
+_Split = Annotated[str, typer.Option(help="iid | dirichlet:<alpha> | column:<name>")]
+_Count = Annotated[int, typer.Option(min=1)]
+_BatchSize = Annotated[
+    int, typer.Option(min=1, help="local batch size (DP: the expected Poisson batch)")
+]
+_LearningRate = Annotated[float, typer.Option(min=0.0, help="local learning rate")]
+_Seed = Annotated[int, typer.Option()]
+_Out = Annotated[Path, typer.Option(help="parent of the run directory")]
+_Date = Annotated[str | None, typer.Option(help="YYYY-MM-DD (dataset default)")]
+_MinCustomers = Annotated[int, typer.Option(min=1, help="smallest partner kept")]
+_Dp = Annotated[bool, typer.Option("--dp/--no-dp", help="DP-SGD at every partner")]
+_TargetEpsilon = Annotated[
+    float, typer.Option(min=0.0, help="epsilon each partner spends over the whole run")
+]
+_TargetDelta = Annotated[float, typer.Option(min=0.0, max=1.0)]
+_MaxGradNorm = Annotated[float, typer.Option(min=0.0, help="per-customer gradient clipping bound")]
+_EpsilonBudget = Annotated[
+    float, typer.Option(min=0.0, help="each partner's cap on cumulative epsilon")
+]
+_Budgets = Annotated[str, typer.Option(help="per-partner budgets, e.g. partner-0=0.5,partner-1=3")]
+_Accountant = Annotated[str, typer.Option(help="rdp or prv")]
+_CentralDp = Annotated[
+    bool,
+    typer.Option(
+        "--central-dp/--no-central-dp",
+        help="also partner-level DP: the coordinator clips updates and noises the average",
+    ),
+]
+_NonNegative = Annotated[float, typer.Option(min=0.0)]
+_Pii = Annotated[
+    bool,
+    typer.Option(
+        "--pii/--no-pii",
+        help="give every customer a synthetic identity, notes and a consent flag "
+        "(partners pseudonymize them before use)",
+    ),
+]
+_Verbose = Annotated[bool, typer.Option("--verbose", "-v")]
 
 
 @app.command()
 def simulate(
-    dataset: Annotated[str, typer.Option(help="cdnow (bundled), online-retail, or csv")] = "cdnow",
-    data: Annotated[Path | None, typer.Option(help="data file (online-retail, csv)")] = None,
-    columns: Annotated[
-        str,
-        typer.Option(
-            help="csv column mapping, e.g. "
-            "customer_id=Cust,timestamp=Date,quantity=Qty,amount=Total"
-        ),
-    ] = "",
-    partners: Annotated[int, typer.Option(min=1, help="number of partners")] = 5,
-    split: Annotated[
-        str, typer.Option(help="iid | dirichlet:<alpha> | column:<name>")
-    ] = "dirichlet:1.0",
-    rounds: Annotated[int, typer.Option(min=1)] = 5,
-    local_epochs: Annotated[int, typer.Option(min=1)] = 2,
-    batch_size: Annotated[
-        int, typer.Option(min=1, help="local batch size (DP: the expected Poisson batch)")
-    ] = 256,
-    learning_rate: Annotated[float, typer.Option(min=0.0, help="local learning rate")] = 3e-3,
-    seed: Annotated[int, typer.Option()] = 42,
-    out: Annotated[Path, typer.Option(help="parent of the run directory")] = Path("runs"),
-    calibration_end: Annotated[
-        str | None, typer.Option(help="YYYY-MM-DD (dataset default)")
-    ] = None,
-    holdout_end: Annotated[str | None, typer.Option(help="YYYY-MM-DD (dataset default)")] = None,
-    min_customers: Annotated[int, typer.Option(min=1, help="smallest partner kept")] = 50,
-    dp: Annotated[bool, typer.Option("--dp/--no-dp", help="DP-SGD at every partner")] = True,
-    target_epsilon: Annotated[
-        float, typer.Option(min=0.0, help="epsilon each partner spends over the whole run")
-    ] = 3.0,
-    target_delta: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1e-5,
-    max_grad_norm: Annotated[
-        float, typer.Option(min=0.0, help="per-customer gradient clipping bound")
-    ] = 20.0,
-    epsilon_budget: Annotated[
-        float, typer.Option(min=0.0, help="each partner's cap on cumulative epsilon")
-    ] = 3.0,
-    budgets: Annotated[
-        str, typer.Option(help="per-partner budgets, e.g. partner-0=0.5,partner-1=3")
-    ] = "",
-    accountant: Annotated[str, typer.Option(help="rdp or prv")] = "rdp",
-    central_dp: Annotated[
-        bool,
-        typer.Option(
-            "--central-dp/--no-central-dp",
-            help="also partner-level DP: the coordinator clips updates and noises the average",
-        ),
-    ] = False,
-    central_noise_multiplier: Annotated[float, typer.Option(min=0.0)] = 1.0,
-    central_clipping_norm: Annotated[float, typer.Option(min=0.0)] = 1.0,
-    pii: Annotated[
-        bool,
-        typer.Option(
-            "--pii/--no-pii",
-            help="give every customer a synthetic identity, notes and a consent flag "
-            "(partners pseudonymize them before use)",
-        ),
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    dataset: _Dataset = "cdnow",
+    data: _DataFile = None,
+    columns: _Columns = "",
+    partners: _Partners = 5,
+    split: _Split = "dirichlet:1.0",
+    rounds: _Count = 5,
+    local_epochs: _Count = 2,
+    batch_size: _BatchSize = 256,
+    learning_rate: _LearningRate = 3e-3,
+    seed: _Seed = 42,
+    out: _Out = Path("runs"),
+    calibration_end: _Date = None,
+    holdout_end: _Date = None,
+    min_customers: _MinCustomers = 50,
+    dp: _Dp = True,
+    target_epsilon: _TargetEpsilon = 3.0,
+    target_delta: _TargetDelta = 1e-5,
+    max_grad_norm: _MaxGradNorm = 20.0,
+    epsilon_budget: _EpsilonBudget = 3.0,
+    budgets: _Budgets = "",
+    accountant: _Accountant = "rdp",
+    central_dp: _CentralDp = False,
+    central_noise_multiplier: _NonNegative = 1.0,
+    central_clipping_norm: _NonNegative = 1.0,
+    pii: _Pii = False,
+    verbose: _Verbose = False,
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     from federation import FederationError, RunSettings, find_app_dir
-    from insight import DATASET_PERIODS, InsightError
+    from insight import InsightError
     from simulations import SimulationError, SimulationSpec, run_simulation
 
-    periods = DATASET_PERIODS.get(dataset)
-    cal = calibration_end or (str(periods.calibration_end.date()) if periods else None)
-    hold = holdout_end or (str(periods.holdout_end.date()) if periods else None)
-    if cal is None or hold is None:
-        raise typer.BadParameter("give --calibration-end and --holdout-end for this dataset")
+    cal, hold = _holdout_window(dataset, calibration_end, holdout_end)
     try:
         settings = RunSettings(
             num_server_rounds=rounds,
@@ -161,37 +150,65 @@ def simulate(
             pii=pii,
             budgets=_parse_budgets(budgets),
         )
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} rounds"),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("starting", total=rounds, info="")
-
-            def on_stage(msg: str) -> None:
-                progress.update(task, description=msg)
-
-            def on_progress(events: list[dict[str, Any]]) -> None:
-                done = [e for e in events if e.get("event") == "round"]
-                info = ""
-                if done:
-                    last = done[-1]
-                    c = last.get("evaluate") or {}
-                    auc = c.get("auc-any-repeat", float("nan"))
-                    corr = c.get("corr-purchases", float("nan"))
-                    info = (
-                        f"partners' AUC {auc:.3f}  corr {corr:.3f}  ({last['seconds']:.1f}s/round)"
-                    )
-                progress.update(task, completed=len(done), info=info)
-
+        with _round_progress(rounds) as (on_progress, on_stage):
             result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)
     except (FederationError, InsightError, SimulationError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None
     _print_summary(result.report, result.run_dir)
+
+
+def _holdout_window(
+    dataset: str, calibration_end: str | None, holdout_end: str | None
+) -> tuple[str, str]:
+    """The calibration and holdout end dates: those given, else the dataset's own."""
+    from insight import default_periods
+
+    periods = default_periods(dataset)
+    cal = calibration_end or (str(periods.calibration_end.date()) if periods else None)
+    hold = holdout_end or (str(periods.holdout_end.date()) if periods else None)
+    if cal is None or hold is None:
+        raise typer.BadParameter("give --calibration-end and --holdout-end for this dataset")
+    return cal, hold
+
+
+_OnProgress = Callable[[list[dict[str, Any]]], None]
+_OnStage = Callable[[str], None]
+
+
+@contextlib.contextmanager
+def _round_progress(rounds: int) -> Iterator[tuple[_OnProgress, _OnStage]]:
+    """A progress bar of finished rounds with the last round's partner metrics; yields the
+    ``on_progress`` and ``on_stage`` callbacks that drive it."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} rounds"),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("starting", total=rounds, info="")
+
+        def on_stage(msg: str) -> None:
+            progress.update(task, description=msg)
+
+        def on_progress(events: list[dict[str, Any]]) -> None:
+            done = [e for e in events if e.get("event") == "round"]
+            progress.update(task, completed=len(done), info=_round_info(done))
+
+        yield on_progress, on_stage
+
+
+def _round_info(done: list[dict[str, Any]]) -> str:
+    """The partners' metrics after the last finished round ("" before the first)."""
+    if not done:
+        return ""
+    last = done[-1]
+    c = last.get("evaluate") or {}
+    auc = c.get("auc-any-repeat", float("nan"))
+    corr = c.get("corr-purchases", float("nan"))
+    return f"partners' AUC {auc:.3f}  corr {corr:.3f}  ({last['seconds']:.1f}s/round)"
 
 
 def _parse_budgets(text: str) -> dict[str, float]:
@@ -306,36 +323,11 @@ def sweep(
     )
 
 
-@bench_app.command("all")
-def bench_all() -> None:
-    """Every benchmark, one after the other."""
-    for name in ("federated", "dp", "audit", "pii", "deployment"):
-        console.rule(name)
-        _run_bench(name)
-
-
-def _run_bench(name: str) -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module(f"simulations.bench_{name}")
-    except ImportError as exc:
-        err.print(f"[yellow]benchmark {name} is not available: {exc}[/yellow]")
-        return
-    import inspect
-
-    if "argv" in inspect.signature(module.main).parameters:
-        module.main([])  # its own argument parser must not read `fedinsight bench ...`
-    else:
-        module.main()
-
-
-for _name in ("federated", "audit", "pii", "dp", "deployment"):
-    bench_app.command(_name, help=f"The {_name} benchmark.")(
-        (lambda n: lambda: _run_bench(n))(_name)
-    )
-
-_mount_optional()
+# Mounted last: `fedinsight --help` lists commands in the order they were added.
+app.command("pseudonymize")(pseudonymize)
+app.add_typer(audit_app, name="audit", help="The audit log: keys, proofs, verify, serve.")
+app.add_typer(coordinator_app, name="coordinator")
+app.add_typer(node_app, name="node")
 
 
 def main() -> None:

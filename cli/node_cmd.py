@@ -1,15 +1,21 @@
-"""``fedinsight node prove``: a partner shows whether a customer was in a round's data."""
+"""``fedinsight node ...``: every command of a partner's client node.
+
+``init`` creates the node's folder, ``start`` runs Flower's SuperNode in the foreground (Ctrl-C
+or SIGTERM stops it; it prints the plain Flower command it runs), ``approve`` and ``approvals``
+handle run manifests, ``prove`` shows whether a customer was in a round's data, and ``forget``
+and ``keygen`` are the pseudonymization commands of ``cli.pii_cmd``.
+"""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
-err = Console(stderr=True)
+from cli import pii_cmd
+from cli.deploy_common import _fail, _print_manifest, _run_foreground, console, err
 
 
 def prove(
@@ -52,3 +58,135 @@ def prove(
     if out is not None:
         out.write_text(proof_json(result))
         console.print(f"proof written to {out}")
+
+
+def node_init(
+    folder: Annotated[Path, typer.Argument(help="the node's folder (created)")],
+    name: Annotated[str, typer.Option(help="the partner's name in the federation")],
+    data: Annotated[Path, typer.Option(help="the partner's customer events (CSV or Parquet)")],
+    superlink: Annotated[str, typer.Option(help="the coordinator's HOST:PORT")],
+    root_cert: Annotated[Path, typer.Option(help="the coordinator's CA certificate (ca.pem)")],
+    epsilon_budget: Annotated[
+        float, typer.Option(help="the most ε this partner's customers may lose, over all runs")
+    ] = 3.0,
+    schema: Annotated[
+        Path | None, typer.Option(help="column roles (TOML); default: customer_id only")
+    ] = None,
+    runtime_port: Annotated[
+        int, typer.Option(help="local port of the SuperNode's runtime API")
+    ] = 9094,
+) -> None:
+    """Create a node folder: SuperNode auth key pair, pseudonymization key, witness key,
+    ε budget, data path and schema."""
+    from anonymization import AnonymizationError
+    from client_node.errors import ClientNodeError
+    from client_node.home import init_node
+    from client_node.witnessing import cosigner
+    from coordinator.errors import CoordinatorError
+    from coordinator.home import check_partner_name
+
+    try:
+        check_partner_name(name)
+        home = init_node(
+            folder,
+            name=name,
+            data_path=data,
+            superlink=superlink,
+            root_certificates=root_cert,
+            epsilon_budget=epsilon_budget,
+            schema_path=schema,
+            runtime_port=runtime_port,
+        )
+    except (ClientNodeError, CoordinatorError, AnonymizationError) as exc:
+        raise _fail(str(exc)) from None
+    if not data.exists():
+        err.print(f"[yellow]warning:[/yellow] the data file {data} does not exist yet")
+    console.print(f"node folder ready: {home.root}")
+    console.print(f"  send the coordinator your public key: {home.public_key}")
+    console.print(f"  witness key: {cosigner(home.state, name).verifier.vkey}")
+    console.print(f"  then: fedinsight node start {home.root}")
+
+
+def node_start(
+    folder: Annotated[Path, typer.Argument(help="the node's folder")],
+    node_config: Annotated[
+        str, typer.Option(help="extra node-config pairs for Flower, e.g. 'inject-fault=\"nan\"'")
+    ] = "",
+) -> None:
+    """Start Flower's SuperNode with TLS (the coordinator's CA), the node's auth key and its
+    folder as node config; stays in the foreground (Ctrl-C stops it)."""
+    from client_node.errors import ClientNodeError
+    from client_node.home import NodeHome, supernode_command
+    from federation import flower_bin, flower_env
+
+    home = NodeHome(folder.resolve())
+    try:
+        cmd = supernode_command(home, flower_bin("flower-supernode"), extra=node_config)
+    except ClientNodeError as exc:
+        raise _fail(str(exc)) from None
+    console.print("running: " + shlex.join(cmd))
+    log_path = home.root / "logs" / "supernode.log"
+    env = flower_env(home.root / "flwr-home")  # where the SuperNode installs the app
+    code = _run_foreground(
+        cmd,
+        env=env,
+        log_path=log_path,
+        pid_path=home.root / "supernode.pid",
+        ready=lambda _proc: console.print(f"SuperNode started; log: {log_path}"),
+    )
+    raise typer.Exit(code=code)
+
+
+def node_approve(
+    folder: Annotated[Path, typer.Argument(help="the node's folder")],
+    manifest_path: Annotated[Path, typer.Argument(help="the run's manifest (JSON)")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Review a run's manifest and approve it: this node then trains for runs with exactly
+    these code, architecture, DP and training terms."""
+    from client_node.approval import approve
+    from client_node.errors import ClientNodeError
+    from client_node.home import NodeHome
+    from federation import ManifestError, read_manifest
+
+    home = NodeHome(folder.resolve())
+    try:
+        home.config()
+        manifest = read_manifest(manifest_path)
+    except (ManifestError, ClientNodeError) as exc:
+        raise _fail(str(exc)) from None
+    _print_manifest(manifest)
+    if not yes and not typer.confirm("approve this run on your data?"):
+        raise typer.Exit(code=1)
+    path = approve(home.state, manifest)
+    console.print(f"approved {manifest['manifest_sha256']} -> {path}")
+
+
+def node_approvals(folder: Annotated[Path, typer.Argument(help="the node's folder")]) -> None:
+    """List the run manifests this node approved."""
+    from client_node.approval import approved
+    from client_node.home import NodeHome
+
+    entries = approved(NodeHome(folder.resolve()).state)
+    if not entries:
+        console.print("no run approved")
+    for entry in entries:
+        m = entry["manifest"]
+        console.print(
+            f"{m['manifest_sha256']}  approved {entry['approved_at']}  "
+            f"rounds={m['training'].get('num-server-rounds')} "
+            f"target-epsilon={m['dp'].get('target-epsilon')} dp={m['dp'].get('dp')}"
+        )
+
+
+node_app = typer.Typer(help="A partner's client node.", no_args_is_help=True)
+# Registered in the order `fedinsight node --help` has always listed them.
+node_app.command("forget")(pii_cmd.forget)
+node_app.command("prove")(prove)
+node_app.command("init")(node_init)
+node_app.command("start")(node_start)
+node_app.command("approve")(node_approve)
+node_app.command("approvals")(node_approvals)
+node_app.command("keygen", help="Create a partner's pseudonymization key file (0600).")(
+    pii_cmd.keygen
+)

@@ -1,15 +1,13 @@
 """`pseudonymize`, `forget` and `keygen`: a partner's pseudonymization commands.
 
-Exported as plain functions (mounted by cli.main) and as `pii_app`. A user's mistake (missing
-file, short key, unknown column, unreadable table) prints one clear line and exits with code 1,
-never a traceback.
+Exported as plain functions (`pseudonymize` mounted by cli.main, `forget` and `keygen` by
+cli.node_cmd) and as `pii_app`. A user's mistake (missing file, short key, unknown column,
+unreadable table) prints one clear line and exits with code 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -64,29 +62,36 @@ def _check_suffix(path: Path, role: str) -> None:
 
 
 def read_table(path: Path, schema: PartnerSchema) -> pd.DataFrame:
-    """Read a csv (schema columns as text, so ids keep leading zeros) or parquet table."""
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
-    as_text = {column: str for column in schema.columns if column != schema.consent_column}
-    return pd.read_csv(path, dtype=as_text, keep_default_na=True)
+    """Read a csv (schema columns as text, so ids keep leading zeros) or parquet table.
+
+    Read as a partner's file (`insight.tables`, private): a bad file exits with one line
+    naming where the problem is, never a cell's value.
+    """
+    from insight import DataError
+    from insight.tables import ReadOptions
+    from insight.tables import read_table as read_private_table
+
+    options = ReadOptions(
+        formats=("csv", "parquet"),
+        private=True,
+        text_columns=tuple(c for c in schema.columns if c != schema.consent_column),
+        known_columns=frozenset(schema.columns),
+    )
+    try:
+        return read_private_table(path, options).frame
+    except DataError as exc:
+        raise _fail(str(exc)) from None
 
 
 def write_table_atomically(df: pd.DataFrame, path: Path) -> None:
     """Write `df` next to `path` under a temporary name, then rename it into place."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    from insight import replace_atomically
+
+    with replace_atomically(path, suffix=path.suffix) as handle:
         if path.suffix.lower() == ".parquet":
-            df.to_parquet(temporary, index=False)
+            df.to_parquet(handle, index=False)
         else:
-            df.to_csv(temporary, index=False)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+            df.to_csv(handle, index=False)
 
 
 @pii_app.command("pseudonymize")

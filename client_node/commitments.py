@@ -23,6 +23,7 @@ from anonymization import (
 from audit import MerkleLog, parse_record
 from client_node.errors import ClientNodeError
 from client_node.node_state import NodeState
+from insight import replace_atomically
 
 
 def commitment_path(state: NodeState, run_id: str, server_round: int) -> Path:
@@ -34,9 +35,8 @@ def commit(state: NodeState, run_id: str, server_round: int, pseudonyms: list[st
     unique = sorted(set(pseudonyms))
     path = commitment_path(state, run_id, server_round)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(unique) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    with replace_atomically(path, mode=0o666, fsync=False) as fh:
+        fh.write(("\n".join(unique) + "\n").encode("utf-8"))
     return data_commitment(unique)
 
 

@@ -21,7 +21,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,6 +46,7 @@ from insight import (
     load_dataset,
     partition_customers,
     prepare_partner,
+    replace_atomically,
     validate_events,
     write_event_file,
 )
@@ -159,15 +159,8 @@ def _write_prepared(data: PartnerData, path: Path) -> None:
     for old in path.parent.glob("*.pkl"):
         if old != path:
             old.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replace_atomically(path, fsync=False) as fh:
+        pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def ingest(

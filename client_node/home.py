@@ -28,7 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from audit.keyfiles import write_private
+from audit import write_private
 from client_node.errors import PartnerDataError
 from client_node.node_state import NodeState
 

@@ -28,41 +28,36 @@ Notes:
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-import pyarrow.parquet as pq
 
 from anonymization import PartnerSchema
 from client_node.errors import PartnerDataError
-from client_node.raw_cells import (
-    BoolArray,
+from insight import DataError
+from insight.tables import (
+    MAX_LINE_BYTES,
     CellCheck,
+    ReadOptions,
+    Table,
     check_dates,
     check_numbers,
     is_blank,
-    with_missing,
-)
-from client_node.raw_lines import (
-    MAX_LINE_BYTES,
-    data_line,
-    ends_quoted,
-    header_names,
     located,
-    parse_record,
-    records,
-    scan_text,
+    read_table,
+    with_missing,
 )
 
 __all__ = ["EVENT_COLUMNS", "RawLimits", "read_partner_file"]
 
 EVENT_COLUMNS: tuple[str, ...] = ("timestamp", "quantity", "amount")
 EARLIEST_DATE = date(1970, 1, 1)
-_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -101,20 +96,29 @@ def read_partner_file(
         PartnerDataError: on the first problem, naming the file and where (see the module
             docstring), never a cell's value.
     """
-    limits = limits or RawLimits()
+    try:
+        return _read_checked(path, schema, limits or RawLimits())
+    except DataError as exc:
+        raise PartnerDataError(str(exc)) from None
+
+
+def _read_checked(path: Path, schema: PartnerSchema, limits: RawLimits) -> pd.DataFrame:
     source = str(path)
-    known = {*schema.columns, *EVENT_COLUMNS}
-    is_csv = not path.name.lower().endswith(_PARQUET_SUFFIXES)
-    frame = _read_csv(path, schema, limits, known) if is_csv else _read_parquet(path, known)
-    if frame.empty:
-        if is_csv:
-            header = header_names(path)
-            line = header[0] if header is not None else None
-            raise located(source, "a header line but no data lines after it", line=line)
-        raise located(source, "no data rows")
+    options = ReadOptions(
+        formats=("parquet",),
+        fallback="csv",
+        private=True,
+        # Ids and identifiers as text, so that leading zeros survive; timestamps as text,
+        # parsed below with a message for the first bad one.
+        text_columns=tuple(c for c in (*schema.columns, "timestamp") if c != schema.consent_column),
+        known_columns=frozenset({*schema.columns, *EVENT_COLUMNS}),
+        max_line_bytes=limits.max_line_bytes,
+    )
+    table = read_table(path, options)
+    frame = table.frame
     for column, role in _required_columns(schema).items():
         if column not in frame.columns:
-            hint = _header_hint(frame.columns) if is_csv else ""
+            hint = _header_hint(frame.columns) if table.unit == "line" else ""
             raise located(source, f"missing required column '{column}' ({role}){hint}")
 
     checks = [
@@ -125,7 +129,7 @@ def read_partner_file(
     if any(check.bad.any() for check in checks):
         has_id = _has_customer_id(frame[schema.customer_id])
         if any((check.bad & has_id).any() for check in checks):
-            raise _first_problem(frame, path, checks, has_id, is_csv=is_csv)
+            raise _first_problem(table, checks, has_id)
     for check in checks:
         if check.typed is not None:
             frame[check.column] = with_missing(check.typed, check.bad)
@@ -155,69 +159,6 @@ def _required_columns(schema: PartnerSchema) -> dict[str, str]:
     return roles
 
 
-def _read_csv(
-    path: Path, schema: PartnerSchema, limits: RawLimits, known: Collection[str]
-) -> pd.DataFrame:
-    source = str(path)
-    scan_text(path, max_line_bytes=limits.max_line_bytes)
-    header = header_names(path)
-    if header is None:
-        raise located(source, "only blank lines; expected a header line and events")
-    _check_unique(header[1], source, known, line=header[0])
-    # Ids and identifiers as text, so that leading zeros survive; timestamps as text, parsed
-    # below with a message for the first bad one.
-    as_text = {c: "str" for c in (*schema.columns, "timestamp") if c != schema.consent_column}
-    try:
-        return pd.read_csv(path, dtype=as_text, encoding="utf-8")
-    except pd.errors.ParserError:
-        raise _parser_problem(path) from None
-    except (ValueError, OSError) as exc:
-        # pandas' own text may quote a cell: give only its kind.
-        raise located(source, f"not a readable CSV file ({type(exc).__name__})") from None
-
-
-def _read_parquet(path: Path, known: Collection[str]) -> pd.DataFrame:
-    source = str(path)
-    try:
-        if path.stat().st_size == 0:
-            raise located(source, "the file is empty (0 bytes)")
-        # The footer alone: pandas refuses duplicate names with a message of its own.
-        _check_unique([str(n) for n in pq.read_schema(path).names], source, known, line=None)
-        return pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        # pyarrow's errors subclass these; their text is not ours to pass on.
-        raise located(source, f"not a readable Parquet file ({type(exc).__name__})") from None
-
-
-def _check_unique(
-    names: list[str], source: str, known: Collection[str], *, line: int | None
-) -> None:
-    first: dict[str, int] = {}
-    for position, name in enumerate(names, start=1):
-        if name not in first:
-            first[name] = position
-            continue
-        what = f"columns {first[name]} and {position} have the same name"
-        if name in known:
-            what = f"column name '{name}' appears twice (columns {first[name]} and {position})"
-        raise located(source, what, line=line)
-
-
-def _parser_problem(path: Path) -> PartnerDataError:
-    """Where pandas' tokenizer stopped, found again with the csv module."""
-    source = str(path)
-    width: int | None = None
-    for start, record in records(path):
-        if ends_quoted(record):
-            return located(source, "a quoted field opened here is never closed", line=start)
-        fields = len(parse_record(record))
-        if width is None:
-            width = fields
-        elif fields > width:
-            return located(source, f"{fields} fields where the header has {width}", line=start)
-    return located(source, "not a readable CSV file")
-
-
 def _has_customer_id(ids: pd.Series) -> BoolArray:
     """Rows `pseudonymize_table` keeps: a customer id that is neither missing nor blank."""
     present: BoolArray = ids.notna().to_numpy(dtype=bool)
@@ -227,19 +168,12 @@ def _has_customer_id(ids: pd.Series) -> BoolArray:
     return present & ~blank
 
 
-def _first_problem(
-    frame: pd.DataFrame,
-    path: Path,
-    checks: list[CellCheck],
-    has_id: BoolArray,
-    *,
-    is_csv: bool,
-) -> PartnerDataError:
+def _first_problem(table: Table, checks: list[CellCheck], has_id: BoolArray) -> DataError:
     """The error for the first failing row (then the leftmost failing column in it).
 
     Requires at least one failing row with a customer id.
     """
-    source = str(path)
+    frame, source = table.frame, table.source
     bad = [check.bad & has_id for check in checks]
     row = min(int(np.flatnonzero(mask)[0]) for mask in bad if mask.any())
     order = {name: i for i, name in enumerate(frame.columns)}
@@ -247,12 +181,10 @@ def _first_problem(
         (c for c, mask in zip(checks, bad, strict=True) if mask[row]),
         key=lambda c: order[c.column],
     )
-    if not is_csv:
-        return located(source, check.reason(row), line=row + 1, column=check.column, unit="row")
-    line = data_line(path, row)
-    if _is_header_again(frame, row):
+    line = table.line_of(row)
+    if table.unit == "line" and _is_header_again(frame, row):
         return located(source, "the header line appears again here; remove it", line=line)
-    return located(source, check.reason(row), line=line, column=check.column)
+    return located(source, check.reason(row), line=line, column=check.column, unit=table.unit)
 
 
 def _is_header_again(frame: pd.DataFrame, row: int) -> bool:

@@ -23,6 +23,7 @@ from flwr.serverapp import Grid
 from audit import (
     NoteSigner,
     RunAuditLog,
+    key_name_from,
     read_signer,
     round_record,
     run_end_record,
@@ -30,7 +31,6 @@ from audit import (
     run_start_record,
     write_signer,
 )
-from audit.keys import key_name_from
 from federation import (
     Action,
     Partner,

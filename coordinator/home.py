@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit import NoteSigner, read_signer, write_signer, write_vkey
-from audit.keys import key_name_from
+from audit import NoteSigner, key_name_from, read_signer, write_signer, write_vkey
 from coordinator.errors import CoordinatorError
 from coordinator.pki import TlsFiles, create_tls, load_node_public_key, public_key_fingerprint
 

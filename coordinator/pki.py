@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from audit.keyfiles import write_private
+from audit import write_private
 
 CA_DAYS = 3650
 SERVER_DAYS = 825

@@ -34,7 +34,8 @@ def metric_values(record: MetricRecord | None) -> dict[str, float]:
 def average_metrics(replies: Iterable[Message]) -> dict[str, float]:
     """Partners' evaluation metrics averaged, weighted by their customers, over the keys every
     partner reported (a partner too small for a metric leaves that metric out)."""
-    rows = [metric_values(m.content.metric_records.get(Record.METRICS)) for m in replies]
+    ordered = sorted(replies, key=partner_name)  # the same sums whatever the arrival order
+    rows = [metric_values(m.content.metric_records.get(Record.METRICS)) for m in ordered]
     rows = [r for r in rows if r.get(Metric.NUM_EXAMPLES, 0) > 0]
     if not rows:
         return {}
@@ -106,6 +107,9 @@ def sort_replies(
             continue
         answered.add(node)
         _sort_one(msg, out, reference, global_state, max_update_norm)
+    # Replies arrive in whatever order the nodes finish; aggregating them in that order made
+    # the sum's last bits vary from run to run (and Adam amplifies that over rounds).
+    out.updates.sort(key=partner_name)
     if sampled is not None:
         wanted = set(sampled)
         failed = {n: None for n in [*failed, *sorted(wanted - answered)] if n in wanted}

@@ -1,7 +1,7 @@
 """What both ends of the Flower wire share: the run settings and their DP terms, the run
 manifest, the message keys, the run-directory layout, the model store and the launcher of
 Flower's processes. The coordinator, the partner nodes, the simulations and the CLI import it;
-it imports no project package but ``insight`` and ``privacy``."""
+it imports no project package but ``insight``, ``privacy`` and ``audit``."""
 
 from __future__ import annotations
 

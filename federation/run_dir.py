@@ -8,7 +8,7 @@ Layout::
     RUN_DIR/model.pt                the final global model (+ ``.sha256``)
     RUN_DIR/manifest.json           the run's manifest (what partners approve)
     RUN_DIR/federation.json         the coordinator's summary of the run
-    RUN_DIR/audit/                  the audit log (its layout is ``audit``'s)
+    RUN_DIR/audit/                  the audit log (its layout is ``audit.audit_paths``)
     RUN_DIR/partner-homes/          a simulation's partners: their data and state
     RUN_DIR/config.toml             a simulation's resolved run config
     RUN_DIR/partition.json          a simulation's split: customers per partner
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from audit import audit_paths
 
 __all__ = ["RunDir"]
 
@@ -86,6 +88,16 @@ class RunDir:
     @property
     def federation_summary(self) -> Path:
         return self.path / "federation.json"
+
+    @property
+    def audit_log(self) -> Path:
+        """The audit log's file (where ``audit`` keeps it)."""
+        return audit_paths(self.path)[0]
+
+    @property
+    def audit_vkey(self) -> Path:
+        """The coordinator's verifier key of the audit log (where ``audit`` keeps it)."""
+        return audit_paths(self.path)[1]
 
     @property
     def key_file(self) -> Path:

@@ -8,21 +8,25 @@ from insight.baselines import (
     naive_rate,
 )
 from insight.datasets import (
-    DATASET_PERIODS,
+    DATASET_REGISTRY,
     ColumnMapping,
+    Dataset,
+    default_periods,
     load_cdnow,
     load_cdnow_sample,
+    load_dataset,
     load_online_retail,
     load_table,
 )
 from insight.errors import DataError, InsightError
-from insight.event_io import DATASETS, load_dataset, read_event_file, write_event_file
+from insight.event_io import read_event_file, write_event_file
 from insight.features import (
     FeatureConfig,
     WindowSet,
     build_prediction_windows,
     build_training_windows,
 )
+from insight.files import replace_atomically
 from insight.metrics import evaluate
 from insight.models import CustomerSequenceModel, ModelConfig, architecture_hash
 from insight.partition import Partition, partition_customers
@@ -38,12 +42,12 @@ from insight.schema import EventTable, LoadReport, validate_events
 from insight.training import Predictions, TrainConfig, predict, train
 
 __all__ = [
-    "DATASETS",
-    "DATASET_PERIODS",
+    "DATASET_REGISTRY",
     "BGNBDParams",
     "ColumnMapping",
     "CustomerSequenceModel",
     "DataError",
+    "Dataset",
     "EventTable",
     "FeatureConfig",
     "InsightError",
@@ -62,6 +66,7 @@ __all__ = [
     "build_training_windows",
     "calibration_summary",
     "collapse_daily",
+    "default_periods",
     "evaluate",
     "evaluate_model",
     "fit_bgnbd",
@@ -76,6 +81,7 @@ __all__ = [
     "predict",
     "prepare_partner",
     "read_event_file",
+    "replace_atomically",
     "score_predictions",
     "train",
     "truncate_events",

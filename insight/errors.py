@@ -15,7 +15,8 @@ class DataError(InsightError):
     ``str()`` reads ``"<source>, line <line>, column '<column>': <message>"``; the line and
     column parts are left out when unknown. ``line`` is 1-based and counts the file's own
     lines (a CSV header is line 1); for row-oriented formats without lines (Parquet, Excel)
-    it is the row number a spreadsheet user would see.
+    it is the row number a spreadsheet user would see. ``unit`` is the word shown before the
+    number: ``"line"``, or ``"row"`` where a reader counts data rows (a partner's Parquet file).
 
     Notes:
         The message names where the problem is, never the offending value when that value may
@@ -29,27 +30,32 @@ class DataError(InsightError):
         source: str,
         line: int | None = None,
         column: str | None = None,
+        unit: str = "line",
     ) -> None:
         self.message = message
         self.source = source
         self.line = line
         self.column = column
+        self.unit = unit
         super().__init__(self._render())
 
     def _render(self) -> str:
         where = self.source
         if self.line is not None:
-            where += f", line {self.line}"
+            where += f", {self.unit} {self.line}"
         if self.column is not None:
             where += f", column '{self.column}'"
         return f"{where}: {self.message}"
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only arguments need help to survive pickling (multiprocessing, Ray workers).
-        return (_rebuild_data_error, (self.message, self.source, self.line, self.column))
+        return (
+            _rebuild_data_error,
+            (self.message, self.source, self.line, self.column, self.unit),
+        )
 
 
 def _rebuild_data_error(
-    message: str, source: str, line: int | None, column: str | None
+    message: str, source: str, line: int | None, column: str | None, unit: str = "line"
 ) -> DataError:
-    return DataError(message, source=source, line=line, column=column)
+    return DataError(message, source=source, line=line, column=column, unit=unit)

@@ -22,9 +22,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from audit import MerkleLog, leaf_hash, verify_inclusion
-from audit.recompute import recompute_store
-from audit.sqlite_store import SqliteStore
+from audit import (
+    LEAF_PREFIX,
+    NODE_PREFIX,
+    MerkleLog,
+    SqliteStore,
+    leaf_hash,
+    recompute_store,
+    verify_inclusion,
+)
 
 Row = tuple[str, str, str]
 
@@ -36,12 +42,12 @@ def _leaves(count: int, size: int) -> list[bytes]:
 
 def hashlib_floor(datas: list[bytes]) -> float:
     """Seconds for a plain hashlib loop: every leaf hash and every interior node, in memory."""
-    sha256 = hashlib.sha256
+    sha256, leaf, node = hashlib.sha256, LEAF_PREFIX, NODE_PREFIX
     start = time.perf_counter()
-    level = [sha256(b"\x00" + d).digest() for d in datas]
+    level = [sha256(leaf + d).digest() for d in datas]
     while len(level) > 1:
         paired = [
-            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+            sha256(node + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
         ]
         level = paired + level[len(level) - len(level) % 2 :]
     return time.perf_counter() - start

@@ -17,10 +17,15 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from insight.datasets._parse import parse_dates, parse_numbers
-from insight.datasets._text import decode_text, gunzip_if_needed, read_source_bytes
 from insight.errors import DataError
 from insight.schema import EventTable, LoadReport, validate_events
+from insight.tables import (
+    decode_text,
+    gunzip_if_needed,
+    parse_dates,
+    parse_numbers,
+    read_source_bytes,
+)
 
 __all__ = ["load_cdnow", "load_cdnow_sample"]
 

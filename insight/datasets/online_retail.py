@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from insight.datasets._csv import read_csv_records
-from insight.datasets._parquet import read_parquet_frame
-from insight.datasets._parse import clean_customer_ids, parse_dates, parse_numbers
 from insight.errors import DataError
 from insight.schema import EventTable, LoadReport, validate_events
+from insight.tables import (
+    ReadOptions,
+    clean_customer_ids,
+    parse_dates,
+    parse_numbers,
+    read_tables,
+)
 
 __all__ = ["load_online_retail"]
 
@@ -71,47 +74,20 @@ def load_online_retail(path: str | os.PathLike[str], *, encoding: str = "utf-8")
             1-based row (Parquet) and the column.
     """
     source = str(path)
-    name = Path(path).name.lower()
-    if name.endswith((".xlsx", ".xlsm", ".xls")):
-        parts = [
-            (frame, np.arange(2, len(frame) + 2, dtype=np.int64), f"{source} [sheet {sheet!r}]")
-            for sheet, frame in _read_workbook(path).items()
-        ]
-    elif name.endswith((".parquet", ".pq")):
-        frame = read_parquet_frame(path)
-        parts = [(frame, np.arange(1, len(frame) + 1, dtype=np.int64), source)]
-    elif name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz")):
-        frame, lines = read_csv_records(path, encoding=encoding)
-        parts = [(frame, lines, source)]
-    else:
-        raise DataError("unsupported file type; expected .xlsx, .csv or .parquet", source=source)
-
+    options = ReadOptions(formats=("xlsx", "csv", "parquet"), encoding=encoding)
     pieces: list[pd.DataFrame] = []
     dropped = dict.fromkeys(DROP_REASONS, 0)
     rows_read = 0
-    for frame, lines, part_source in parts:
-        events, part_dropped = _events_from_frame(frame, lines, source=part_source)
+    for table in read_tables(path, options):
+        assert table.lines is not None, "a public read locates every row"
+        events, part_dropped = _events_from_frame(table.frame, table.lines, source=table.source)
         pieces.append(events)
-        rows_read += len(frame)
+        rows_read += len(table.frame)
         for reason, count in part_dropped.items():
             dropped[reason] += count
     events = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
     report = LoadReport(source=source, rows_read=rows_read, rows_kept=len(events), dropped=dropped)
     return EventTable(events=events, report=report)
-
-
-def _read_workbook(path: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
-    source = str(path)
-    if not Path(path).is_file():
-        raise DataError("file not found", source=source)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None)
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"not a readable Excel workbook ({exc})", source=source) from None
-    sheets = {str(name): frame for name, frame in sheets.items() if not frame.empty}
-    if not sheets:
-        raise DataError("workbook has no data rows", source=source)
-    return sheets
 
 
 def _resolve_columns(frame: pd.DataFrame, source: str) -> dict[str, str]:

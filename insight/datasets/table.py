@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from insight.datasets._csv import read_csv_records
-from insight.datasets._parquet import read_parquet_frame
-from insight.datasets._parse import clean_customer_ids, parse_dates, parse_numbers
 from insight.errors import DataError
 from insight.schema import EventTable, LoadReport, validate_events
+from insight.tables import (
+    ReadOptions,
+    clean_customer_ids,
+    parse_dates,
+    parse_numbers,
+    read_table,
+)
 
 __all__ = ["ColumnMapping", "load_table"]
 
@@ -50,15 +53,9 @@ def load_table(
             naming the line (CSV, header = line 1) or 1-based row (Parquet) and the column.
     """
     source = str(path)
-    name = Path(path).name.lower()
-    if name.endswith((".parquet", ".pq")):
-        frame = read_parquet_frame(path)
-        lines = np.arange(1, len(frame) + 1, dtype=np.int64)
-    elif name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")):
-        delimiter = "\t" if ".tsv" in name else ","
-        frame, lines = read_csv_records(path, encoding=encoding, delimiter=delimiter)
-    else:
-        raise DataError("unsupported file type; expected .csv or .parquet", source=source)
+    table = read_table(path, ReadOptions(formats=("csv", "tsv", "parquet"), encoding=encoding))
+    frame, lines = table.frame, table.lines
+    assert lines is not None, "a public read locates every row"
 
     wanted = [mapping.customer_id, mapping.timestamp, mapping.amount, *mapping.extra]
     if mapping.quantity is not None:

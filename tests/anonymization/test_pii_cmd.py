@@ -133,3 +133,27 @@ def test_keygen_refuses_to_overwrite(workdir: Path) -> None:
     result = runner.invoke(pii_app, ["keygen", str(workdir / "partner.key")])
 
     assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_a_malformed_table_is_one_located_line_without_its_values(workdir: Path) -> None:
+    raw = workdir / "raw.csv"
+    raw.write_text(raw.read_text() + "00017,ada@example.org" + ",x" * 40 + "\n")
+
+    result = runner.invoke(
+        pii_app,
+        [
+            "pseudonymize",
+            str(raw),
+            "--out",
+            str(workdir / "clean.csv"),
+            "--schema",
+            str(workdir / "schema.toml"),
+            "--key-file",
+            str(workdir / "partner.key"),
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "fields where the header has" in result.output
+    assert "ada@example.org" not in result.output and "Traceback" not in result.output
+    assert not (workdir / "clean.csv").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from audit.runlog import audit_paths
+from audit import audit_paths
 from cli.audit_cmd import app
 from tests.audit.runs import drop_guards, make_run
 

@@ -396,6 +396,17 @@ def test_an_honest_update_is_kept(global_state: StateDict) -> None:
     assert (out.refusals, out.errors, out.rejected, out.failures) == ({}, {}, {}, [])
 
 
+def test_updates_come_in_partner_order_whatever_the_arrival_order(
+    global_state: StateDict,
+) -> None:
+    # Aggregating in arrival order made the model's last bits differ between identical runs.
+    replies = [_reply(n, {"status": "trained"}, _honest(global_state)) for n in (3, 1, 2)]
+
+    out = _sort(replies, global_state)
+
+    assert [m.metadata.src_node_id for m in out.updates] == [1, 2, 3]
+
+
 def test_an_error_reply_is_an_error_not_an_update(global_state: StateDict) -> None:
     reply = _reply(1, {"status": "error", "reason": "events.csv, line 2: bad timestamp"})
 

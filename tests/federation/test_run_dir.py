@@ -19,6 +19,13 @@ def test_the_coordinators_files() -> None:
     assert run.federation_summary == Path("/x/runs/r1/federation.json")
 
 
+def test_the_audit_files_are_where_audit_keeps_them() -> None:
+    run = RunDir("/x/runs/r1")
+
+    assert run.audit_log == Path("/x/runs/r1/audit/log.sqlite")
+    assert run.audit_vkey == Path("/x/runs/r1/audit/coordinator.vkey")
+
+
 def test_the_runs_own_signing_key_lives_beside_the_run_directory() -> None:
     assert RunDir("/x/runs/r1").key_file == Path("/x/runs/keys/r1.key")
 

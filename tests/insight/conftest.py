@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from insight.datasets import DATASET_REGISTRY
+from insight.protocol import Periods
+
 # The shared data folder beside the project's root (``../shared/data``), as CI lays it out;
 # override with FEDINSIGHT_DATA_DIR.
 _BESIDE = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -18,6 +21,14 @@ def _shared_file(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is absent (set FEDINSIGHT_DATA_DIR to the shared data folder)")
     return path
+
+
+@pytest.fixture
+def cdnow_periods() -> Periods:
+    """CDNOW's default calibration and holdout (the sample shares them), from the registry."""
+    periods = DATASET_REGISTRY["cdnow"].periods
+    assert periods is not None
+    return periods
 
 
 @pytest.fixture

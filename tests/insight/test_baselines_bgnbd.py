@@ -15,8 +15,8 @@ from insight.baselines import (
     bgnbd_prob_any,
     fit_bgnbd,
 )
-from insight.datasets import DATASET_PERIODS, load_cdnow_sample
-from insight.protocol import calibration_summary
+from insight.datasets import load_cdnow_sample
+from insight.protocol import Periods, calibration_summary
 
 # Fader, Hardie & Lee (2005), Table 1: the BG/NBD fit to the CDNOW 1/10 sample.
 PUBLISHED = BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4)
@@ -48,9 +48,11 @@ def _by_quadrature(params: BGNBDParams, t: float, x: int, t_x: float, T: float) 
     return float(bgnbd_prob_alive(params, x, t_x, T)) * float(value)
 
 
-def test_fit_matches_the_published_cdnow_sample_fit(cdnow_sample_path: Path) -> None:
+def test_fit_matches_the_published_cdnow_sample_fit(
+    cdnow_sample_path: Path, cdnow_periods: Periods
+) -> None:
     events = load_cdnow_sample(cdnow_sample_path).events
-    summary = calibration_summary(events, DATASET_PERIODS["cdnow"])
+    summary = calibration_summary(events, cdnow_periods)
 
     fitted = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
 

@@ -85,7 +85,7 @@ def test_column_split_gives_one_partner_per_value() -> None:
 def test_column_split_names_are_safe_as_key_and_folder_names() -> None:
     """Online Retail's Country has "United Kingdom": a space is not allowed in a witness-key
     name, and a '/' would be a path. Names stay distinct when two values slug alike."""
-    from audit.keys import check_key_name
+    from audit import check_key_name
 
     part = partition_customers(
         _events(120, ["United Kingdom", "United-Kingdom", "A/B", "ü"]),

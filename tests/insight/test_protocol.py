@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insight.datasets import DATASET_PERIODS, load_cdnow_sample
+from insight.datasets import load_cdnow_sample
 from insight.protocol import (
     Periods,
     calibration_summary,
@@ -100,14 +100,16 @@ def test_holdout_targets_by_hand() -> None:
     assert targets["any_repeat"].tolist() == [True, False]
 
 
-def test_holdout_weeks_counts_whole_days() -> None:
-    assert holdout_weeks(DATASET_PERIODS["cdnow"]) == 39.0
+def test_holdout_weeks_counts_whole_days(cdnow_periods: Periods) -> None:
+    assert holdout_weeks(cdnow_periods) == 39.0
 
 
-def test_cdnow_sample_matches_the_published_summary(cdnow_sample_path: Path) -> None:
+def test_cdnow_sample_matches_the_published_summary(
+    cdnow_sample_path: Path, cdnow_periods: Periods
+) -> None:
     events = load_cdnow_sample(cdnow_sample_path).events
 
-    summary = calibration_summary(events, DATASET_PERIODS["cdnow"])
+    summary = calibration_summary(events, cdnow_periods)
 
     # Fader & Hardie's published x, t_x, T (two decimals) for the 1/10 sample.
     published = {
@@ -126,9 +128,11 @@ def test_cdnow_sample_matches_the_published_summary(cdnow_sample_path: Path) -> 
     assert summary["T"].min() == pytest.approx(27.0)
 
 
-def test_holdout_targets_share_the_summary_index(cdnow_sample_path: Path) -> None:
+def test_holdout_targets_share_the_summary_index(
+    cdnow_sample_path: Path, cdnow_periods: Periods
+) -> None:
     events = load_cdnow_sample(cdnow_sample_path).events
-    periods = DATASET_PERIODS["cdnow"]
+    periods = cdnow_periods
 
     targets = holdout_targets(events, periods)
 

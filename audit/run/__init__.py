@@ -1,0 +1,50 @@
+"""fedinsight's run audit: typed run records, the rules across them, the coordinator's run
+log, proof bundles and the offline run verifier.
+
+Built on `audit.merkle`; needs only the standard library and ``cryptography`` (never
+FastAPI), so the offline verifier can be vendored with `audit.merkle`.
+"""
+
+from audit.run.canonical_json import canonical_json, parse_canonical
+from audit.run.errors import BudgetError, RecordError
+from audit.run.proof_bundle import BundleReport, make_bundle, verify_bundle, write_bundle
+from audit.run.record_sequence import RecordSequence
+from audit.run.records import (
+    RECORD_TYPES,
+    encode_record,
+    parse_record,
+    round_record,
+    run_end_record,
+    run_resume_record,
+    run_start_record,
+    validate_record,
+)
+from audit.run.run_audit_log import RunAuditLog
+from audit.run.run_layout import audit_paths, bundle_path
+from audit.run.run_verifier import RunReport, file_sha256, verify_run_dir
+
+__all__ = [
+    "RECORD_TYPES",
+    "BudgetError",
+    "BundleReport",
+    "RecordError",
+    "RecordSequence",
+    "RunAuditLog",
+    "RunReport",
+    "audit_paths",
+    "bundle_path",
+    "canonical_json",
+    "encode_record",
+    "file_sha256",
+    "make_bundle",
+    "parse_canonical",
+    "parse_record",
+    "round_record",
+    "run_end_record",
+    "run_resume_record",
+    "run_start_record",
+    "validate_record",
+    "verify_bundle",
+    "verify_run_dir",
+    "write_bundle",
+]

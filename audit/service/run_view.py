@@ -1,0 +1,125 @@
+"""Read-only view of a run directory for the audit service: entries, proofs, rounds, epsilon.
+
+Opens the SQLite file read-only and picks up the coordinator's appends on each call.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.merkle import AuditError, CheckpointStore, MerkleLog, SignedCheckpoint, SqliteStore
+from audit.run import audit_paths, parse_record, verify_run_dir
+
+__all__ = ["RunView", "Verification", "b64"]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Outcome of a full verification at one tree size."""
+
+    ok: bool
+    tree_size: int
+    message: str
+
+
+def b64(value: bytes) -> str:
+    """Standard base64 text of bytes."""
+    return base64.b64encode(value).decode()
+
+
+class RunView:
+    """Thread-safe, read-only access to one run's audit log."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.run_dir = Path(run_dir)
+        log_path, self.vkey_path = audit_paths(self.run_dir)
+        self._store = SqliteStore(log_path, readonly=True)
+        self._log = MerkleLog.from_store(self._store)
+        self._checkpoints = CheckpointStore(self._store)
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+        self._verified: Verification | None = None
+
+    def close(self) -> None:
+        """Close the store."""
+        self._store.close()
+
+    @property
+    def coordinator_vkey(self) -> str:
+        """The coordinator's verifier key as published in the run directory."""
+        return self.vkey_path.read_text(encoding="ascii").strip()
+
+    def checkpoint(self) -> SignedCheckpoint | None:
+        """Newest checkpoint with its cosignatures."""
+        with self._lock:
+            return self._checkpoints.latest()
+
+    def size(self) -> int:
+        """Current number of leaves."""
+        with self._lock:
+            return self._log.refresh()
+
+    def entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """Leaves ``[start, end)`` clipped to the log; requires ``0 <= start <= end``."""
+        with self._lock:
+            end = min(end, self._log.refresh())
+            if start >= end:
+                return []
+            return list(enumerate(self._log.leaves(start, end), start))
+
+    def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
+        """Inclusion proof; requires ``0 <= index < tree_size <= size``."""
+        with self._lock:
+            self._log.refresh()
+            return self._log.inclusion_proof(index, tree_size)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """Consistency proof; requires ``0 <= first <= second <= size``."""
+        with self._lock:
+            self._log.refresh()
+            return self._log.consistency_proof(first, second)
+
+    def records(self) -> list[dict[str, Any]]:
+        """All records, decoded (new ones are decoded once and kept)."""
+        with self._lock:
+            size = self._log.refresh()
+            if size > len(self._records):
+                fresh = self._log.leaves(len(self._records), size)
+                self._records.extend(parse_record(data) for data in fresh)
+            return list(self._records)
+
+    def rounds(self) -> list[dict[str, Any]]:
+        """The round records in order."""
+        return [record for record in self.records() if record["type"] == "round"]
+
+    def epsilon(self) -> dict[str, dict[str, Any]]:
+        """Per partner: budget and the cumulative/spent epsilon after each round."""
+        out: dict[str, dict[str, Any]] = {}
+        for record in self.rounds():
+            for partner, cumulative in sorted(record["epsilon_cumulative"].items()):
+                entry = out.setdefault(partner, {"budget": None, "series": []})
+                entry["budget"] = record["epsilon_budget"].get(partner, entry["budget"])
+                entry["series"].append({"round": record["round"], "cumulative": cumulative,
+                                        "spent": record["epsilon_spent"].get(partner, 0.0)})
+        return out
+
+    def verification(self) -> Verification:
+        """Full offline verification, rerun only when the log has grown."""
+        size = self.size()
+        cached = self._verified
+        if cached is not None and cached.tree_size == size:
+            return cached
+        try:
+            report = verify_run_dir(self.run_dir)
+            result = Verification(True, report.tree_size,
+                                  f"verified {report.tree_size} records, {report.checkpoints} "
+                                  f"checkpoints, {report.cosignatures} cosignatures")
+        except AuditError as exc:
+            result = Verification(False, size, str(exc))
+        self._verified = result
+        return result

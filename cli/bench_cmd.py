@@ -1,0 +1,40 @@
+"""``fedinsight bench ...``: the benchmarks, commands that print figures."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+bench_app = typer.Typer(help="Benchmarks: commands that print figures.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+@bench_app.command("all")
+def bench_all() -> None:
+    """Every benchmark, one after the other."""
+    for name in ("federated", "dp", "audit", "pii", "deployment"):
+        console.rule(name)
+        _run_bench(name)
+
+
+def _run_bench(name: str) -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"simulations.bench_{name}")
+    except ImportError as exc:
+        err.print(f"[yellow]benchmark {name} is not available: {exc}[/yellow]")
+        return
+    import inspect
+
+    if "argv" in inspect.signature(module.main).parameters:
+        module.main([])  # its own argument parser must not read `fedinsight bench ...`
+    else:
+        module.main()
+
+
+for _name in ("federated", "audit", "pii", "dp", "deployment"):
+    bench_app.command(_name, help=f"The {_name} benchmark.")(
+        (lambda n: lambda: _run_bench(n))(_name)
+    )

@@ -1,0 +1,259 @@
+"""``fedinsight coordinator ...``: the coordinator's side of the deployment engine (Flower's
+SuperLink) with TLS, SuperNode authentication and run manifests for partners to approve.
+
+``coordinator start`` launches Flower's own process and stays in the foreground; Ctrl-C (or
+SIGTERM) stops what it started. It also prints the plain Flower command it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.deploy_common import _fail, _print_manifest, _run_foreground, console, err
+
+if TYPE_CHECKING:
+    from coordinator.home import CoordinatorHome
+
+coordinator_app = typer.Typer(
+    help="The coordinator's side of a deployment: TLS, allow-list, SuperLink, runs.",
+    no_args_is_help=True,
+)
+
+
+@coordinator_app.command("init")
+def coordinator_init(
+    folder: Annotated[Path, typer.Argument(help="the coordinator's folder (created)")],
+    address: Annotated[
+        str, typer.Option(help="HOST:PORT partners dial; HOST goes in the TLS certificate")
+    ] = "127.0.0.1:9091",
+    listen_host: Annotated[
+        str, typer.Option(help="where the SuperLink listens (0.0.0.0 for every interface)")
+    ] = "127.0.0.1",
+    name: Annotated[
+        list[str] | None, typer.Option("--name", help="extra DNS name or IP for the certificate")
+    ] = None,
+) -> None:
+    """Create a CA and a server certificate for TLS, the audit signing key, an empty allow-list."""
+    from coordinator.errors import CoordinatorError
+    from coordinator.home import init_coordinator
+
+    try:
+        home = init_coordinator(
+            folder, address=address, listen_host=listen_host, names=tuple(name or ())
+        )
+    except CoordinatorError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"coordinator folder ready: {home.root}")
+    console.print(f"  give partners the CA certificate: {home.tls.ca_cert}")
+    console.print(f"  privacy officers verify with:     {home.root / 'audit.vkey'}")
+    console.print(
+        "  allow each partner's SuperNode key: "
+        f"fedinsight coordinator allow {home.root} PARTNER.pub --name PARTNER"
+    )
+    console.print(f"  then: fedinsight coordinator start {home.root}")
+
+
+@coordinator_app.command("allow")
+def coordinator_allow(
+    folder: Annotated[Path, typer.Argument(help="the coordinator's folder")],
+    public_key: Annotated[Path, typer.Argument(help="the partner's auth/node.pub")],
+    name: Annotated[str, typer.Option(help="the partner's name")],
+) -> None:
+    """Add a partner's SuperNode public key to the allow-list (registered at the next start,
+    or now if the SuperLink runs)."""
+    from coordinator.errors import CoordinatorError
+    from coordinator.home import CoordinatorHome, allow_node
+
+    home = CoordinatorHome(folder.resolve())
+    try:
+        home.config()
+        path, fingerprint = allow_node(home, public_key, name)
+    except CoordinatorError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"allowed {name} ({fingerprint}) -> {path}")
+    if (home.root / "superlink.pid").exists():
+        _register(home, {name: path})
+
+
+def _register(home: CoordinatorHome, keys: dict[str, Path]) -> None:
+    from federation import flower_bin, flower_env
+
+    env = flower_env(home.flwr_home)
+    for name, path in keys.items():
+        out = subprocess.run(
+            [flower_bin("flwr"), "supernode", "register", str(path), "fedinsight", "--name", name],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        text = (out.stdout + out.stderr).strip()
+        if out.returncode == 0 and "registered successfully" in text:
+            console.print(f"registered {name}")
+        elif "already" in text.lower() or "exists" in text.lower():
+            console.print(f"{name} was registered before")
+        else:
+            err.print(f"[yellow]could not register {name}:[/yellow] {text[-500:]}")
+
+
+@coordinator_app.command("start")
+def coordinator_start(
+    folder: Annotated[Path, typer.Argument(help="the coordinator's folder")],
+) -> None:
+    """Start Flower's SuperLink with TLS, SuperNode authentication against the allow-list and
+    a persistent database; stays in the foreground (Ctrl-C stops it)."""
+    from coordinator.errors import CoordinatorError
+    from coordinator.home import CoordinatorHome, superlink_command, write_flwr_config
+    from federation import flower_bin, flower_env, wait_for_port
+
+    home = CoordinatorHome(folder.resolve())
+    try:
+        cmd = superlink_command(home, flower_bin("flower-superlink"))
+    except CoordinatorError as exc:
+        raise _fail(str(exc)) from None
+    write_flwr_config(home)
+    log_path = home.logs_dir / "superlink.log"
+    console.print("running: " + shlex.join(cmd))
+
+    def ready(proc: subprocess.Popen[bytes]) -> None:
+        wait_for_port(home.port, proc, log_path)
+        _register(home, home.allow_list())
+        console.print(
+            f"SuperLink ready on {home.address} (TLS, SuperNode authentication); log: {log_path}"
+        )
+        console.print(f"submit a run: fedinsight coordinator run {home.root} --name NAME")
+
+    code = _run_foreground(
+        cmd,
+        env=flower_env(home.flwr_home),
+        log_path=log_path,
+        pid_path=home.root / "superlink.pid",
+        ready=ready,
+    )
+    raise typer.Exit(code=code)
+
+
+def _run_settings(run_config: str) -> tuple[Any, dict[str, Any]]:
+    """The run's settings: the app's defaults (pyproject.toml) with ``run_config`` on top."""
+    import tomllib
+
+    from flwr.common.config import parse_config_args
+
+    from federation import RunSettings, SettingsError, find_app_dir
+
+    defaults = tomllib.loads((find_app_dir() / "pyproject.toml").read_text())["tool"]["flwr"][
+        "app"
+    ]["config"]
+    loose = [w for w in run_config.split() if "=" not in w and not w.startswith(("'", '"'))]
+    if loose and not any(c in run_config for c in "\"'"):
+        raise _fail(f"--run-config: {', '.join(loose)!r} is not KEY=VALUE")
+    try:
+        overrides = parse_config_args([run_config]) if run_config.strip() else {}
+    except Exception as exc:  # flwr raises ValueError or tomllib errors
+        raise _fail(f"--run-config {run_config!r}: {exc}") from None
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise _fail(f"--run-config: unknown key(s) {', '.join(unknown)}")
+    try:
+        return RunSettings.from_mapping({**defaults, **overrides}), dict(overrides)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@coordinator_app.command("manifest")
+def coordinator_manifest(
+    out: Annotated[Path, typer.Option(help="where to write the manifest (JSON)")],
+    run_config: Annotated[
+        str, typer.Option(help="run-config overrides, as for flwr run: 'num-server-rounds=5'")
+    ] = "",
+) -> None:
+    """Write the manifest of a run (code, architecture, DP and training terms) for partners to
+    review and approve (`fedinsight node approve`)."""
+    from federation import run_manifest, write_manifest
+
+    settings, _ = _run_settings(run_config)
+    manifest = run_manifest(settings)
+    write_manifest(manifest, out)
+    _print_manifest(manifest)
+    console.print(f"manifest written to {out}")
+
+
+@coordinator_app.command("run")
+def coordinator_run(
+    folder: Annotated[Path, typer.Argument(help="the coordinator's folder")],
+    name: Annotated[str, typer.Option(help="the run's name: its folder under runs/")],
+    run_config: Annotated[
+        str, typer.Option(help="run-config overrides, as for flwr run: 'num-server-rounds=5'")
+    ] = "",
+    timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 24 * 3600,
+) -> None:
+    """Submit the app to the running SuperLink (`flwr run`) and follow it to the end. Running
+    the same command again after a coordinator crash resumes the run after its last round."""
+    from coordinator.errors import CoordinatorError
+    from coordinator.home import CONNECTION, CoordinatorHome, check_partner_name
+    from coordinator.progress import read_progress
+    from federation import (
+        RunDir,
+        find_app_dir,
+        flower_bin,
+        flower_env,
+        stop_process_group,
+        toml_value,
+    )
+
+    home = CoordinatorHome(folder.resolve())
+    try:
+        home.config()
+        check_partner_name(name)
+    except CoordinatorError as exc:
+        raise _fail(str(exc)) from None
+    _, overrides = _run_settings(run_config)
+    run_dir = home.runs_dir / name
+    overrides.update({"run-dir": str(run_dir), "audit-key": str(home.audit_key)})
+    text = " ".join(f"{k}={toml_value(v)}" for k, v in overrides.items())
+    cmd = [flower_bin("flwr"), "run", str(find_app_dir()), CONNECTION, "--run-config", text]
+    cmd.append("--stream")
+    console.print(f"FLWR_HOME={home.flwr_home} " + shlex.join(cmd))
+    log_path = home.logs_dir / f"run-{name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=flower_env(home.flwr_home),
+            cwd=find_app_dir(),
+            start_new_session=True,
+        )
+    try:
+        while proc.poll() is None and time.monotonic() - t0 < timeout:
+            time.sleep(0.5)
+            if _ended(read_progress(RunDir(run_dir).progress)):
+                break
+    finally:
+        stop_process_group(proc)
+    events = read_progress(RunDir(run_dir).progress)
+    end = _ended(events)
+    if end is None:
+        raise _fail(f"the run did not finish; see {log_path}")
+    rounds = [e for e in events if e.get("event") == "round"]
+    console.print(
+        f"run {name} finished in {time.monotonic() - t0:.1f}s: {len(rounds)} round(s), "
+        f"final model {end['final_model_sha256'][:16]}…"
+        + (f"; stopped early: {end['stopped_early']}" if end.get("stopped_early") else "")
+    )
+    if rounds and rounds[-1].get("evaluate"):
+        console.print(json.dumps(rounds[-1]["evaluate"], indent=1, sort_keys=True))
+    console.print(f"run directory: {run_dir}")
+
+
+def _ended(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((e for e in reversed(events) if e.get("event") == "end"), None)

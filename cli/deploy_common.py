@@ -1,0 +1,80 @@
+"""What the coordinator's and the node's deployment commands share: the consoles, the one-line
+error exit, a Flower process run in the foreground, and the run manifest's table.
+
+The names keep their leading underscore from the module they came from (``cli.deploy_cmd``);
+they are for ``cli.coordinator_cmd`` and ``cli.node_cmd`` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def _run_foreground(
+    cmd: list[str],
+    *,
+    env: dict[str, str],
+    log_path: Path,
+    pid_path: Path,
+    ready: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> int:
+    """Start ``cmd`` in its own session, call ``ready(proc)`` once it runs, wait; on SIGINT or
+    SIGTERM stop it with every process it started. Returns the child's exit code."""
+    from federation import kill_tree
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    pid_path.write_text(f"{proc.pid}\n")
+    try:
+        if ready is not None:
+            ready(proc)
+        while proc.poll() is None and not stopping:
+            time.sleep(0.3)
+    finally:
+        kill_tree(proc.pid, signal.SIGTERM, timeout=15.0)
+        proc.wait(timeout=5)
+        with contextlib.suppress(FileNotFoundError):
+            pid_path.unlink()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stopping else int(proc.returncode or 0)
+
+
+def _print_manifest(manifest: dict[str, Any]) -> None:
+    table = Table(title=f"run manifest {manifest['manifest_sha256'][:16]}…")
+    table.add_column("term")
+    table.add_column("value")
+    table.add_row("code sha256", manifest["code_sha256"])
+    table.add_row("architecture sha256", manifest["architecture_sha256"])
+    for section in ("dp", "training"):
+        for key, value in manifest[section].items():
+            table.add_row(f"{section}.{key}", str(value))
+    console.print(table)
