@@ -146,11 +146,15 @@ def _run_settings(run_config: str) -> tuple[Any, dict[str, Any]]:
 
     from flwr.common.config import parse_config_args
 
-    from federation import RunSettings, SettingsError, find_app_dir
+    from federation import LaunchError, RunSettings, SettingsError, find_app_dir
 
-    defaults = tomllib.loads((find_app_dir() / "pyproject.toml").read_text())["tool"]["flwr"][
-        "app"
-    ]["config"]
+    try:
+        app_dir = find_app_dir()
+    except LaunchError as exc:
+        raise _fail(str(exc)) from None
+    defaults = tomllib.loads((app_dir / "pyproject.toml").read_text())["tool"]["flwr"]["app"][
+        "config"
+    ]
     loose = [w for w in run_config.split() if "=" not in w and not w.startswith(("'", '"'))]
     if loose and not any(c in run_config for c in "\"'"):
         raise _fail(f"--run-config: {', '.join(loose)!r} is not KEY=VALUE")
@@ -200,6 +204,7 @@ def coordinator_run(
     from coordinator.home import CONNECTION, CoordinatorHome, check_partner_name
     from coordinator.progress import read_progress
     from federation import (
+        Progress,
         RunDir,
         find_app_dir,
         flower_bin,
@@ -244,7 +249,7 @@ def coordinator_run(
     end = _ended(events)
     if end is None:
         raise _fail(f"the run did not finish; see {log_path}")
-    rounds = [e for e in events if e.get("event") == "round"]
+    rounds = [e for e in events if e.get(Progress.EVENT) == Progress.ROUND]
     console.print(
         f"run {name} finished in {time.monotonic() - t0:.1f}s: {len(rounds)} round(s), "
         f"final model {end['final_model_sha256'][:16]}…"
@@ -256,4 +261,6 @@ def coordinator_run(
 
 
 def _ended(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((e for e in reversed(events) if e.get("event") == "end"), None)
+    from federation import Progress
+
+    return next((e for e in reversed(events) if e.get(Progress.EVENT) == Progress.END), None)

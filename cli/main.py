@@ -180,6 +180,8 @@ _OnStage = Callable[[str], None]
 def _round_progress(rounds: int) -> Iterator[tuple[_OnProgress, _OnStage]]:
     """A progress bar of finished rounds with the last round's partner metrics; yields the
     ``on_progress`` and ``on_stage`` callbacks that drive it."""
+    from federation import Progress as Event  # the progress file's events, not rich's bar
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -194,7 +196,7 @@ def _round_progress(rounds: int) -> Iterator[tuple[_OnProgress, _OnStage]]:
             progress.update(task, description=msg)
 
         def on_progress(events: list[dict[str, Any]]) -> None:
-            done = [e for e in events if e.get("event") == "round"]
+            done = [e for e in events if e.get(Event.EVENT) == Event.ROUND]
             progress.update(task, completed=len(done), info=_round_info(done))
 
         yield on_progress, on_stage
@@ -284,14 +286,19 @@ def sweep(
         values = parse_epsilons(epsilons)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    settings = RunSettings(
-        num_server_rounds=rounds,
-        local_epochs=local_epochs,
-        num_partners=partners,
-        split=split,
-        seed=seed,
-    )
-    spec = SimulationSpec(settings=settings, out_dir=out, app_dir=find_app_dir())
+    try:
+        settings = RunSettings(
+            num_server_rounds=rounds,
+            local_epochs=local_epochs,
+            num_partners=partners,
+            split=split,
+            seed=seed,
+        )
+        settings.validate()
+        spec = SimulationSpec(settings=settings, out_dir=out, app_dir=find_app_dir())
+    except FederationError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from None
     table = Table(title="privacy-utility sweep (CDNOW)")
     for col in ("epsilon", "AUC", "corr", "MAE purchases", "MIA AUC"):
         table.add_column(col, justify="right")

@@ -11,7 +11,6 @@ a simulation's partners do not.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,9 +51,10 @@ def approve(state: NodeState, manifest: Mapping[str, Any], *, note: str = "") ->
         "approved_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "note": note,
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from insight.files import replace_atomically  # insight brings torch: only when approving
+
+    with replace_atomically(path, mode=0o666) as out:
+        out.write((json.dumps(entry, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return path
 
 

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from audit import write_private
 from client_node.errors import PartnerDataError
 from client_node.node_state import NodeState
+from federation import NodeConfig
 
 NODE_FILE = "node.toml"
 SCHEMA_FILE = "schema.toml"
@@ -93,21 +94,21 @@ class NodeHome:
         return read_node_file(self.root)
 
     def data_path(self) -> Path:
-        value = str(self.config().get("data-path", "") or "")
+        value = str(self.config().get(NodeConfig.DATA_PATH, "") or "")
         if not value:
             raise PartnerDataError(f"{self.config_path}: no data-path")
         path = Path(value)
         return path if path.is_absolute() else self.root / path
 
     def schema_path(self) -> Path | None:
-        value = str(self.config().get("schema-path", "") or "")
+        value = str(self.config().get(NodeConfig.SCHEMA_PATH, "") or "")
         if not value:
             return None
         path = Path(value)
         return path if path.is_absolute() else self.root / path
 
     def partner_name(self) -> str:
-        return str(self.config().get("partner-name", "") or self.root.name)
+        return str(self.config().get(NodeConfig.PARTNER_NAME, "") or self.root.name)
 
 
 def create_node_keys(private_path: Path, public_path: Path, *, comment: str = "") -> str:
@@ -168,11 +169,11 @@ def init_node(
     shutil.copyfile(root_certificates, home.ca_cert)
     schema.save(home.root / SCHEMA_FILE)
     settings = {
-        "partner-name": name,
-        "data-path": str(data_path.resolve()),
-        "schema-path": SCHEMA_FILE,
-        "epsilon-budget": float(epsilon_budget),
-        "require-approval": True,
+        NodeConfig.PARTNER_NAME: name,
+        NodeConfig.DATA_PATH: str(data_path.resolve()),
+        NodeConfig.SCHEMA_PATH: SCHEMA_FILE,
+        NodeConfig.EPSILON_BUDGET: float(epsilon_budget),
+        NodeConfig.REQUIRE_APPROVAL: True,
         "superlink": superlink,
         "root-certificates": "ca.pem",
         "runtime-port": runtime_port,

@@ -21,7 +21,7 @@ from pathlib import Path
 from client_node.errors import PartnerDataError
 from client_node.home import NodeHome
 from client_node.node_state import NodeState
-from federation import RunDir
+from federation import NodeConfig, RunDir
 
 RAW_FILE = "raw.parquet"
 
@@ -46,7 +46,7 @@ def resolve_source(
     run_config: Mapping[str, object], node_config: Mapping[str, object]
 ) -> PartnerSource:
     """Where this node's data, state and schema are (see module doc)."""
-    node_dir = _str(node_config, "node-dir")
+    node_dir = _str(node_config, NodeConfig.NODE_DIR)
     if node_dir:
         home = NodeHome(Path(node_dir))
         return PartnerSource(
@@ -57,11 +57,11 @@ def resolve_source(
             home.schema_path(),
             cache_windows=True,
         )
-    data_path = _str(node_config, "data-path")
-    schema = _str(node_config, "schema-path") or _str(run_config, "schema-path")
+    data_path = _str(node_config, NodeConfig.DATA_PATH)
+    schema = _str(node_config, NodeConfig.SCHEMA_PATH) or _str(run_config, NodeConfig.SCHEMA_PATH)
     if data_path:
-        name = _str(node_config, "partner-name") or Path(data_path).stem
-        state_dir = _str(node_config, "state-dir")
+        name = _str(node_config, NodeConfig.PARTNER_NAME) or Path(data_path).stem
+        state_dir = _str(node_config, NodeConfig.STATE_DIR)
         if not state_dir:
             raise PartnerDataError("node config has a 'data-path' but no 'state-dir'")
         return PartnerSource(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,11 @@ SERVER_DAYS = 825
 
 
 def _write_public(path: Path, content: bytes) -> None:
+    from insight.files import replace_atomically  # insight brings torch: only when writing
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    with replace_atomically(path, mode=0o666) as out:
+        out.write(content)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

@@ -99,6 +99,10 @@ class Metric:
 class NodeConfig:
     """Keys of a partner's node config that its ClientApp reads (what the partner decides)."""
 
+    NODE_DIR: Final = "node-dir"  # a node folder (``fedinsight node init``): all of the below
+    DATA_PATH: Final = "data-path"  # or a partner's file, with
+    STATE_DIR: Final = "state-dir"  # its state folder (keys, ledger, caches)
+    SCHEMA_PATH: Final = "schema-path"  # and its column roles (also a run-config key)
     PARTNER_NAME: Final = "partner-name"
     EPSILON_BUDGET: Final = "epsilon-budget"
     REQUIRE_APPROVAL: Final = "require-approval"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from insight.files import replace_atomically
+
 StateDict = dict[str, torch.Tensor]
 
 
@@ -27,11 +29,10 @@ def save_model(state: StateDict, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = state_bytes(state)
     digest = hashlib.sha256(data).hexdigest()
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    side = path.with_name(path.name + ".sha256")
-    side.write_text(f"{digest}  {path.name}\n")
+    with replace_atomically(path, mode=0o666) as out:
+        out.write(data)
+    with replace_atomically(path.with_name(path.name + ".sha256"), mode=0o666) as out:
+        out.write(f"{digest}  {path.name}\n".encode())
     return digest
 
 

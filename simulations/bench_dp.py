@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 from torch.utils.data import DataLoader
 
-from federation import RunSettings
+from federation import RunSettings, dp_terms
 from insight import (
     CustomerSequenceModel,
     WindowSet,
@@ -57,7 +57,6 @@ from privacy import (
     train_private,
 )
 from privacy.clipping import noisy_average, private_gradients
-from privacy.config import Accountant
 from privacy.per_sample import PerSampleGradients
 
 Batch = tuple[Tensor, ...]
@@ -340,7 +339,7 @@ def demo_plan(settings: RunSettings, sizes: dict[str, int]) -> list[PartnerPlan]
     """Each partner's sigma and cumulative epsilon per round under the demo's DP settings."""
     plans = []
     config = settings.train_config(seed=settings.seed)
-    accountant: Accountant = "prv" if settings.dp_accountant == "prv" else "rdp"
+    accountant = dp_terms(settings).accountant
     for name, n in sizes.items():
         schedule = RoundSchedule.for_customers(n, config)
         delta = DPConfig(target_delta=settings.target_delta).delta_for(n)

@@ -341,7 +341,7 @@ def test_approve_leaves_no_approval_when_the_write_fails(
     def fail(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("client_node.approval.os.replace", fail)
+    monkeypatch.setattr("insight.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         approve(state, manifest)
 
