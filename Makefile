@@ -29,7 +29,8 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy coordinator client_node privacy anonymization audit simulations insight cli
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy coordinator client_node privacy anonymization audit simulations insight federation cli
 
 # Comparison libraries for the audit benchmark only, never project dependencies: merkletools
 # does not install on Python 3.11 with its dependencies (pysha3 does not build), hence --no-deps.
