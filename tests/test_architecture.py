@@ -148,9 +148,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         ("federation", ("federation", "insight", "privacy", "audit", "anonymization")),
     ],
 )
-def test_package_imports_only_what_its_layer_allows(
-    package: str, allowed: tuple[str, ...]
-) -> None:
+def test_package_imports_only_what_its_layer_allows(package: str, allowed: tuple[str, ...]) -> None:
     bad = [
         f"{source} imports {target}"
         for source, target in _edges_from(package)

@@ -27,8 +27,9 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         if not self.origin or any(c.isspace() or c == "+" for c in self.origin):
-            raise FormatError(f"checkpoint origin {self.origin!r} must be non-empty, "
-                              "without spaces or '+'")
+            raise FormatError(
+                f"checkpoint origin {self.origin!r} must be non-empty, without spaces or '+'"
+            )
         if self.tree_size < 0:
             raise FormatError(f"checkpoint tree size {self.tree_size} is negative")
         if len(self.root) != HASH_SIZE:
@@ -48,8 +49,9 @@ class Checkpoint:
             raise FormatError("a checkpoint is exactly three lines: origin, size, root")
         origin, size, root = lines[:3]
         if not _SIZE.fullmatch(size):
-            raise FormatError(f"checkpoint tree size {size!r} is not a decimal without "
-                              "leading zeroes")
+            raise FormatError(
+                f"checkpoint tree size {size!r} is not a decimal without leading zeroes"
+            )
         try:
             raw = base64.b64decode(root, validate=True)
         except binascii.Error as exc:

@@ -72,10 +72,7 @@ class VerificationError(AuditError):
     def __str__(self) -> str:
         if self.expected is None and self.computed is None:
             return self.message
-        return (
-            f"{self.message} (expected {_show(self.expected)}, "
-            f"computed {_show(self.computed)})"
-        )
+        return f"{self.message} (expected {_show(self.expected)}, computed {_show(self.computed)})"
 
 
 class RootMismatchError(VerificationError):

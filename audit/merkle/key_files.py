@@ -46,7 +46,7 @@ def signer_text(signer: NoteSigner) -> str:
 def parse_signer(text: str) -> NoteSigner:
     """Parse note-key text; the key ID must match the key."""
     text = text.strip()
-    parts = text[len(_PREFIX):].split("+", 2) if text.startswith(_PREFIX) else []
+    parts = text[len(_PREFIX) :].split("+", 2) if text.startswith(_PREFIX) else []
     if len(parts) != 3:
         raise FormatError("a private note key reads PRIVATE+KEY+name+keyid+base64key")
     name, hex_id, material = parts
@@ -79,15 +79,18 @@ def write_signer(path: str | os.PathLike[str], signer: NoteSigner, *, pem: bool 
     """Write a private key, mode 0600; refuses to overwrite an existing file."""
     if pem:
         content = signer.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     else:
         content = (signer_text(signer) + "\n").encode()
     write_private(Path(path), content)
 
 
-def read_signer(path: str | os.PathLike[str], *, name: str | None = None,
-                signature_type: int = NOTE_ED25519) -> NoteSigner:
+def read_signer(
+    path: str | os.PathLike[str], *, name: str | None = None, signature_type: int = NOTE_ED25519
+) -> NoteSigner:
     """Load a private key from note-key text, or from PEM (then ``name`` is required)."""
     path = Path(path)
     content = path.read_bytes()

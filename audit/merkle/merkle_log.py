@@ -41,8 +41,9 @@ class MerkleLog:
     A log is not safe for concurrent writers; use it from one thread at a time when writing.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *,
-                 readonly: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False
+    ) -> None:
         if path is None:
             if readonly:
                 raise StoreError("an in-memory log cannot be read-only")
@@ -113,14 +114,18 @@ class MerkleLog:
         """
         batch = list(datas)
         if not all(map(isinstance, batch, repeat(bytes))) or (
-                batch and max(map(len, batch)) > MAX_LEAF_BYTES):
+            batch and max(map(len, batch)) > MAX_LEAF_BYTES
+        ):
             for position, data in enumerate(batch):
                 if not isinstance(data, bytes):
-                    raise TypeError(f"leaf {position} of the batch is {type(data).__name__}, "
-                                    "not bytes")
+                    raise TypeError(
+                        f"leaf {position} of the batch is {type(data).__name__}, not bytes"
+                    )
                 if len(data) > MAX_LEAF_BYTES:
-                    raise ValueError(f"leaf {position} of the batch has {len(data)} bytes, "
-                                     f"more than {MAX_LEAF_BYTES}")
+                    raise ValueError(
+                        f"leaf {position} of the batch has {len(data)} bytes, "
+                        f"more than {MAX_LEAF_BYTES}"
+                    )
         first = self._frontier.size
         if not batch:
             return first
@@ -172,8 +177,9 @@ class MerkleLog:
         size2 = self._check_size(size2)
         if not 0 <= size1 <= size2:
             raise ValueError(f"tree sizes {size1} -> {size2} are not in append order")
-        return self._group_hashes([range_nodes(start, end)
-                                   for start, end in consistency_ranges(size1, size2)])
+        return self._group_hashes(
+            [range_nodes(start, end) for start, end in consistency_ranges(size1, size2)]
+        )
 
     def close(self) -> None:
         """Release the storage; the log must not be used afterwards."""
@@ -182,8 +188,12 @@ class MerkleLog:
     def __enter__(self) -> MerkleLog:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _check_size(self, tree_size: int | None) -> int:

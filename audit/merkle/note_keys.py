@@ -45,10 +45,15 @@ _MAX_TIMESTAMP = 2**63 - 1
 
 def check_key_name(name: str) -> str:
     """Return ``name`` if it is a valid key name: non-empty, no spaces, no '+', printable."""
-    if (not name or "+" in name or any(c.isspace() for c in name)
-            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)):
-        raise FormatError(f"key name {name!r} must be non-empty, without spaces, '+' or "
-                          "control characters")
+    if (
+        not name
+        or "+" in name
+        or any(c.isspace() for c in name)
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+    ):
+        raise FormatError(
+            f"key name {name!r} must be non-empty, without spaces, '+' or control characters"
+        )
     return name
 
 
@@ -144,8 +149,9 @@ class NoteSigner:
     @property
     def verifier(self) -> NoteVerifier:
         """The matching public key."""
-        return NoteVerifier(self.name, self.signature_type,
-                            _public_bytes(self.private_key.public_key()))
+        return NoteVerifier(
+            self.name, self.signature_type, _public_bytes(self.private_key.public_key())
+        )
 
     @property
     def key_id(self) -> int:

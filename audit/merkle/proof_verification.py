@@ -19,14 +19,16 @@ __all__ = ["verify_consistency", "verify_inclusion"]
 def _check_hash(what: str, value: bytes) -> None:
     if not isinstance(value, bytes) or len(value) != HASH_SIZE:
         size = len(value) if isinstance(value, bytes) else type(value).__name__
-        raise VerificationError(f"{what} is not a {HASH_SIZE}-byte hash", expected=HASH_SIZE,
-                                computed=size)
+        raise VerificationError(
+            f"{what} is not a {HASH_SIZE}-byte hash", expected=HASH_SIZE, computed=size
+        )
 
 
 def _check_proof(proof: Sequence[bytes], expected_length: int) -> None:
     if len(proof) != expected_length:
-        raise VerificationError("proof has the wrong number of hashes",
-                                expected=expected_length, computed=len(proof))
+        raise VerificationError(
+            "proof has the wrong number of hashes", expected=expected_length, computed=len(proof)
+        )
     for position, element in enumerate(proof):
         _check_hash(f"proof element {position}", element)
 
@@ -65,8 +67,11 @@ def verify_inclusion(
     if sn != 0:
         raise VerificationError("inclusion proof is shorter than the path to the root")
     if r != root:
-        raise RootMismatchError(f"inclusion proof of leaf {index} in tree size {tree_size} "
-                                "leads to another root", expected=root, computed=r)
+        raise RootMismatchError(
+            f"inclusion proof of leaf {index} in tree size {tree_size} leads to another root",
+            expected=root,
+            computed=r,
+        )
 
 
 def verify_consistency(
@@ -91,8 +96,11 @@ def verify_consistency(
         _check_proof(proof, 0)
         expected = root2 if size1 == size2 else EMPTY_ROOT
         if root1 != expected:
-            raise RootMismatchError(f"first root does not match for tree sizes {size1} -> "
-                                    f"{size2}", expected=expected, computed=root1)
+            raise RootMismatchError(
+                f"first root does not match for tree sizes {size1} -> {size2}",
+                expected=expected,
+                computed=root1,
+            )
         return
     _check_proof(proof, consistency_proof_length(size1, size2))
     path = list(proof)
@@ -119,8 +127,14 @@ def verify_consistency(
     if sn != 0:
         raise VerificationError("consistency proof is shorter than the path to the root")
     if fr != root1:
-        raise RootMismatchError(f"consistency proof {size1} -> {size2} does not rebuild the "
-                                "first root", expected=root1, computed=fr)
+        raise RootMismatchError(
+            f"consistency proof {size1} -> {size2} does not rebuild the first root",
+            expected=root1,
+            computed=fr,
+        )
     if sr != root2:
-        raise RootMismatchError(f"consistency proof {size1} -> {size2} does not rebuild the "
-                                "second root", expected=root2, computed=sr)
+        raise RootMismatchError(
+            f"consistency proof {size1} -> {size2} does not rebuild the second root",
+            expected=root2,
+            computed=sr,
+        )

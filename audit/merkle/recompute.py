@@ -36,14 +36,22 @@ def _compare(run: LeafRun, stored_hashes: bytes, blobs: list[bytes]) -> None:
                     raise VerificationError(
                         f"stored hash of level {level} completed by leaf {run.start + position}"
                         " differs from the hash recomputed from the leaves",
-                        expected=blob[part], computed=stored[part] or None)
+                        expected=blob[part],
+                        computed=stored[part] or None,
+                    )
         offset += len(blob)
-    raise VerificationError(f"leaf run at {run.start} stores extra hash bytes",
-                            expected=len(computed), computed=len(stored_hashes))
+    raise VerificationError(
+        f"leaf run at {run.start} stores extra hash bytes",
+        expected=len(computed),
+        computed=len(stored_hashes),
+    )
 
 
-def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
-                    on_leaf: Callable[[int, bytes], None] | None = None) -> Recomputed:
+def recompute_store(
+    store: SqliteStore,
+    sizes: Iterable[int] = (),
+    on_leaf: Callable[[int, bytes], None] | None = None,
+) -> Recomputed:
     """Hash every leaf, rebuild every perfect subtree and check each against the store.
 
     Also returns the root at each of ``sizes`` (sizes beyond the log are left out), and
@@ -64,12 +72,16 @@ def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
         if stored is None or run.hash_position is None:
             raise VerificationError(f"leaf run at {run.start} has no row in table hashes")
         if run.start != frontier.size:
-            raise VerificationError("leaf runs are not contiguous", expected=frontier.size,
-                                    computed=run.start)
+            raise VerificationError(
+                "leaf runs are not contiguous", expected=frontier.size, computed=run.start
+            )
         expected_position = 2 * run.start - run.start.bit_count()
         if run.hash_position != expected_position:
-            raise VerificationError(f"leaf run at {run.start} has a wrong hash position",
-                                    expected=expected_position, computed=run.hash_position)
+            raise VerificationError(
+                f"leaf run at {run.start} has a wrong hash position",
+                expected=expected_position,
+                computed=run.hash_position,
+            )
         try:
             datas = run.datas()
         except StoreError as exc:
@@ -88,6 +100,7 @@ def recompute_store(store: SqliteStore, sizes: Iterable[int] = (),
                 on_leaf(run.start + offset, data)
     hash_rows = store.table_rows("hashes")
     if hash_rows != runs:
-        raise VerificationError("table hashes has rows for runs that do not exist",
-                                expected=runs, computed=hash_rows)
+        raise VerificationError(
+            "table hashes has rows for runs that do not exist", expected=runs, computed=hash_rows
+        )
     return Recomputed(frontier.size, frontier.root(), roots)

@@ -42,7 +42,7 @@ class NoteSignature:
         line = line.removesuffix("\n")
         if not line.startswith(_DASH):
             raise FormatError(f"signature line does not start with an em dash: {line[:40]!r}")
-        name, _, blob = line[len(_DASH):].partition(" ")
+        name, _, blob = line[len(_DASH) :].partition(" ")
         check_key_name(name)
         try:
             raw = base64.b64decode(blob, validate=True)
@@ -53,8 +53,9 @@ class NoteSignature:
         return cls(name, int.from_bytes(raw[:4], "big"), raw[4:])
 
     @classmethod
-    def create(cls, text: str, signer: NoteSigner, *, timestamp: int | None = None
-               ) -> NoteSignature:
+    def create(
+        cls, text: str, signer: NoteSigner, *, timestamp: int | None = None
+    ) -> NoteSignature:
         """Sign note text with ``signer`` (a cosigner key also needs ``timestamp``)."""
         payload = signer.sign(text.encode(), timestamp=timestamp)
         return cls(signer.name, signer.key_id, payload)
@@ -102,11 +103,14 @@ class SignedNote:
         for signature in self.signatures:
             if signature.matches(verifier):
                 if not verifier.verify(self.text.encode(), signature.payload):
-                    raise SignatureError(f"signature of {verifier.name!r} (key ID "
-                                         f"{verifier.key_id:08x}) does not verify")
+                    raise SignatureError(
+                        f"signature of {verifier.name!r} (key ID "
+                        f"{verifier.key_id:08x}) does not verify"
+                    )
                 return signature
-        raise SignatureError(f"note carries no signature of {verifier.name!r} (key ID "
-                             f"{verifier.key_id:08x})")
+        raise SignatureError(
+            f"note carries no signature of {verifier.name!r} (key ID {verifier.key_id:08x})"
+        )
 
     def verify_known(self, verifiers: Iterable[NoteVerifier]) -> list[NoteVerifier]:
         """Verify every line from a known key and ignore the others; return the keys seen.

@@ -49,8 +49,10 @@ class LeafRun(NamedTuple):
     def datas(self) -> list[bytes]:
         """The run's leaves, split at ``ends`` (big-endian uint32 end offsets)."""
         if len(self.ends) != 4 * self.length:
-            raise StoreError(f"leaf run at {self.start}: {len(self.ends)} bytes of offsets "
-                             f"for {self.length} leaves")
+            raise StoreError(
+                f"leaf run at {self.start}: {len(self.ends)} bytes of offsets "
+                f"for {self.length} leaves"
+            )
         ends = struct.unpack(f">{self.length}I", self.ends)
         if ends[-1] != len(self.data):
             raise StoreError(f"leaf run at {self.start}: offsets do not cover its data")
@@ -93,12 +95,18 @@ class SqliteStore:
         try:
             self.connection = _connect(self.path, readonly)
             _tune(self.connection)
-            tables = {row[0] for row in self.connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                row[0]
+                for row in self.connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
             if not tables and not readonly:
                 self.connection.executescript(
-                    "BEGIN;" + schema_sql()
-                    + f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;")
+                    "BEGIN;"
+                    + schema_sql()
+                    + f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;"
+                )
             elif self.meta("schema") != SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: not a {SCHEMA_VERSION} store")
             elif not set(TABLES) <= tables:
@@ -110,8 +118,7 @@ class SqliteStore:
     def meta(self, key: str) -> str | None:
         """Value stored under ``key`` in table ``meta``, or None."""
         try:
-            row = self.connection.execute("SELECT value FROM meta WHERE key = ?",
-                                          (key,)).fetchone()
+            row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot read table meta: {exc}") from exc
         return None if row is None else str(row[0])
@@ -157,8 +164,9 @@ class SqliteStore:
             sql = _NODE_SQL.format(values=",".join(["(?,?)"] * (len(chunk) // 2)))
             for position, value in self.connection.execute(sql, chunk):
                 if not isinstance(value, bytes) or len(value) != HASH_SIZE:
-                    raise StoreError(f"{self.path}: no stored hash at post-order position "
-                                     f"{position}")
+                    raise StoreError(
+                        f"{self.path}: no stored hash at post-order position {position}"
+                    )
                 found[position] = value
         try:
             out = [cache[p] if p in cache else found[p] for p in positions]
@@ -189,8 +197,9 @@ class SqliteStore:
     def iter_runs(self) -> Iterator[LeafRun]:
         """Every run in leaf order (hash columns None where a ``hashes`` row is missing)."""
         for row in self.connection.execute(
-                "SELECT start, count, hash_position, hashes, ends, data FROM leaves "
-                "LEFT JOIN hashes USING (start) ORDER BY start"):
+            "SELECT start, count, hash_position, hashes, ends, data FROM leaves "
+            "LEFT JOIN hashes USING (start) ORDER BY start"
+        ):
             yield LeafRun(*row)
 
     def table_rows(self, table: str) -> int:

@@ -51,8 +51,12 @@ class Witness:
         logs: Trusted logs: origin -> the log's note verifier key.
     """
 
-    def __init__(self, signer: NoteSigner, state_path: str | os.PathLike[str],
-                 logs: Mapping[str, NoteVerifier]) -> None:
+    def __init__(
+        self,
+        signer: NoteSigner,
+        state_path: str | os.PathLike[str],
+        logs: Mapping[str, NoteVerifier],
+    ) -> None:
         if signer.signature_type != COSIGNATURE_V1:
             raise FormatError("a witness signs with a cosigner key (signature type 0x04)")
         self.signer = signer
@@ -69,8 +73,13 @@ class Witness:
         head = self._load().get(origin)
         return (0, EMPTY_ROOT) if head is None else head
 
-    def cosign(self, note: str | SignedNote, consistency_proof: Sequence[bytes], *,
-               timestamp: int | None = None) -> NoteSignature:
+    def cosign(
+        self,
+        note: str | SignedNote,
+        consistency_proof: Sequence[bytes],
+        *,
+        timestamp: int | None = None,
+    ) -> NoteSignature:
         """Check a signed checkpoint and cosign it.
 
         Requires ``consistency_proof`` to lead from ``latest(origin)`` to the checkpoint.
@@ -84,25 +93,33 @@ class Witness:
         checkpoint = Checkpoint.from_text(signed.text)
         log_key = self.logs.get(checkpoint.origin)
         if log_key is None:
-            raise SignatureError(f"witness does not follow a log with origin "
-                                 f"{checkpoint.origin!r}")
+            raise SignatureError(f"witness does not follow a log with origin {checkpoint.origin!r}")
         signed.verify(log_key)
         heads = self._load()
         old_size, old_root = heads.get(checkpoint.origin, (0, EMPTY_ROOT))
         if checkpoint.tree_size < old_size:
-            raise StaleCheckpointError(f"checkpoint of size {checkpoint.tree_size} is older "
-                                       f"than size {old_size} already cosigned")
+            raise StaleCheckpointError(
+                f"checkpoint of size {checkpoint.tree_size} is older "
+                f"than size {old_size} already cosigned"
+            )
         try:
-            verify_consistency(old_size, checkpoint.tree_size, consistency_proof, old_root,
-                               checkpoint.root)
+            verify_consistency(
+                old_size, checkpoint.tree_size, consistency_proof, old_root, checkpoint.root
+            )
         except VerificationError as exc:
-            logger.warning("witness: split view on log %s at sizes %d -> %d",
-                           checkpoint.origin, old_size, checkpoint.tree_size)
+            logger.warning(
+                "witness: split view on log %s at sizes %d -> %d",
+                checkpoint.origin,
+                old_size,
+                checkpoint.tree_size,
+            )
             raise SplitViewError(
                 f"split view: log {checkpoint.origin} shows size {checkpoint.tree_size} root "
                 f"{_b64(checkpoint.root)}, not consistent with size {old_size} root "
                 f"{_b64(old_root)} cosigned before ({exc})",
-                expected=old_root, computed=checkpoint.root) from exc
+                expected=old_root,
+                computed=checkpoint.root,
+            ) from exc
         when = int(time.time()) if timestamp is None else timestamp
         cosignature = NoteSignature.create(signed.text, self.signer, timestamp=when)
         heads[checkpoint.origin] = (checkpoint.tree_size, checkpoint.root)
@@ -116,15 +133,20 @@ class Witness:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
             if state["v"] != _STATE_VERSION:
                 raise ValueError(f"state version {state['v']}")
-            return {origin: (int(head["tree_size"]),
-                             base64.b64decode(head["root"], validate=True))
-                    for origin, head in state["logs"].items()}
+            return {
+                origin: (int(head["tree_size"]), base64.b64decode(head["root"], validate=True))
+                for origin, head in state["logs"].items()
+            }
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise FormatError(f"{self.state_path}: unreadable witness state: {exc}") from exc
 
     def _save(self, heads: Mapping[str, tuple[int, bytes]]) -> None:
-        state = {"v": _STATE_VERSION, "logs": {
-            origin: {"tree_size": size, "root": _b64(root)} for origin, (size, root) in
-            sorted(heads.items())}}
+        state = {
+            "v": _STATE_VERSION,
+            "logs": {
+                origin: {"tree_size": size, "root": _b64(root)}
+                for origin, (size, root) in sorted(heads.items())
+            },
+        }
         text = json.dumps(state, sort_keys=True, indent=1)
         write_atomic(self.state_path, text.encode("utf-8"), mode=0o600)

@@ -49,8 +49,9 @@ def check_canonical_safe(value: Any, where: str = "record") -> None:
 def canonical_json(value: Any) -> bytes:
     """Encode ``value`` canonically; raises `RecordError` for values JSON cannot carry."""
     check_canonical_safe(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 def _reject_constant(name: str) -> None:

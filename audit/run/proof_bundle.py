@@ -72,8 +72,9 @@ def _default_size(checkpoints: CheckpointStore) -> int:
     return (cosigned or sizes)[-1]
 
 
-def make_bundle(run_dir: str | os.PathLike[str], round_number: int, *,
-                tree_size: int | None = None) -> dict[str, Any]:
+def make_bundle(
+    run_dir: str | os.PathLike[str], round_number: int, *, tree_size: int | None = None
+) -> dict[str, Any]:
     """Build the bundle of round ``round_number`` against the checkpoint at ``tree_size``
     (default: the newest cosigned one, else the newest). Requires the round to be in the log
     at that size."""
@@ -86,24 +87,41 @@ def make_bundle(run_dir: str | os.PathLike[str], round_number: int, *,
         signed = checkpoints.get(size)
         if signed is None:
             raise FormatError(f"no checkpoint at tree size {size}")
-        index = next((i for i, data in enumerate(log.leaves(0, size))
-                      if i and parse_record(data).get("round") == round_number), None)
+        index = next(
+            (
+                i
+                for i, data in enumerate(log.leaves(0, size))
+                if i and parse_record(data).get("round") == round_number
+            ),
+            None,
+        )
         if index is None:
             raise FormatError(f"round {round_number} is not in the log at tree size {size}")
-        entries = [{"index": i, "leaf": _b64(log.leaf(i)),
-                    "inclusion_proof": [_b64(h) for h in log.inclusion_proof(i, size)]}
-                   for i in (0, index)]
+        entries = [
+            {
+                "index": i,
+                "leaf": _b64(log.leaf(i)),
+                "inclusion_proof": [_b64(h) for h in log.inclusion_proof(i, size)],
+            }
+            for i in (0, index)
+        ]
         note = signed.text()
-        return {"format": BUNDLE_FORMAT, "origin": signed.origin, "round": round_number,
-                "coordinator_vkey": vkey_path.read_text(encoding="ascii").strip(),
-                "checkpoint": note, "entries": entries,
-                "tlog_proof": tlog_proof_text(index, log.inclusion_proof(index, size), note)}
+        return {
+            "format": BUNDLE_FORMAT,
+            "origin": signed.origin,
+            "round": round_number,
+            "coordinator_vkey": vkey_path.read_text(encoding="ascii").strip(),
+            "checkpoint": note,
+            "entries": entries,
+            "tlog_proof": tlog_proof_text(index, log.inclusion_proof(index, size), note),
+        }
     finally:
         store.close()
 
 
-def write_bundle(run_dir: str | os.PathLike[str], round_number: int,
-                 out: str | os.PathLike[str] | None = None) -> Path:
+def write_bundle(
+    run_dir: str | os.PathLike[str], round_number: int, out: str | os.PathLike[str] | None = None
+) -> Path:
     """Write round ``round_number``'s bundle (atomically); default
     ``RUN_DIR/audit/proofs/round-N.json``."""
     bundle = make_bundle(run_dir, round_number)
@@ -124,8 +142,9 @@ def _decode_entry(entry: Any, where: str) -> tuple[int, bytes, list[bytes]]:
     return index, leaf, proof
 
 
-def verify_bundle(bundle: str | os.PathLike[str] | dict[str, Any], *,
-                  coordinator_key: NoteVerifier | None = None) -> BundleReport:
+def verify_bundle(
+    bundle: str | os.PathLike[str] | dict[str, Any], *, coordinator_key: NoteVerifier | None = None
+) -> BundleReport:
     """Verify a bundle offline.
 
     Checks the coordinator's signature on the checkpoint (with ``coordinator_key`` if given,
@@ -144,8 +163,9 @@ def verify_bundle(bundle: str | os.PathLike[str] | dict[str, Any], *,
         raise VerificationError(str(exc)) from exc
 
 
-def _verify(bundle: str | os.PathLike[str] | dict[str, Any],
-            coordinator_key: NoteVerifier | None) -> BundleReport:
+def _verify(
+    bundle: str | os.PathLike[str] | dict[str, Any], coordinator_key: NoteVerifier | None
+) -> BundleReport:
     data = bundle if isinstance(bundle, dict) else json.loads(Path(bundle).read_text("utf-8"))
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
         raise FormatError(f"not a {BUNDLE_FORMAT} file")
@@ -153,8 +173,11 @@ def _verify(bundle: str | os.PathLike[str] | dict[str, Any],
     key = parse_vkey(data["coordinator_vkey"]) if coordinator_key is None else coordinator_key
     signed.note.verify(key)
     if signed.origin != data["origin"]:
-        raise VerificationError("bundle origin differs from the checkpoint's",
-                                expected=signed.origin, computed=data["origin"])
+        raise VerificationError(
+            "bundle origin differs from the checkpoint's",
+            expected=signed.origin,
+            computed=data["origin"],
+        )
     entries = [_decode_entry(e, f"entry {n}") for n, e in enumerate(data["entries"])]
     if len(entries) != 2 or entries[0][0] != 0:
         raise FormatError("a bundle holds the run-start entry (index 0) and one round entry")
@@ -166,14 +189,20 @@ def _verify(bundle: str | os.PathLike[str] | dict[str, Any],
     if start["type"] != "run_start" or record["type"] != "round":
         raise VerificationError("bundle entries are not a run start and a round")
     if record["round"] != data["round"]:
-        raise VerificationError("the round entry is another round", expected=data["round"],
-                                computed=record["round"])
+        raise VerificationError(
+            "the round entry is another round", expected=data["round"], computed=record["round"]
+        )
     index, _, proof = entries[1]
     if data["tlog_proof"] != tlog_proof_text(index, proof, data["checkpoint"]):
         raise VerificationError("tlog_proof text does not match the round's entry")
     witnesses = {parse_vkey(vkey): partner for partner, vkey in start["partners"].items()}
     seen = signed.note.verify_known(witnesses)
-    return BundleReport(origin=signed.origin, tree_size=signed.tree_size,
-                        round_number=record["round"], index=index,
-                        cosigned_by=tuple(sorted(witnesses[key] for key in seen)),
-                        key_pinned=coordinator_key is not None, record=record)
+    return BundleReport(
+        origin=signed.origin,
+        tree_size=signed.tree_size,
+        round_number=record["round"],
+        index=index,
+        cosigned_by=tuple(sorted(witnesses[key] for key in seen)),
+        key_pinned=coordinator_key is not None,
+        record=record,
+    )

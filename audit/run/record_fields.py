@@ -26,8 +26,9 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 
-def check_fields(record: Mapping[str, Any], required: Set[str], optional: Set[str],
-                 kind: str) -> None:
+def check_fields(
+    record: Mapping[str, Any], required: Set[str], optional: Set[str], kind: str
+) -> None:
     """Every required field present, nothing beyond required and optional."""
     missing = sorted(required - set(record))
     if missing:
@@ -53,8 +54,12 @@ def check_int(value: Any, where: str, *, minimum: int) -> int:
 
 def check_number(value: Any, where: str) -> float:
     """A finite, non-negative number (not a boolean)."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or value < 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise RecordError(f"{where}: a finite non-negative number")
     return float(value)
 
@@ -72,8 +77,7 @@ def check_time(value: Any, where: str) -> str:
 
 def _check_id(value: Any, where: str) -> str:
     if not isinstance(value, str) or not PARTNER_ID.fullmatch(value):
-        raise RecordError(f"{where}: a partner id of letters, digits, '.', '_' or '-' "
-                          "(at most 64)")
+        raise RecordError(f"{where}: a partner id of letters, digits, '.', '_' or '-' (at most 64)")
     return value
 
 

@@ -56,44 +56,62 @@ class RecordSequence:
     def _accept_round(self, record: Mapping[str, Any]) -> None:
         number = record["round"]
         if number != self.last_round + 1:
-            raise RecordError(f"round {number} follows round {self.last_round}; rounds must be "
-                              "consecutive from 1")
+            raise RecordError(
+                f"round {number} follows round {self.last_round}; rounds must be consecutive from 1"
+            )
         named = set(record["participants"]) | set(record["dropouts"]) | set(record["refusals"])
-        for key in ("update_hashes", "epsilon_spent", "epsilon_cumulative", "epsilon_budget",
-                    "data_commitments"):
+        for key in (
+            "update_hashes",
+            "epsilon_spent",
+            "epsilon_cumulative",
+            "epsilon_budget",
+            "data_commitments",
+        ):
             named |= set(record[key])
         unknown = sorted(named - set(self.partners))
         if unknown:
-            raise RecordError(f"round {number} names partners not declared at run start: "
-                              f"{', '.join(unknown)}")
+            raise RecordError(
+                f"round {number} names partners not declared at run start: {', '.join(unknown)}"
+            )
         if self.model_hash is not None and record["model_hash_before"] != self.model_hash:
-            raise RecordError(f"round {number}: model_hash_before is not the previous round's "
-                              "model_hash_after")
+            raise RecordError(
+                f"round {number}: model_hash_before is not the previous round's model_hash_after"
+            )
         budget = {**self.budget, **record["epsilon_budget"]}
         cumulative = {**self.cumulative, **record["epsilon_cumulative"]}
         for partner, cap in record["epsilon_budget"].items():
             if partner in self.budget and cap != self.budget[partner]:
-                raise BudgetError(f"round {number}: epsilon budget of {partner} changed",
-                                  expected=str(self.budget[partner]), computed=str(cap))
+                raise BudgetError(
+                    f"round {number}: epsilon budget of {partner} changed",
+                    expected=str(self.budget[partner]),
+                    computed=str(cap),
+                )
         for partner, value in record["epsilon_cumulative"].items():
             if value < self.cumulative.get(partner, 0.0):
-                raise BudgetError(f"round {number}: cumulative epsilon of {partner} decreased",
-                                  expected=f">= {self.cumulative[partner]}", computed=str(value))
+                raise BudgetError(
+                    f"round {number}: cumulative epsilon of {partner} decreased",
+                    expected=f">= {self.cumulative[partner]}",
+                    computed=str(value),
+                )
         for partner, value in cumulative.items():
             if partner not in budget:
                 raise BudgetError(f"round {number}: {partner} spent epsilon without a budget")
             if value > budget[partner]:
-                raise BudgetError(f"round {number}: cumulative epsilon of {partner} exceeds "
-                                  "its budget", expected=f"<= {budget[partner]}",
-                                  computed=str(value))
+                raise BudgetError(
+                    f"round {number}: cumulative epsilon of {partner} exceeds its budget",
+                    expected=f"<= {budget[partner]}",
+                    computed=str(value),
+                )
         self.budget, self.cumulative = budget, cumulative
         self.last_round = number
         self.model_hash = record["model_hash_after"]
 
     def _accept_run_resume(self, record: Mapping[str, Any]) -> None:
         if record["after_round"] != self.last_round:
-            raise RecordError(f"run_resume after round {record['after_round']}, but the log "
-                              f"holds {self.last_round} rounds")
+            raise RecordError(
+                f"run_resume after round {record['after_round']}, but the log "
+                f"holds {self.last_round} rounds"
+            )
         if self.model_hash is not None and record["model_hash"] != self.model_hash:
             raise RecordError("run_resume: model_hash is not the last round's model_hash_after")
         self.model_hash = record["model_hash"]
@@ -101,10 +119,10 @@ class RecordSequence:
 
     def _accept_run_end(self, record: Mapping[str, Any]) -> None:
         if record["rounds"] != self.last_round:
-            raise RecordError(f"run_end says {record['rounds']} rounds, the log holds "
-                              f"{self.last_round}")
+            raise RecordError(
+                f"run_end says {record['rounds']} rounds, the log holds {self.last_round}"
+            )
         if self.model_hash is not None and record["final_model_hash"] != self.model_hash:
-            raise RecordError("run_end: final_model_hash is not the last round's "
-                              "model_hash_after")
+            raise RecordError("run_end: final_model_hash is not the last round's model_hash_after")
         self.final_model_hash = record["final_model_hash"]
         self.ended = True

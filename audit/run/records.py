@@ -47,16 +47,52 @@ __all__ = [
 
 RECORD_VERSION = 1
 RECORD_TYPES = ("run_start", "round", "run_resume", "run_end")
-DP_TERMS = frozenset({"accountant", "max_grad_norm", "noise_multiplier", "sample_rate",
-                      "target_delta", "target_epsilon"})
+DP_TERMS = frozenset(
+    {
+        "accountant",
+        "max_grad_norm",
+        "noise_multiplier",
+        "sample_rate",
+        "target_delta",
+        "target_epsilon",
+    }
+)
 """DP terms a run-start record may carry, under Opacus's names."""
 
 _FIELDS = {
-    "run_start": ({"v", "type", "config_hash", "code_hash", "model_arch_hash", "dp",
-                   "partners", "started_at"}, {"manifest_hash"}),
-    "round": ({"v", "type", "round", "participants", "dropouts", "refusals", "update_hashes",
-               "model_hash_before", "model_hash_after", "epsilon_spent", "epsilon_cumulative",
-               "epsilon_budget", "data_commitments", "started_at", "ended_at"}, {"rejected"}),
+    "run_start": (
+        {
+            "v",
+            "type",
+            "config_hash",
+            "code_hash",
+            "model_arch_hash",
+            "dp",
+            "partners",
+            "started_at",
+        },
+        {"manifest_hash"},
+    ),
+    "round": (
+        {
+            "v",
+            "type",
+            "round",
+            "participants",
+            "dropouts",
+            "refusals",
+            "update_hashes",
+            "model_hash_before",
+            "model_hash_after",
+            "epsilon_spent",
+            "epsilon_cumulative",
+            "epsilon_budget",
+            "data_commitments",
+            "started_at",
+            "ended_at",
+        },
+        {"rejected"},
+    ),
     "run_resume": ({"v", "type", "after_round", "model_hash", "resumed_at"}, set()),
     "run_end": ({"v", "type", "final_model_hash", "rounds", "ended_at"}, set()),
 }
@@ -102,10 +138,15 @@ def _check_run_start(record: Mapping[str, Any]) -> None:
 
 def _check_round(record: Mapping[str, Any]) -> None:
     check_int(record["round"], "round", minimum=1)
-    groups = {name: set(check_id_list(record[name], name))
-              for name in ("participants", "dropouts", "refusals")}
-    for first, second in (("participants", "dropouts"), ("participants", "refusals"),
-                          ("dropouts", "refusals")):
+    groups = {
+        name: set(check_id_list(record[name], name))
+        for name in ("participants", "dropouts", "refusals")
+    }
+    for first, second in (
+        ("participants", "dropouts"),
+        ("participants", "refusals"),
+        ("dropouts", "refusals"),
+    ):
         both = groups[first] & groups[second]
         if both:
             raise RecordError(f"{', '.join(sorted(both))} in both {first} and {second}")
@@ -129,8 +170,10 @@ def _check_round(record: Mapping[str, Any]) -> None:
     if not set(spent) <= trained:
         raise RecordError("epsilon_spent: only participants and dropouts spend epsilon")
     if not set(spent) <= set(cumulative) <= set(budget):
-        raise RecordError("every partner with epsilon spent has a cumulative epsilon, and every "
-                          "cumulative epsilon has a budget")
+        raise RecordError(
+            "every partner with epsilon spent has a cumulative epsilon, and every "
+            "cumulative epsilon has a budget"
+        )
     for name, values in (("epsilon_spent", spent), ("epsilon_cumulative", cumulative)):
         for partner, value in values.items():
             check_number(value, f"{name}.{partner}")
@@ -139,14 +182,14 @@ def _check_round(record: Mapping[str, Any]) -> None:
             raise RecordError(f"epsilon_budget.{partner}: a budget is positive")
     for partner, value in cumulative.items():
         if value > budget[partner]:
-            raise RecordError(f"epsilon_cumulative.{partner}: {value} exceeds its budget "
-                              f"{budget[partner]}")
+            raise RecordError(
+                f"epsilon_cumulative.{partner}: {value} exceeds its budget {budget[partner]}"
+            )
     if "rejected" in record:
         rejected = set(check_id_list(record["rejected"], "rejected"))
         if not rejected <= groups["dropouts"]:
             raise RecordError("rejected: a rejected update's partner is among the dropouts")
-    if check_time(record["started_at"], "started_at") > check_time(record["ended_at"],
-                                                                   "ended_at"):
+    if check_time(record["started_at"], "started_at") > check_time(record["ended_at"], "ended_at"):
         raise RecordError("started_at is after ended_at")
 
 
@@ -178,8 +221,12 @@ def validate_record(record: Mapping[str, Any]) -> str:
         raise RecordError(f"type: one of {', '.join(RECORD_TYPES)}, not {kind!r}")
     required, optional = _FIELDS[kind]
     check_fields(record, required, optional, kind)
-    checks = {"run_start": _check_run_start, "round": _check_round,
-              "run_resume": _check_run_resume, "run_end": _check_run_end}
+    checks = {
+        "run_start": _check_run_start,
+        "round": _check_round,
+        "run_resume": _check_run_resume,
+        "run_end": _check_run_end,
+    }
     checks[kind](record)
     return str(kind)
 
@@ -203,61 +250,101 @@ def parse_record(data: bytes) -> dict[str, Any]:
     return value
 
 
-def run_start_record(*, config_hash: str, code_hash: str, model_arch_hash: str,
-                     dp: Mapping[str, float | int | str], partners: Mapping[str, str],
-                     started_at: datetime | str, manifest_hash: str | None = None
-                     ) -> dict[str, Any]:
+def run_start_record(
+    *,
+    config_hash: str,
+    code_hash: str,
+    model_arch_hash: str,
+    dp: Mapping[str, float | int | str],
+    partners: Mapping[str, str],
+    started_at: datetime | str,
+    manifest_hash: str | None = None,
+) -> dict[str, Any]:
     """Build a valid run-start record. ``partners`` maps partner id to cosigner vkey."""
     record: dict[str, Any] = {
-        "v": RECORD_VERSION, "type": "run_start", "config_hash": config_hash,
-        "code_hash": code_hash, "model_arch_hash": model_arch_hash, "dp": dict(dp),
-        "partners": dict(partners), "started_at": format_time(started_at)}
+        "v": RECORD_VERSION,
+        "type": "run_start",
+        "config_hash": config_hash,
+        "code_hash": code_hash,
+        "model_arch_hash": model_arch_hash,
+        "dp": dict(dp),
+        "partners": dict(partners),
+        "started_at": format_time(started_at),
+    }
     if manifest_hash is not None:
         record["manifest_hash"] = manifest_hash
     validate_record(record)
     return record
 
 
-def round_record(*, round_number: int, participants: Iterable[str],
-                 update_hashes: Mapping[str, str], model_hash_before: str,
-                 model_hash_after: str, epsilon_spent: Mapping[str, float],
-                 epsilon_cumulative: Mapping[str, float], epsilon_budget: Mapping[str, float],
-                 data_commitments: Mapping[str, str], started_at: datetime | str,
-                 ended_at: datetime | str, dropouts: Iterable[str] = (),
-                 refusals: Iterable[str] = (), rejected: Iterable[str] = ()
-                 ) -> dict[str, Any]:
+def round_record(
+    *,
+    round_number: int,
+    participants: Iterable[str],
+    update_hashes: Mapping[str, str],
+    model_hash_before: str,
+    model_hash_after: str,
+    epsilon_spent: Mapping[str, float],
+    epsilon_cumulative: Mapping[str, float],
+    epsilon_budget: Mapping[str, float],
+    data_commitments: Mapping[str, str],
+    started_at: datetime | str,
+    ended_at: datetime | str,
+    dropouts: Iterable[str] = (),
+    refusals: Iterable[str] = (),
+    rejected: Iterable[str] = (),
+) -> dict[str, Any]:
     """Build a valid round record (id lists are sorted). ``rejected``: the dropouts whose
     update arrived but was refused before aggregation (non-finite, wrong shape, too large)."""
     record: dict[str, Any] = {
-        "v": RECORD_VERSION, "type": "round", "round": round_number,
-        "participants": sorted(participants), "dropouts": sorted(dropouts),
-        "refusals": sorted(refusals), "update_hashes": dict(update_hashes),
-        "model_hash_before": model_hash_before, "model_hash_after": model_hash_after,
-        "epsilon_spent": dict(epsilon_spent), "epsilon_cumulative": dict(epsilon_cumulative),
-        "epsilon_budget": dict(epsilon_budget), "data_commitments": dict(data_commitments),
-        "started_at": format_time(started_at), "ended_at": format_time(ended_at)}
+        "v": RECORD_VERSION,
+        "type": "round",
+        "round": round_number,
+        "participants": sorted(participants),
+        "dropouts": sorted(dropouts),
+        "refusals": sorted(refusals),
+        "update_hashes": dict(update_hashes),
+        "model_hash_before": model_hash_before,
+        "model_hash_after": model_hash_after,
+        "epsilon_spent": dict(epsilon_spent),
+        "epsilon_cumulative": dict(epsilon_cumulative),
+        "epsilon_budget": dict(epsilon_budget),
+        "data_commitments": dict(data_commitments),
+        "started_at": format_time(started_at),
+        "ended_at": format_time(ended_at),
+    }
     if rejected:
         record["rejected"] = sorted(rejected)
     validate_record(record)
     return record
 
 
-def run_resume_record(*, after_round: int, model_hash: str, resumed_at: datetime | str
-                      ) -> dict[str, Any]:
+def run_resume_record(
+    *, after_round: int, model_hash: str, resumed_at: datetime | str
+) -> dict[str, Any]:
     """Build a valid run-resume record: the coordinator restarted and goes on after
     ``after_round`` from the global model ``model_hash`` (that round's model_hash_after)."""
-    record: dict[str, Any] = {"v": RECORD_VERSION, "type": "run_resume",
-                              "after_round": after_round, "model_hash": model_hash,
-                              "resumed_at": format_time(resumed_at)}
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "type": "run_resume",
+        "after_round": after_round,
+        "model_hash": model_hash,
+        "resumed_at": format_time(resumed_at),
+    }
     validate_record(record)
     return record
 
 
-def run_end_record(*, final_model_hash: str, rounds: int, ended_at: datetime | str
-                   ) -> dict[str, Any]:
+def run_end_record(
+    *, final_model_hash: str, rounds: int, ended_at: datetime | str
+) -> dict[str, Any]:
     """Build a valid run-end record."""
-    record: dict[str, Any] = {"v": RECORD_VERSION, "type": "run_end",
-                              "final_model_hash": final_model_hash, "rounds": rounds,
-                              "ended_at": format_time(ended_at)}
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "type": "run_end",
+        "final_model_hash": final_model_hash,
+        "rounds": rounds,
+        "ended_at": format_time(ended_at),
+    }
     validate_record(record)
     return record

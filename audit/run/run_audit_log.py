@@ -44,6 +44,7 @@ __all__ = ["RunAuditLog"]
 
 logger = logging.getLogger(__name__)
 
+
 class RunAuditLog:
     """Append-only, signed, witnessable log of one run's records.
 
@@ -63,8 +64,9 @@ class RunAuditLog:
             self._sequence.accept(parse_record(data))
 
     @classmethod
-    def create(cls, run_dir: str | os.PathLike[str], signing_key: NoteSigner,
-               origin: str | None = None) -> RunAuditLog:
+    def create(
+        cls, run_dir: str | os.PathLike[str], signing_key: NoteSigner, origin: str | None = None
+    ) -> RunAuditLog:
         """Start the audit log of a run; refuses if one exists.
 
         ``origin`` (the checkpoints' first line) defaults to the signing key's name.
@@ -135,8 +137,11 @@ class RunAuditLog:
             signed = self._sign(self._log.size, self._log.root())
             self._checkpoints.add(signed)
         self._sequence = sequence
-        logger.info("audit log: appended a %s record, signed checkpoint at tree size %d",
-                    record["type"], signed.tree_size)
+        logger.info(
+            "audit log: appended a %s record, signed checkpoint at tree size %d",
+            record["type"],
+            signed.tree_size,
+        )
         return signed
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
@@ -150,8 +155,7 @@ class RunAuditLog:
             raise CheckpointError(f"no checkpoint was signed at tree size {tree_size}")
         return signed
 
-    def consistency_proof_for(self, witness_size: int, tree_size: int | None = None
-                              ) -> list[bytes]:
+    def consistency_proof_for(self, witness_size: int, tree_size: int | None = None) -> list[bytes]:
         """Consistency proof from a witness's last cosigned size to ``tree_size`` (default:
         the newest checkpoint). Requires ``0 <= witness_size <= tree_size``."""
         if tree_size is None:
@@ -171,13 +175,13 @@ class RunAuditLog:
         Raises:
             SignatureError: not from a partner declared at run start, or does not verify.
         """
-        line = (NoteSignature.from_line(cosignature) if isinstance(cosignature, str)
-                else cosignature)
+        line = NoteSignature.from_line(cosignature) if isinstance(cosignature, str) else cosignature
         signed = self.checkpoint(tree_size)
         keys = [key for key in self.witness_keys().values() if line.matches(key)]
         if not keys:
-            raise SignatureError(f"cosigner {line.name} (key ID {line.key_id:08x}) is not a "
-                                 "partner of this run")
+            raise SignatureError(
+                f"cosigner {line.name} (key ID {line.key_id:08x}) is not a partner of this run"
+            )
         SignedNote(signed.note.text, (line,)).verify(keys[0])
         with self._log.transaction():
             return self._checkpoints.add_cosignature(tree_size, line)
@@ -189,8 +193,12 @@ class RunAuditLog:
     def __enter__(self) -> RunAuditLog:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _sign(self, tree_size: int, root: bytes) -> SignedCheckpoint:
@@ -202,11 +210,11 @@ class RunAuditLog:
             try:
                 verify_consistency(previous.tree_size, tree_size, proof, previous.root, root)
             except VerificationError as exc:
-                logger.error("audit log: refusing an inconsistent head at tree size %d",
-                             tree_size)
-                raise CheckpointError(f"refusing to sign tree size {tree_size}: not consistent "
-                                      f"with checkpoint {previous.tree_size}: {exc}") from exc
+                logger.error("audit log: refusing an inconsistent head at tree size %d", tree_size)
+                raise CheckpointError(
+                    f"refusing to sign tree size {tree_size}: not consistent "
+                    f"with checkpoint {previous.tree_size}: {exc}"
+                ) from exc
         checkpoint = Checkpoint(self.origin, tree_size, root)
-        note = SignedNote(checkpoint.text, (NoteSignature.create(checkpoint.text,
-                                                                 self._signer),))
+        note = SignedNote(checkpoint.text, (NoteSignature.create(checkpoint.text, self._signer),))
         return SignedCheckpoint(checkpoint, note)

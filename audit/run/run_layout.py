@@ -1,8 +1,8 @@
 """Where a run directory keeps its audit files::
 
-    RUN_DIR/audit/log.sqlite            leaves, subtree hashes, checkpoints, cosignatures
-    RUN_DIR/audit/coordinator.vkey      the coordinator's verifier key (note key, type 0x01)
-    RUN_DIR/audit/proofs/round-N.json   proof bundles, when written
+RUN_DIR/audit/log.sqlite            leaves, subtree hashes, checkpoints, cosignatures
+RUN_DIR/audit/coordinator.vkey      the coordinator's verifier key (note key, type 0x01)
+RUN_DIR/audit/proofs/round-N.json   proof bundles, when written
 """
 
 from __future__ import annotations

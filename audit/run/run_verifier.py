@@ -79,41 +79,52 @@ def _records(store: SqliteStore, sizes: list[int]) -> tuple[RecordSequence, Reco
             record = parse_record(data)
             sequence.accept(record)
         except BudgetError as exc:
-            raise BudgetError(f"leaf {index}: {exc.message}", expected=exc.expected,
-                              computed=exc.computed) from exc
+            raise BudgetError(
+                f"leaf {index}: {exc.message}", expected=exc.expected, computed=exc.computed
+            ) from exc
         except AuditError as exc:
             raise VerificationError(f"leaf {index}: {exc}") from exc
 
     return sequence, recompute_store(store, sizes, on_leaf=accept)
 
 
-def _check_cosignatures(checkpoints: list[SignedCheckpoint], store: CheckpointStore,
-                        witnesses: dict[str, NoteVerifier]) -> int:
+def _check_cosignatures(
+    checkpoints: list[SignedCheckpoint], store: CheckpointStore, witnesses: dict[str, NoteVerifier]
+) -> int:
     orphans = set(store.cosigned_sizes()) - {signed.tree_size for signed in checkpoints}
     if orphans:
-        raise VerificationError(f"cosignatures refer to tree sizes without a checkpoint: "
-                                f"{sorted(orphans)}")
+        raise VerificationError(
+            f"cosignatures refer to tree sizes without a checkpoint: {sorted(orphans)}"
+        )
     count = 0
     for signed in checkpoints:
         for row in store.raw_cosignatures(signed.tree_size):
             size, cosigner, key_id, line = row
             if (cosigner, key_id) != (line.name, line.key_id) or size != signed.tree_size:
-                raise VerificationError(f"checkpoint {signed.tree_size}: a cosignature row "
-                                        "disagrees with its own signature line")
+                raise VerificationError(
+                    f"checkpoint {signed.tree_size}: a cosignature row "
+                    "disagrees with its own signature line"
+                )
             keys = [key for key in witnesses.values() if line.matches(key)]
             if not keys:
-                raise SignatureError(f"checkpoint {signed.tree_size}: cosignature from "
-                                     f"{line.name} (key ID {line.key_id:08x}), not a partner")
+                raise SignatureError(
+                    f"checkpoint {signed.tree_size}: cosignature from "
+                    f"{line.name} (key ID {line.key_id:08x}), not a partner"
+                )
             if not keys[0].verify(signed.note.text.encode(), line.payload):
-                raise SignatureError(f"checkpoint {signed.tree_size}: cosignature of "
-                                     f"{line.name} does not verify")
+                raise SignatureError(
+                    f"checkpoint {signed.tree_size}: cosignature of {line.name} does not verify"
+                )
             count += 1
     return count
 
 
-def verify_run_dir(run_dir: str | os.PathLike[str], *,
-                   model_path: str | os.PathLike[str] | None = None,
-                   coordinator_key: NoteVerifier | None = None) -> RunReport:
+def verify_run_dir(
+    run_dir: str | os.PathLike[str],
+    *,
+    model_path: str | os.PathLike[str] | None = None,
+    coordinator_key: NoteVerifier | None = None,
+) -> RunReport:
     """Verify a run's audit log from scratch; see the module docstring for the checks.
 
     Raises:
@@ -127,16 +138,19 @@ def verify_run_dir(run_dir: str | os.PathLike[str], *,
         raise VerificationError(str(exc)) from exc
 
 
-def _signed_checkpoints(checkpoint_store: CheckpointStore, origin: str | None,
-                        key: NoteVerifier) -> list[SignedCheckpoint]:
+def _signed_checkpoints(
+    checkpoint_store: CheckpointStore, origin: str | None, key: NoteVerifier
+) -> list[SignedCheckpoint]:
     """Every stored checkpoint, each under its own row's size and origin, signed by ``key``."""
     checkpoints = []
     for size in checkpoint_store.sizes():
         signed = checkpoint_store.get_signed_only(size)
         if signed.tree_size != size or signed.origin != origin:
-            raise VerificationError(f"checkpoint row {size} holds a checkpoint of "
-                                    f"{signed.origin} at size {signed.tree_size}",
-                                    expected=f"{origin} at {size}")
+            raise VerificationError(
+                f"checkpoint row {size} holds a checkpoint of "
+                f"{signed.origin} at size {signed.tree_size}",
+                expected=f"{origin} at {size}",
+            )
         try:
             signed.note.verify(key)
         except SignatureError as exc:
@@ -155,8 +169,11 @@ def _check_roots(checkpoints: list[SignedCheckpoint], rebuilt: Recomputed) -> No
         if recomputed != signed.root:
             raise RootMismatchError(message, expected=signed.root, computed=recomputed)
     if rebuilt.tree_size != checkpoints[-1].tree_size:
-        raise VerificationError("the last signed checkpoint does not cover the whole log",
-                                expected=rebuilt.tree_size, computed=checkpoints[-1].tree_size)
+        raise VerificationError(
+            "the last signed checkpoint does not cover the whole log",
+            expected=rebuilt.tree_size,
+            computed=checkpoints[-1].tree_size,
+        )
 
 
 def _check_model(model_path: str | os.PathLike[str], sequence: RecordSequence) -> None:
@@ -164,12 +181,16 @@ def _check_model(model_path: str | os.PathLike[str], sequence: RecordSequence) -
         raise VerificationError("a model file was given but the run has no run_end")
     actual = file_sha256(model_path)
     if actual != sequence.final_model_hash:
-        raise VerificationError(f"{model_path}: SHA-256 is not the run's final model hash",
-                                expected=sequence.final_model_hash, computed=actual)
+        raise VerificationError(
+            f"{model_path}: SHA-256 is not the run's final model hash",
+            expected=sequence.final_model_hash,
+            computed=actual,
+        )
 
 
-def _verify(run_dir: Path, model_path: str | os.PathLike[str] | None,
-            coordinator_key: NoteVerifier | None) -> RunReport:
+def _verify(
+    run_dir: Path, model_path: str | os.PathLike[str] | None, coordinator_key: NoteVerifier | None
+) -> RunReport:
     log_path, vkey_path = audit_paths(run_dir)
     key = read_vkey(vkey_path) if coordinator_key is None else coordinator_key
     store = SqliteStore(log_path, readonly=True)
@@ -183,17 +204,27 @@ def _verify(run_dir: Path, model_path: str | os.PathLike[str] | None,
         _check_roots(checkpoints, rebuilt)
         log = MerkleLog.from_store(store)
         for old, new in pairwise(checkpoints):
-            verify_consistency(old.tree_size, new.tree_size,
-                               log.consistency_proof(old.tree_size, new.tree_size),
-                               old.root, new.root)
+            verify_consistency(
+                old.tree_size,
+                new.tree_size,
+                log.consistency_proof(old.tree_size, new.tree_size),
+                old.root,
+                new.root,
+            )
         witnesses = {partner: parse_vkey(vkey) for partner, vkey in sequence.partners.items()}
         cosignatures = _check_cosignatures(checkpoints, checkpoint_store, witnesses)
         if model_path is not None:
             _check_model(model_path, sequence)
-        return RunReport(origin=str(origin), tree_size=rebuilt.tree_size, root=rebuilt.root,
-                         checkpoints=len(checkpoints), cosignatures=cosignatures,
-                         rounds=sequence.last_round, ended=sequence.ended,
-                         epsilon_cumulative=dict(sequence.cumulative),
-                         model_checked=model_path is not None)
+        return RunReport(
+            origin=str(origin),
+            tree_size=rebuilt.tree_size,
+            root=rebuilt.root,
+            checkpoints=len(checkpoints),
+            cosignatures=cosignatures,
+            rounds=sequence.last_round,
+            ended=sequence.ended,
+            epsilon_cumulative=dict(sequence.cumulative),
+            model_checked=model_path is not None,
+        )
     finally:
         store.close()

@@ -38,12 +38,20 @@ __all__ = ["create_app"]
 logger = logging.getLogger(__name__)
 
 # Mounted in this order, which is the order of the paths in the OpenAPI document.
-_DATA_ROUTERS = (checkpoints.router, entries.router, proofs.router, rounds.router,
-                 epsilon.router, verification.router, page.router)
+_DATA_ROUTERS = (
+    checkpoints.router,
+    entries.router,
+    proofs.router,
+    rounds.router,
+    epsilon.router,
+    verification.router,
+    page.router,
+)
 
 
-def create_app(run_dir: str | os.PathLike[str],
-               settings: AuditServiceSettings | None = None) -> FastAPI:
+def create_app(
+    run_dir: str | os.PathLike[str], settings: AuditServiceSettings | None = None
+) -> FastAPI:
     """Build the app serving ``run_dir``'s audit log (settings from the environment by
     default). Requires ``RUN_DIR/audit/log.sqlite``; opens it read-only."""
     settings = AuditServiceSettings() if settings is None else settings
@@ -55,9 +63,12 @@ def create_app(run_dir: str | os.PathLike[str],
         yield
         view.close()
 
-    app = FastAPI(title="fedinsight audit log", version="1",
-                  description="Read-only view of a federated run's Merkle audit log.",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="fedinsight audit log",
+        version="1",
+        description="Read-only view of a federated run's Merkle audit log.",
+        lifespan=lifespan,
+    )
     app.state.view = view
     app.state.settings = settings
     app.include_router(health.router)

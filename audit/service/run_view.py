@@ -104,8 +104,13 @@ class RunView:
             for partner, cumulative in sorted(record["epsilon_cumulative"].items()):
                 entry = out.setdefault(partner, {"budget": None, "series": []})
                 entry["budget"] = record["epsilon_budget"].get(partner, entry["budget"])
-                entry["series"].append({"round": record["round"], "cumulative": cumulative,
-                                        "spent": record["epsilon_spent"].get(partner, 0.0)})
+                entry["series"].append(
+                    {
+                        "round": record["round"],
+                        "cumulative": cumulative,
+                        "spent": record["epsilon_spent"].get(partner, 0.0),
+                    }
+                )
         return out
 
     def verification(self) -> Verification:
@@ -116,9 +121,12 @@ class RunView:
             return cached
         try:
             report = verify_run_dir(self.run_dir)
-            result = Verification(True, report.tree_size,
-                                  f"verified {report.tree_size} records, {report.checkpoints} "
-                                  f"checkpoints, {report.cosignatures} cosignatures")
+            result = Verification(
+                True,
+                report.tree_size,
+                f"verified {report.tree_size} records, {report.checkpoints} "
+                f"checkpoints, {report.cosignatures} cosignatures",
+            )
         except AuditError as exc:
             result = Verification(False, size, str(exc))
         self._verified = result

@@ -37,26 +37,45 @@ class Run:
 def start_record(witness_keys: dict[str, NoteSigner]) -> dict[str, Any]:
     """A run-start record naming the partners' cosigner keys."""
     return run_start_record(
-        config_hash=sha("config"), code_hash=sha("code"), model_arch_hash=sha("arch"),
-        dp={"noise_multiplier": 1.1, "max_grad_norm": 1.0, "target_delta": 1e-5,
-            "accountant": "rdp"},
+        config_hash=sha("config"),
+        code_hash=sha("code"),
+        model_arch_hash=sha("arch"),
+        dp={
+            "noise_multiplier": 1.1,
+            "max_grad_norm": 1.0,
+            "target_delta": 1e-5,
+            "accountant": "rdp",
+        },
         partners={p: key.verifier.vkey for p, key in witness_keys.items()},
-        started_at="2025-03-01T09:00:00Z", manifest_hash=sha("manifest"))
+        started_at="2025-03-01T09:00:00Z",
+        manifest_hash=sha("manifest"),
+    )
 
 
-def a_round(number: int, partners: list[str], *, spent: float = 0.5,
-            budget: float = 4.0, dropouts: tuple[str, ...] = ()) -> dict[str, Any]:
+def a_round(
+    number: int,
+    partners: list[str],
+    *,
+    spent: float = 0.5,
+    budget: float = 4.0,
+    dropouts: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Round ``number`` in which every partner spends ``spent`` epsilon."""
     trained = [p for p in partners if p not in dropouts]
     return round_record(
-        round_number=number, participants=trained, dropouts=dropouts,
+        round_number=number,
+        participants=trained,
+        dropouts=dropouts,
         update_hashes={p: sha(f"update {p} {number}") for p in trained},
-        model_hash_before=sha(f"model {number - 1}"), model_hash_after=sha(f"model {number}"),
+        model_hash_before=sha(f"model {number - 1}"),
+        model_hash_after=sha(f"model {number}"),
         epsilon_spent={p: spent for p in trained},
         epsilon_cumulative={p: spent * number for p in trained},
         epsilon_budget={p: budget for p in partners},
         data_commitments={p: sha(f"data {p}") for p in trained},
-        started_at=f"2025-03-01T10:{number:02d}:00Z", ended_at=f"2025-03-01T10:{number:02d}:30Z")
+        started_at=f"2025-03-01T10:{number:02d}:00Z",
+        ended_at=f"2025-03-01T10:{number:02d}:30Z",
+    )
 
 
 def cosign_latest(log: RunAuditLog, run: Run) -> None:
@@ -65,20 +84,31 @@ def cosign_latest(log: RunAuditLog, run: Run) -> None:
     assert latest is not None
     for witness in run.witnesses.values():
         size, _ = witness.latest(log.origin)
-        line = witness.cosign(latest.text(), log.consistency_proof_for(size),
-                              timestamp=1_741_000_000)
+        line = witness.cosign(
+            latest.text(), log.consistency_proof_for(size), timestamp=1_741_000_000
+        )
         log.add_cosignature(latest.tree_size, line)
 
 
-def make_run(run_dir: Path, *, rounds: int = 3, partners: tuple[str, ...] = ("hospital-a",
-             "retailer-b"), end: bool = True) -> Run:
+def make_run(
+    run_dir: Path,
+    *,
+    rounds: int = 3,
+    partners: tuple[str, ...] = ("hospital-a", "retailer-b"),
+    end: bool = True,
+) -> Run:
     """Create a run directory with ``rounds`` cosigned rounds and, if ``end``, a run end."""
     coordinator = NoteSigner.generate("fedinsight.test/run-1")
     keys = {p: NoteSigner.generate(f"witness.test/{p}", COSIGNATURE_V1) for p in partners}
     run = Run(run_dir, coordinator, keys)
-    run.witnesses = {p: Witness(key, run_dir.parent / f"{run_dir.name}-{p}.json",
-                                {coordinator.name: coordinator.verifier})
-                     for p, key in keys.items()}
+    run.witnesses = {
+        p: Witness(
+            key,
+            run_dir.parent / f"{run_dir.name}-{p}.json",
+            {coordinator.name: coordinator.verifier},
+        )
+        for p, key in keys.items()
+    }
     with RunAuditLog.create(run_dir, coordinator) as log:
         log.append_record(start_record(keys))
         cosign_latest(log, run)
@@ -86,14 +116,18 @@ def make_run(run_dir: Path, *, rounds: int = 3, partners: tuple[str, ...] = ("ho
             log.append_record(a_round(number, list(partners)))
             cosign_latest(log, run)
         if end:
-            log.append_record(run_end_record(final_model_hash=sha(f"model {rounds}"),
-                                             rounds=rounds, ended_at="2025-03-01T11:00:00Z"))
+            log.append_record(
+                run_end_record(
+                    final_model_hash=sha(f"model {rounds}"),
+                    rounds=rounds,
+                    ended_at="2025-03-01T11:00:00Z",
+                )
+            )
             cosign_latest(log, run)
     return run
 
 
 def drop_guards(conn: sqlite3.Connection) -> None:
     """Drop every trigger, as an attacker holding the file would."""
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                ).fetchall():
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
         conn.execute(f"DROP TRIGGER {name}")

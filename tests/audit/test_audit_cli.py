@@ -42,8 +42,9 @@ def test_verify_a_good_run_exits_0_and_reports_it(run_dir: Path) -> None:
     assert "audit log verified" in result.output and "hospital-a" in result.output
 
 
-def test_verify_with_the_right_model_exits_0_and_a_wrong_one_exits_1(run_dir: Path,
-                                                                    tmp_path: Path) -> None:
+def test_verify_with_the_right_model_exits_0_and_a_wrong_one_exits_1(
+    run_dir: Path, tmp_path: Path
+) -> None:
     (tmp_path / "good.bin").write_bytes(b"model 2")
     (tmp_path / "bad.bin").write_bytes(b"model 1")
 
@@ -56,15 +57,18 @@ def test_verify_with_the_right_model_exits_0_and_a_wrong_one_exits_1(run_dir: Pa
     assert "Traceback" not in bad.output
 
 
-def test_verify_a_tampered_run_exits_1_with_a_precise_message(run_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_verify_a_tampered_run_exits_1_with_a_precise_message(
+    run_dir: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
     conn = sqlite3.connect(audit_paths(copy)[0])
     drop_guards(conn)
-    conn.execute("UPDATE leaves SET data = CAST(replace(CAST(data AS TEXT), 'hospital-a', "
-                 "'hospital-b') AS BLOB) "
-                 "WHERE start = 2")
+    conn.execute(
+        "UPDATE leaves SET data = CAST(replace(CAST(data AS TEXT), 'hospital-a', "
+        "'hospital-b') AS BLOB) "
+        "WHERE start = 2"
+    )
     conn.commit()
     conn.close()
 
@@ -78,8 +82,7 @@ def test_verify_a_tampered_run_exits_1_with_a_precise_message(run_dir: Path,
 def test_proof_then_verify_bundle(run_dir: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "round-1.json"
     written = runner.invoke(app, ["proof", str(run_dir), "--round", "1", "--out", str(bundle)])
-    checked = runner.invoke(app, ["verify", str(bundle), "--vkey",
-                                  str(audit_paths(run_dir)[1])])
+    checked = runner.invoke(app, ["verify", str(bundle), "--vkey", str(audit_paths(run_dir)[1])])
     missing = runner.invoke(app, ["proof", str(run_dir), "--round", "7"])
 
     assert written.exit_code == 0 and bundle.exists()
@@ -92,7 +95,8 @@ def test_verify_a_missing_target_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_weak_token_and_a_public_host_without_token(
-        run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FEDINSIGHT_AUDIT_TOKEN", "changeme")
     weak = runner.invoke(app, ["serve", str(run_dir)])
     monkeypatch.delenv("FEDINSIGHT_AUDIT_TOKEN")

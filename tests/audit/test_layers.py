@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 
 AUDIT = Path(__file__).parents[2] / "audit"
-PROJECT = {"anonymization", "cli", "client_node", "coordinator", "insight", "privacy",
-           "simulations", "tests"}
+PROJECT = {
+    "anonymization",
+    "cli",
+    "client_node",
+    "coordinator",
+    "insight",
+    "privacy",
+    "simulations",
+    "tests",
+}
 WEB = ("fastapi", "pydantic", "pydantic_settings", "starlette", "uvicorn")
 
 
@@ -40,7 +48,8 @@ def test_merkle_imports_only_the_stdlib_cryptography_and_itself(path: Path) -> N
         assert top in allowed, f"{path.name} imports {name}"
         if top == "audit":
             assert name == "audit.merkle" or name.startswith("audit.merkle."), (
-                f"{path.name} imports {name}")
+                f"{path.name} imports {name}"
+            )
 
 
 @pytest.mark.parametrize("path", _modules("run"), ids=lambda p: p.name)
@@ -57,9 +66,12 @@ def test_no_audit_module_imports_the_rest_of_the_project(path: Path) -> None:
 
 
 def test_importing_audit_and_the_offline_verifier_does_not_load_fastapi() -> None:
-    probe = ("import sys, audit, audit.merkle, audit.run; "
-             f"print(sorted(m for m in {WEB!r} if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True, cwd=AUDIT.parent)
+    probe = (
+        "import sys, audit, audit.merkle, audit.run; "
+        f"print(sorted(m for m in {WEB!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=AUDIT.parent
+    )
 
     assert result.stdout.strip() == "[]"

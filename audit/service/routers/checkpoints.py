@@ -24,9 +24,13 @@ def latest_checkpoint(view: RunView) -> CheckpointOut:
     signed = view.checkpoint()
     if signed is None:
         raise NoCheckpointError()
-    return CheckpointOut(origin=signed.origin, tree_size=signed.tree_size,
-                         root=b64(signed.root), note=signed.text(),
-                         coordinator_vkey=view.coordinator_vkey)
+    return CheckpointOut(
+        origin=signed.origin,
+        tree_size=signed.tree_size,
+        root=b64(signed.root),
+        note=signed.text(),
+        coordinator_vkey=view.coordinator_vkey,
+    )
 
 
 @router.get("/api/v1/checkpoint", tags=["log"])

@@ -20,15 +20,18 @@ router = APIRouter()
 
 
 @router.get("/api/v1/entries", tags=["log"])
-def entries(view: View, settings: Settings, start: NonNegative = 0,
-            end: NonNegative | None = None) -> EntriesOut:
+def entries(
+    view: View, settings: Settings, start: NonNegative = 0, end: NonNegative | None = None
+) -> EntriesOut:
     """Leaves ``[start, end)`` (clipped to the log and to the page limit)."""
     size = view.size()
     stop = min(size if end is None else end, start + settings.max_entries)
     if stop < start:
         raise HTTPException(400, "end must not be below start")
-    rows = [EntryOut(index=i, leaf=b64(data), record=parse_record(data))
-            for i, data in view.entries(start, stop)]
+    rows = [
+        EntryOut(index=i, leaf=b64(data), record=parse_record(data))
+        for i, data in view.entries(start, stop)
+    ]
     return EntriesOut(tree_size=size, entries=rows)
 
 

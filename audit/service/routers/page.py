@@ -18,7 +18,12 @@ router = APIRouter()
 def page(view: View) -> str:
     """The privacy officer's page."""
     current = latest_checkpoint(view)
-    return render_page(origin=current.origin, tree_size=current.tree_size,
-                       root=current.root, vkey=current.coordinator_vkey,
-                       rounds=view.rounds(), epsilon=view.epsilon(),
-                       verification=view.verification())
+    return render_page(
+        origin=current.origin,
+        tree_size=current.tree_size,
+        root=current.root,
+        vkey=current.coordinator_vkey,
+        rounds=view.rounds(),
+        epsilon=view.epsilon(),
+        verification=view.verification(),
+    )

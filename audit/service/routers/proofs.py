@@ -16,8 +16,7 @@ router = APIRouter()
 
 
 @router.get("/api/v1/proof/inclusion", tags=["proofs"])
-def inclusion(view: View, index: NonNegative,
-              tree_size: NonNegative | None = None) -> InclusionOut:
+def inclusion(view: View, index: NonNegative, tree_size: NonNegative | None = None) -> InclusionOut:
     """Inclusion proof of leaf ``index`` (default size: the newest checkpoint's)."""
     size = latest_checkpoint(view).tree_size if tree_size is None else tree_size
     try:
@@ -28,13 +27,13 @@ def inclusion(view: View, index: NonNegative,
 
 
 @router.get("/api/v1/proof/consistency", tags=["proofs"])
-def consistency(view: View, first: NonNegative,
-                second: NonNegative | None = None) -> ConsistencyOut:
+def consistency(
+    view: View, first: NonNegative, second: NonNegative | None = None
+) -> ConsistencyOut:
     """Consistency proof from size ``first`` to ``second`` (default: the newest)."""
     size = latest_checkpoint(view).tree_size if second is None else second
     try:
         proof = view.consistency_proof(first, size)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    return ConsistencyOut(first=first, second=size,
-                          consistency_proof=[b64(h) for h in proof])
+    return ConsistencyOut(first=first, second=size, consistency_proof=[b64(h) for h in proof])

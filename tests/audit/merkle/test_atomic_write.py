@@ -41,7 +41,8 @@ def test_mode_sets_the_permission_bits(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "state.json"
     target.write_bytes(b"old")
 

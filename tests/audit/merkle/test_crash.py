@@ -20,8 +20,12 @@ ROOT = HERE.parents[2]
 def test_kill_9_during_bulk_append_leaves_last_committed_size(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writer = subprocess.Popen([sys.executable, str(HERE / "crash_writer.py"), str(path)],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    writer = subprocess.Popen(
+        [sys.executable, str(HERE / "crash_writer.py"), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert writer.stdout is not None
         committed = [int(writer.stdout.readline()) for _ in range(5)]

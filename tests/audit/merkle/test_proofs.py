@@ -85,8 +85,11 @@ def _flip(proof: list[bytes], position: int, bit: int) -> list[bytes]:
 
 
 def _broken_proofs(proof: list[bytes]) -> dict[str, list[bytes]]:
-    cases = {f"bit {bit} of element {n} flipped": _flip(proof, n, bit)
-             for n in range(len(proof)) for bit in (0, 129, 255)}
+    cases = {
+        f"bit {bit} of element {n} flipped": _flip(proof, n, bit)
+        for n in range(len(proof))
+        for bit in (0, 129, 255)
+    }
     cases["empty"] = []
     cases["truncated"] = proof[:-1]
     cases["one element extra"] = [*proof, proof[-1]]
@@ -97,17 +100,18 @@ def _broken_proofs(proof: list[bytes]) -> dict[str, list[bytes]]:
     return {name: case for name, case in cases.items() if case != proof}
 
 
-@pytest.mark.parametrize(("index", "size"), [(0, 8), (5, 8), (6, 7), (2, 3), (12, 13),
-                                             (31, 100)])
+@pytest.mark.parametrize(("index", "size"), [(0, 8), (5, 8), (6, 7), (2, 3), (12, 13), (31, 100)])
 def test_every_broken_inclusion_proof_fails(index: int, size: int) -> None:
     proof = LOG.inclusion_proof(index, size)
     root, leaf = LOG.root(size), leaf_hash(b"leaf %d" % index)
     attempts: dict[str, Callable[[], None]] = {
         name: partial(verify_inclusion, leaf, index, size, p, root)
-        for name, p in _broken_proofs(proof).items()}
+        for name, p in _broken_proofs(proof).items()
+    }
     attempts["wrong index"] = lambda: verify_inclusion(leaf, index ^ 1, size, proof, root)
-    attempts["wrong size"] = lambda: verify_inclusion(leaf, index, size + 1, proof,
-                                                      LOG.root(size + 1))
+    attempts["wrong size"] = lambda: verify_inclusion(
+        leaf, index, size + 1, proof, LOG.root(size + 1)
+    )
     attempts["size too small"] = lambda: verify_inclusion(leaf, index, index, proof, root)
     attempts["wrong leaf"] = lambda: verify_inclusion(leaf_hash(b"x"), index, size, proof, root)
     attempts["wrong root"] = lambda: verify_inclusion(leaf, index, size, proof, EMPTY_ROOT)
@@ -118,18 +122,22 @@ def test_every_broken_inclusion_proof_fails(index: int, size: int) -> None:
             pytest.fail(f"broken inclusion proof accepted: {name}")
 
 
-@pytest.mark.parametrize(("size1", "size2"), [(1, 8), (6, 8), (2, 5), (3, 7), (7, 8),
-                                              (4, 100), (37, 300)])
+@pytest.mark.parametrize(
+    ("size1", "size2"), [(1, 8), (6, 8), (2, 5), (3, 7), (7, 8), (4, 100), (37, 300)]
+)
 def test_every_broken_consistency_proof_fails(size1: int, size2: int) -> None:
     proof = LOG.consistency_proof(size1, size2)
     root1, root2 = LOG.root(size1), LOG.root(size2)
     attempts: dict[str, Callable[[], None]] = {
         name: partial(verify_consistency, size1, size2, p, root1, root2)
-        for name, p in _broken_proofs(proof).items()}
-    attempts["wrong first size"] = lambda: verify_consistency(size1 + 1, size2, proof,
-                                                              LOG.root(size1 + 1), root2)
-    attempts["wrong second size"] = lambda: verify_consistency(size1, size2 - 1, proof, root1,
-                                                               LOG.root(size2 - 1))
+        for name, p in _broken_proofs(proof).items()
+    }
+    attempts["wrong first size"] = lambda: verify_consistency(
+        size1 + 1, size2, proof, LOG.root(size1 + 1), root2
+    )
+    attempts["wrong second size"] = lambda: verify_consistency(
+        size1, size2 - 1, proof, root1, LOG.root(size2 - 1)
+    )
     attempts["swapped roots"] = lambda: verify_consistency(size1, size2, proof, root2, root1)
     attempts["sizes reversed"] = lambda: verify_consistency(size2, size1, proof, root2, root1)
 
@@ -209,8 +217,9 @@ def test_empty_tree_is_consistent_with_every_tree_only_under_its_own_root() -> N
 
 @settings(max_examples=50)
 @given(index_and_size(), st.integers(0, MAX))
-def test_an_inclusion_proof_does_not_verify_at_another_size(case: tuple[int, int],
-                                                             other: int) -> None:
+def test_an_inclusion_proof_does_not_verify_at_another_size(
+    case: tuple[int, int], other: int
+) -> None:
     index, size = case
     if other in (size,) or index >= other:
         return

@@ -29,10 +29,14 @@ from audit.merkle.note_keys import cosigned_message, key_id
 # The example key and note of Go's golang.org/x/mod/sumdb/note package.
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-GO_TEXT = ("If you think cryptography is the answer to your problem,\n"
-           "then you don't know what your problem is.\n")
-GO_SIG = ("\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvq"
-          "fqdngotpRZb6KE6RyyBwJnAM=\n")
+GO_TEXT = (
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n"
+)
+GO_SIG = (
+    "\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvq"
+    "fqdngotpRZb6KE6RyyBwJnAM=\n"
+)
 
 
 def test_go_reference_key_and_signature_are_reproduced() -> None:
@@ -49,17 +53,21 @@ def test_go_reference_note_verifies_and_a_changed_text_does_not() -> None:
 
     with pytest.raises(SignatureError, match="does not verify"):
         SignedNote(GO_TEXT.replace("answer", "question"), note.signatures).verify(
-            parse_vkey(GO_VKEY))
+            parse_vkey(GO_VKEY)
+        )
 
 
-@pytest.mark.parametrize("mangled", [
-    GO_VKEY.replace("c74f20a3", "c74f20a4"),
-    GO_VKEY.replace("PeterNeumann", "PeterNeuman"),
-    GO_VKEY[:-2],
-    GO_VKEY + "+extra",
-    "PeterNeumann+c74f20a3",
-    "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
-])
+@pytest.mark.parametrize(
+    "mangled",
+    [
+        GO_VKEY.replace("c74f20a3", "c74f20a4"),
+        GO_VKEY.replace("PeterNeumann", "PeterNeuman"),
+        GO_VKEY[:-2],
+        GO_VKEY + "+extra",
+        "PeterNeumann+c74f20a3",
+        "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+    ],
+)
 def test_mangled_verifier_keys_are_refused(mangled: str) -> None:
     with pytest.raises(FormatError):
         parse_vkey(mangled)
@@ -69,8 +77,7 @@ def test_unknown_keys_are_ignored_but_a_known_bad_signature_rejects() -> None:
     known = NoteSigner.generate("log.test/a")
     other = NoteSigner.generate("log.test/b")
     text = "hello\n"
-    note = SignedNote(text, (NoteSignature.create(text, other),
-                             NoteSignature.create(text, known)))
+    note = SignedNote(text, (NoteSignature.create(text, other), NoteSignature.create(text, known)))
 
     assert note.verify_known([known.verifier]) == [known.verifier]
     forged = NoteSignature(known.name, known.key_id, b"\x00" * 64)
@@ -80,14 +87,17 @@ def test_unknown_keys_are_ignored_but_a_known_bad_signature_rejects() -> None:
         SignedNote(text, (NoteSignature.create(text, other),)).verify(known.verifier)
 
 
-@pytest.mark.parametrize("text", [
-    "no blank line\n\u2014 a AAAA\n",
-    "text\n\n",
-    "text\n\nnot a signature line\n",
-    "text\n\n\u2014 name not-base64!\n",
-    "text\n\n\u2014 name AAAA\n",
-    "ctl\x01char\n\n\u2014 name AAAAAAAA\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no blank line\n\u2014 a AAAA\n",
+        "text\n\n",
+        "text\n\nnot a signature line\n",
+        "text\n\n\u2014 name not-base64!\n",
+        "text\n\n\u2014 name AAAA\n",
+        "ctl\x01char\n\n\u2014 name AAAAAAAA\n",
+    ],
+)
 def test_malformed_notes_are_refused(text: str) -> None:
     with pytest.raises(FormatError):
         parse_note(text)
@@ -98,8 +108,11 @@ def test_checkpoint_text_round_trips_and_rejects_noncanonical_lines() -> None:
 
     assert Checkpoint.from_text(checkpoint.text) == checkpoint
     assert checkpoint.text.splitlines()[1] == "20852163"
-    for bad in ("example.com/log\n007\n" + checkpoint.text.split("\n")[2] + "\n",
-                "example.com/log\n7\nAAAA\n", "example.com/log\n7\n"):
+    for bad in (
+        "example.com/log\n007\n" + checkpoint.text.split("\n")[2] + "\n",
+        "example.com/log\n7\nAAAA\n",
+        "example.com/log\n7\n",
+    ):
         with pytest.raises(FormatError):
             Checkpoint.from_text(bad)
 
@@ -113,7 +126,8 @@ def test_cosignature_signs_header_timestamp_and_checkpoint() -> None:
     assert line.payload[:8] == (1679315147).to_bytes(8, "big")
     assert witness.verifier.verify(text.encode(), line.payload)
     assert cosigned_message(text.encode(), 1679315147).startswith(
-        b"cosignature/v1\ntime 1679315147\nexample.com/log\n3\n")
+        b"cosignature/v1\ntime 1679315147\nexample.com/log\n3\n"
+    )
     assert base64.b64decode(witness.verifier.vkey.split("+", 2)[2])[0] == COSIGNATURE_V1
 
 

@@ -41,7 +41,8 @@ def test_runs_are_cut_at_leaf_count_and_data_size(tmp_path: Path) -> None:
     log = MerkleLog(tmp_path / "log.sqlite")
     log.extend([b"a"] * (RUN_LEAVES + 3) + [big, big, big, b"z"])
     rows = log.store.connection.execute(  # type: ignore[attr-defined]
-        "SELECT start, count FROM leaves ORDER BY start").fetchall()
+        "SELECT start, count FROM leaves ORDER BY start"
+    ).fetchall()
 
     assert rows[0] == (0, RUN_LEAVES)
     assert rows[1][0] == RUN_LEAVES
@@ -49,8 +50,9 @@ def test_runs_are_cut_at_leaf_count_and_data_size(tmp_path: Path) -> None:
     assert log.leaves(RUN_LEAVES + 3, RUN_LEAVES + 7) == [big, big, big, b"z"]
 
 
-def test_cold_open_reads_the_frontier_without_rehashing(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cold_open_reads_the_frontier_without_rehashing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = MerkleLog(tmp_path / "log.sqlite")
     log.extend(b"%d" % i for i in range(1000))
     root = log.root()
@@ -67,15 +69,18 @@ def test_cold_open_reads_the_frontier_without_rehashing(tmp_path: Path,
     verify_inclusion(leaf_hash(b"999"), 999, 1000, reopened.inclusion_proof(999), root)
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE leaves SET data = x'00'",
-    "UPDATE hashes SET hashes = x'00'",
-    "DELETE FROM hashes",
-    "DELETE FROM leaves",
-    "UPDATE meta SET value = 'other'",
-    "DELETE FROM meta",
-    "INSERT INTO leaves VALUES (99, 1, x'', x'')",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE leaves SET data = x'00'",
+        "UPDATE hashes SET hashes = x'00'",
+        "DELETE FROM hashes",
+        "DELETE FROM leaves",
+        "UPDATE meta SET value = 'other'",
+        "DELETE FROM meta",
+        "INSERT INTO leaves VALUES (99, 1, x'', x'')",
+    ],
+)
 def test_store_refuses_to_change_written_rows(tmp_path: Path, statement: str) -> None:
     log = MerkleLog(tmp_path / "log.sqlite")
     log.extend([b"a", b"b", b"c"])

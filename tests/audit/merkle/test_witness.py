@@ -36,8 +36,7 @@ def witness(tmp_path: Path) -> Witness:
     return Witness(key, tmp_path / "witness.json", {LOG_KEY.name: LOG_KEY.verifier})
 
 
-def test_witness_cosigns_a_growing_log_and_remembers_it(witness: Witness,
-                                                        tmp_path: Path) -> None:
+def test_witness_cosigns_a_growing_log_and_remembers_it(witness: Witness, tmp_path: Path) -> None:
     log = MerkleLog()
     log.extend([b"a", b"b", b"c"])
     first = witness.cosign(_signed(log), log.consistency_proof(0), timestamp=100)
@@ -104,5 +103,7 @@ def test_witness_refuses_unknown_logs_and_bad_signatures(witness: Witness) -> No
     with pytest.raises(SignatureError, match="does not follow"):
         witness.cosign(SignedNote(text, (NoteSignature.create(text, stranger),)), [])
     with pytest.raises(SignatureError):
-        witness.cosign(SignedNote(forged_text, (NoteSignature(
-            LOG_KEY.name, LOG_KEY.key_id, b"\x01" * 64),)), [])
+        witness.cosign(
+            SignedNote(forged_text, (NoteSignature(LOG_KEY.name, LOG_KEY.key_id, b"\x01" * 64),)),
+            [],
+        )

@@ -20,8 +20,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run.run_dir
 
 
-def test_bundle_of_a_round_verifies_offline_with_its_cosigners(run_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_bundle_of_a_round_verifies_offline_with_its_cosigners(
+    run_dir: Path, tmp_path: Path
+) -> None:
     path = write_bundle(run_dir, 2, tmp_path / "round-2.json")
     from audit import parse_vkey
 
@@ -58,15 +59,16 @@ def _broken(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
     proof = bundle["entries"][1]["inclusion_proof"]
     return {
         "leaf altered": changed(entries__1__leaf=other_leaf),
-        "proof element swapped": changed(entries__1__inclusion_proof=[proof[1], proof[0],
-                                                                      *proof[2:]]),
+        "proof element swapped": changed(
+            entries__1__inclusion_proof=[proof[1], proof[0], *proof[2:]]
+        ),
         "proof truncated": changed(entries__1__inclusion_proof=proof[:-1]),
         "index changed": changed(entries__1__index=3),
         "round claimed differs": changed(round=3),
-        "checkpoint size edited": changed(checkpoint=bundle["checkpoint"].replace("\n5\n",
-                                                                                  "\n6\n")),
-        "tlog proof edited": changed(tlog_proof=bundle["tlog_proof"].replace("index 2",
-                                                                             "index 1")),
+        "checkpoint size edited": changed(
+            checkpoint=bundle["checkpoint"].replace("\n5\n", "\n6\n")
+        ),
+        "tlog proof edited": changed(tlog_proof=bundle["tlog_proof"].replace("index 2", "index 1")),
         "format unknown": changed(format="other/v9"),
         "run start missing": changed(entries=[bundle["entries"][1]]),
     }
@@ -87,8 +89,10 @@ def test_every_altered_bundle_fails(run_dir: Path) -> None:
 
 def test_bundle_fails_against_another_pinned_key(run_dir: Path) -> None:
     with pytest.raises(VerificationError, match="no signature"):
-        verify_bundle(make_bundle(run_dir, 2),
-                      coordinator_key=NoteSigner.generate("fedinsight.test/run-1").verifier)
+        verify_bundle(
+            make_bundle(run_dir, 2),
+            coordinator_key=NoteSigner.generate("fedinsight.test/run-1").verifier,
+        )
 
 
 def test_bundle_for_a_missing_round_is_refused(run_dir: Path) -> None:

@@ -25,11 +25,13 @@ KEYS = {p: NoteSigner.generate(f"witness.test/{p}", COSIGNATURE_V1) for p in ("a
 
 def test_canonical_json_sorts_keys_without_spaces_in_utf8() -> None:
     assert canonical_json({"b": 1, "a": [1.5, "é"], "c": None}) == (
-        '{"a":[1.5,"é"],"b":1,"c":null}'.encode())
+        '{"a":[1.5,"é"],"b":1,"c":null}'.encode()
+    )
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 2**53, {1: "x"}, b"raw",
-                                   {"s": {1, 2}}])
+@pytest.mark.parametrize(
+    "value", [math.nan, math.inf, -math.inf, 2**53, {1: "x"}, b"raw", {"s": {1, 2}}]
+)
 def test_values_without_exact_json_form_are_refused(value: Any) -> None:
     with pytest.raises(RecordError):
         canonical_json({"field": value})
@@ -54,21 +56,25 @@ def test_builders_make_versioned_typed_records() -> None:
     assert start["dp"]["target_delta"] == 1e-5
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"participants": ["a", "b@example.com"]}, "partner id"),
-    ({"model_hash_after": "ABC"}, "SHA-256"),
-    ({"round": 0}, "at least 1"),
-    ({"round": True}, "integer"),
-    ({"epsilon_spent": {"a": -0.1, "b": 0.5}}, "non-negative"),
-    ({"epsilon_cumulative": {"a": 9.0, "b": 0.5}}, "exceeds its budget"),
-    ({"dropouts": ["a"]}, "both participants and dropouts"),
-    ({"update_hashes": {"a": sha("u")}}, "one update hash per participant"),
-    ({"started_at": "2025-03-01 10:00"}, "UTC time"),
-    ({"email": "someone@example.com"}, "unknown field"),
-    ({"v": 2}, "version"),
-])
-def test_invalid_round_records_are_refused_with_the_field_named(change: dict[str, Any],
-                                                                message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"participants": ["a", "b@example.com"]}, "partner id"),
+        ({"model_hash_after": "ABC"}, "SHA-256"),
+        ({"round": 0}, "at least 1"),
+        ({"round": True}, "integer"),
+        ({"epsilon_spent": {"a": -0.1, "b": 0.5}}, "non-negative"),
+        ({"epsilon_cumulative": {"a": 9.0, "b": 0.5}}, "exceeds its budget"),
+        ({"dropouts": ["a"]}, "both participants and dropouts"),
+        ({"update_hashes": {"a": sha("u")}}, "one update hash per participant"),
+        ({"started_at": "2025-03-01 10:00"}, "UTC time"),
+        ({"email": "someone@example.com"}, "unknown field"),
+        ({"v": 2}, "version"),
+    ],
+)
+def test_invalid_round_records_are_refused_with_the_field_named(
+    change: dict[str, Any], message: str
+) -> None:
     record = {**a_round(1, ["a", "b"]), **change}
 
     with pytest.raises(RecordError, match=message):
@@ -99,27 +105,49 @@ def _sequence(*records: dict[str, Any]) -> RecordSequence:
 
 
 def test_a_valid_run_is_accepted_in_order() -> None:
-    sequence = _sequence(start_record(KEYS), a_round(1, ["a", "b"]), a_round(2, ["a", "b"]),
-                         run_end_record(final_model_hash=sha("model 2"), rounds=2,
-                                        ended_at="2025-03-01T11:00:00Z"))
+    sequence = _sequence(
+        start_record(KEYS),
+        a_round(1, ["a", "b"]),
+        a_round(2, ["a", "b"]),
+        run_end_record(final_model_hash=sha("model 2"), rounds=2, ended_at="2025-03-01T11:00:00Z"),
+    )
 
     assert (sequence.last_round, sequence.ended, sequence.cumulative) == (
-        2, True, {"a": 1.0, "b": 1.0})
+        2,
+        True,
+        {"a": 1.0, "b": 1.0},
+    )
 
 
-@pytest.mark.parametrize(("records", "message"), [
-    ([a_round(1, ["a"])], "first record must be run_start"),
-    ([start_record(KEYS), a_round(2, ["a"])], "consecutive"),
-    ([start_record(KEYS), start_record(KEYS)], "single run_start"),
-    ([start_record(KEYS), a_round(1, ["a", "z"])], "not declared"),
-    ([start_record(KEYS), run_end_record(final_model_hash=sha("x"), rounds=1,
-                                         ended_at="2025-03-01T11:00:00Z")], "1 rounds"),
-    ([start_record(KEYS), a_round(1, ["a"]), run_end_record(
-        final_model_hash=sha("other"), rounds=1, ended_at="2025-03-01T11:00:00Z")],
-     "final_model_hash"),
-])
-def test_records_out_of_sequence_are_refused(records: list[dict[str, Any]],
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        ([a_round(1, ["a"])], "first record must be run_start"),
+        ([start_record(KEYS), a_round(2, ["a"])], "consecutive"),
+        ([start_record(KEYS), start_record(KEYS)], "single run_start"),
+        ([start_record(KEYS), a_round(1, ["a", "z"])], "not declared"),
+        (
+            [
+                start_record(KEYS),
+                run_end_record(
+                    final_model_hash=sha("x"), rounds=1, ended_at="2025-03-01T11:00:00Z"
+                ),
+            ],
+            "1 rounds",
+        ),
+        (
+            [
+                start_record(KEYS),
+                a_round(1, ["a"]),
+                run_end_record(
+                    final_model_hash=sha("other"), rounds=1, ended_at="2025-03-01T11:00:00Z"
+                ),
+            ],
+            "final_model_hash",
+        ),
+    ],
+)
+def test_records_out_of_sequence_are_refused(records: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(RecordError, match=message):
         _sequence(*records)
 

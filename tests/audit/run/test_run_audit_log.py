@@ -36,10 +36,14 @@ def test_each_record_gets_a_signed_checkpoint_covering_it(tmp_path: Path) -> Non
         assert sizes == [1, 2, 3, 4]
         latest.note.verify(run.coordinator.verifier)
         assert len(latest.note.signatures) == 3
-        verify_inclusion(leaf_hash(log.log.leaf(2)), 2, latest.tree_size,
-                         log.log.inclusion_proof(2, latest.tree_size), latest.root)
-        verify_consistency(2, 4, log.consistency_proof_for(2), log.checkpoint(2).root,
-                           latest.root)
+        verify_inclusion(
+            leaf_hash(log.log.leaf(2)),
+            2,
+            latest.tree_size,
+            log.log.inclusion_proof(2, latest.tree_size),
+            latest.root,
+        )
+        verify_consistency(2, 4, log.consistency_proof_for(2), log.checkpoint(2).root, latest.root)
 
 
 def test_run_dir_layout_holds_log_and_coordinator_key(tmp_path: Path) -> None:
@@ -72,8 +76,7 @@ def test_invalid_or_out_of_order_records_are_not_appended(tmp_path: Path) -> Non
         assert log.size == 3
 
 
-def test_log_refuses_to_sign_a_head_inconsistent_with_its_last_checkpoint(
-        tmp_path: Path) -> None:
+def test_log_refuses_to_sign_a_head_inconsistent_with_its_last_checkpoint(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", rounds=1, end=False)
     log_path, _ = audit_paths(run.run_dir)
     fake = Checkpoint(run.coordinator.name, 2, b"\x07" * 32).text

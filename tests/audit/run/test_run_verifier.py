@@ -36,8 +36,12 @@ def test_a_good_run_verifies_with_its_model(pristine: Path, tmp_path: Path) -> N
     model.write_bytes(b"model 3")
     report = verify_run_dir(pristine, model_path=model)
 
-    assert (report.rounds, report.ended, report.checkpoints, report.cosignatures) == (3, True,
-                                                                                      5, 10)
+    assert (report.rounds, report.ended, report.checkpoints, report.cosignatures) == (
+        3,
+        True,
+        5,
+        10,
+    )
     assert report.epsilon_cumulative == {"hospital-a": 1.5, "retailer-b": 1.5}
     assert report.model_checked
 
@@ -54,8 +58,13 @@ def test_model_file_hash_must_be_the_final_model_hash(tmp_path: Path) -> None:
 
 def _mutations(path: Path) -> list[tuple[str, str, str, Any, Any]]:
     """(table, column, key column, key, mutated value) for every cell of every row."""
-    keys = {"meta": "key", "leaves": "start", "hashes": "start", "checkpoints": "tree_size",
-            "cosignatures": "line"}
+    keys = {
+        "meta": "key",
+        "leaves": "start",
+        "hashes": "start",
+        "checkpoints": "tree_size",
+        "cosignatures": "line",
+    }
     conn = sqlite3.connect(path)
     out = []
     for table, key in keys.items():
@@ -71,14 +80,15 @@ def _mutations(path: Path) -> list[tuple[str, str, str, Any, Any]]:
                     changed = bytes(flipped)
                 else:
                     middle = len(value) // 2
-                    changed = value[:middle] + chr(ord(value[middle]) ^ 0x01) + value[middle + 1:]
+                    changed = value[:middle] + chr(ord(value[middle]) ^ 0x01) + value[middle + 1 :]
                 out.append((table, column, key, cells[key], changed))
     conn.close()
     return out
 
 
-def test_altering_any_cell_of_any_row_makes_verification_fail(pristine: Path,
-                                                              tmp_path: Path) -> None:
+def test_altering_any_cell_of_any_row_makes_verification_fail(
+    pristine: Path, tmp_path: Path
+) -> None:
     log_path, _ = audit_paths(pristine)
     accepted = []
     mutations = _mutations(log_path)
@@ -102,15 +112,19 @@ def test_altering_any_cell_of_any_row_makes_verification_fail(pristine: Path,
     assert accepted == []
 
 
-@pytest.mark.parametrize("statement", [
-    "DELETE FROM leaves WHERE start = (SELECT MAX(start) FROM leaves)",
-    "DELETE FROM hashes WHERE start = 2",
-    "INSERT INTO hashes VALUES (99, 198, x'00')",
-    "DELETE FROM checkpoints WHERE tree_size = 3",
-    "DROP TABLE cosignatures",
-])
-def test_removing_rows_makes_verification_fail(pristine: Path, tmp_path: Path,
-                                               statement: str) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM leaves WHERE start = (SELECT MAX(start) FROM leaves)",
+        "DELETE FROM hashes WHERE start = 2",
+        "INSERT INTO hashes VALUES (99, 198, x'00')",
+        "DELETE FROM checkpoints WHERE tree_size = 3",
+        "DROP TABLE cosignatures",
+    ],
+)
+def test_removing_rows_makes_verification_fail(
+    pristine: Path, tmp_path: Path, statement: str
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(pristine, copy)
     conn = sqlite3.connect(audit_paths(copy)[0])
@@ -130,8 +144,11 @@ def _append_signed(run_dir: Path, record: dict[str, Any], key: Any) -> None:
     with log.transaction():
         log.append(canonical_json(record))
         text = Checkpoint(key.name, log.size, log.root()).text
-        checkpoints.add(SignedCheckpoint(Checkpoint.from_text(text),
-                                         SignedNote(text, (NoteSignature.create(text, key),))))
+        checkpoints.add(
+            SignedCheckpoint(
+                Checkpoint.from_text(text), SignedNote(text, (NoteSignature.create(text, key),))
+            )
+        )
     store.close()
 
 

@@ -32,8 +32,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def client(run_dir: Path) -> Iterator[TestClient]:
     settings = AuditServiceSettings(token=SecretStr(TOKEN))
-    with TestClient(create_app(run_dir, settings),
-                    headers={"Authorization": f"Bearer {TOKEN}"}) as test_client:
+    with TestClient(
+        create_app(run_dir, settings), headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as test_client:
         yield test_client
 
 
@@ -51,10 +52,12 @@ def test_checkpoint_and_proofs_from_the_api_verify(client: TestClient) -> None:
     mirror = MerkleLog()
     mirror.extend(_b(e["leaf"]) for e in first_two)
 
-    verify_inclusion(leaf_hash(_b(entry["leaf"])), 2, size,
-                     [_b(h) for h in inclusion["inclusion_proof"]], root)
-    verify_consistency(2, size, [_b(h) for h in consistency["consistency_proof"]],
-                       mirror.root(), root)
+    verify_inclusion(
+        leaf_hash(_b(entry["leaf"])), 2, size, [_b(h) for h in inclusion["inclusion_proof"]], root
+    )
+    verify_consistency(
+        2, size, [_b(h) for h in consistency["consistency_proof"]], mirror.root(), root
+    )
     assert entry["record"]["round"] == 2
     assert client.get("/api/v1/checkpoint/note").text.startswith("fedinsight.test/run-1\n5\n")
 
@@ -75,8 +78,9 @@ def test_entries_rounds_epsilon_and_verification(client: TestClient) -> None:
 def test_bad_requests_get_clear_statuses(client: TestClient) -> None:
     assert client.get("/api/v1/entries/99").status_code == 404
     assert client.get("/api/v1/proof/inclusion", params={"index": 9}).status_code == 400
-    assert client.get("/api/v1/proof/consistency",
-                      params={"first": 4, "second": 2}).status_code == 400
+    assert (
+        client.get("/api/v1/proof/consistency", params={"first": 4, "second": 2}).status_code == 400
+    )
     assert client.get("/api/v1/entries", params={"start": -1}).status_code == 422
 
 
@@ -123,9 +127,20 @@ def test_real_uvicorn_serves_the_api_on_loopback(run_dir: Path) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FEDINSIGHT_AUDIT_TOKEN": TOKEN}
     server = subprocess.Popen(
-        [sys.executable, "-c", "from cli.audit_cmd import app; app()", "serve", str(run_dir),
-         "--port", str(port), "--token-env"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            "from cli.audit_cmd import app; app()",
+            "serve",
+            str(run_dir),
+            "--port",
+            str(port),
+            "--token-env",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
