@@ -7,10 +7,12 @@ SIGTERM) stops what it started. It also prints the plain Flower command it runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -189,6 +191,12 @@ def coordinator_manifest(
     console.print(f"manifest written to {out}")
 
 
+# Exit codes of ``coordinator run`` (README, "Deployment"): 0 the run finished with a model;
+# 1 an error, a refusal (name in use, another run config) or a run that trained no round;
+# 3 the run had already finished (nothing was run; its summary is printed).
+ALREADY_FINISHED = 3
+
+
 @coordinator_app.command("run")
 def coordinator_run(
     folder: Annotated[Path, typer.Argument(help="the coordinator's folder")],
@@ -199,19 +207,17 @@ def coordinator_run(
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 24 * 3600,
 ) -> None:
     """Submit the app to the running SuperLink (`flwr run`) and follow it to the end. Running
-    the same command again after a coordinator crash resumes the run after its last round."""
+    the same command again after a coordinator crash resumes the run after its last round.
+
+    A name runs once: while it runs a second submission is refused; once it finished, it is
+    reported (exit 3) and never run again; a different run config under it is refused, naming
+    the keys that differ. Exit 0: finished with a model; 1: refused, failed, or no round
+    trained (each partner's stated reason is printed)."""
+    import dataclasses
+
     from coordinator.errors import CoordinatorError
     from coordinator.home import CONNECTION, CoordinatorHome, check_partner_name
-    from coordinator.progress import read_progress
-    from federation import (
-        Progress,
-        RunDir,
-        find_app_dir,
-        flower_bin,
-        flower_env,
-        stop_process_group,
-        toml_value,
-    )
+    from federation import find_app_dir, flower_bin, toml_value
 
     home = CoordinatorHome(folder.resolve())
     try:
@@ -219,14 +225,62 @@ def coordinator_run(
         check_partner_name(name)
     except CoordinatorError as exc:
         raise _fail(str(exc)) from None
-    _, overrides = _run_settings(run_config)
+    settings, overrides = _run_settings(run_config)
     run_dir = home.runs_dir / name
     overrides.update({"run-dir": str(run_dir), "audit-key": str(home.audit_key)})
+    settings = dataclasses.replace(settings, run_dir=str(run_dir), audit_key=str(home.audit_key))
     text = " ".join(f"{k}={toml_value(v)}" for k, v in overrides.items())
     cmd = [flower_bin("flwr"), "run", str(find_app_dir()), CONNECTION, "--run-config", text]
     cmd.append("--stream")
-    console.print(f"FLWR_HOME={home.flwr_home} " + shlex.join(cmd))
-    log_path = home.logs_dir / f"run-{name}.log"
+    with _claim(run_dir, settings):
+        console.print(f"FLWR_HOME={home.flwr_home} " + shlex.join(cmd))
+        log_path = home.logs_dir / f"run-{name}.log"
+        t0 = time.monotonic()
+        _submit_and_follow(cmd, home, run_dir, log_path, timeout)
+        _report_end(name, run_dir, log_path, time.monotonic() - t0)
+
+
+@contextlib.contextmanager
+def _claim(run_dir: Path, settings: Any) -> Iterator[None]:
+    """Hold the run's submission lock while the run is followed, after checking the name is
+    free: no live ServerApp runs it, it did not finish, its stored run config is ``settings``'s.
+    A refusal is one line (exit 1), a finished run its summary (exit ``ALREADY_FINISHED``)."""
+    from coordinator.errors import CoordinatorError, RunFinishedError
+    from coordinator.run_guard import (
+        RunLock,
+        check_not_finished,
+        check_same_config,
+    )
+    from federation import RunDir
+
+    files = RunDir(run_dir)
+    submission = RunLock(files.submit_lock, what=f"a submission of run {run_dir.name}")
+    try:
+        submission.acquire()
+        with RunLock(files.lock, what=f"run {run_dir.name}"):
+            check_not_finished(run_dir)
+            check_same_config(run_dir, settings)
+    except RunFinishedError as exc:
+        submission.release()
+        console.print(str(exc))
+        raise typer.Exit(code=ALREADY_FINISHED) from None
+    except CoordinatorError as exc:
+        submission.release()
+        raise _fail(str(exc)) from None
+    try:
+        yield
+    finally:
+        submission.release()
+
+
+def _submit_and_follow(
+    cmd: list[str], home: CoordinatorHome, run_dir: Path, log_path: Path, timeout: float
+) -> None:
+    """``flwr run`` in its own process group, followed until the run's end event (or
+    ``timeout``); the process group is stopped on the way out."""
+    from coordinator.progress import read_progress
+    from federation import RunDir, find_app_dir, flower_env, stop_process_group
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     with log_path.open("ab") as log:
@@ -245,19 +299,46 @@ def coordinator_run(
                 break
     finally:
         stop_process_group(proc)
+
+
+def _report_end(name: str, run_dir: Path, log_path: Path, seconds: float) -> None:
+    """Print how the run ended; exit 1 when it did not, or trained no round."""
+    from coordinator.progress import read_progress
+    from federation import Progress, RunDir
+
     events = read_progress(RunDir(run_dir).progress)
     end = _ended(events)
     if end is None:
         raise _fail(f"the run did not finish; see {log_path}")
     rounds = [e for e in events if e.get(Progress.EVENT) == Progress.ROUND]
+    if not end.get("final_model_sha256"):
+        raise _fail(
+            f"run {name} ended after {seconds:.1f}s without training a round; no model was "
+            f"saved: {end.get('stopped_early') or 'no round released a model'}"
+        )
     console.print(
-        f"run {name} finished in {time.monotonic() - t0:.1f}s: {len(rounds)} round(s), "
+        f"run {name} finished in {seconds:.1f}s: {len(rounds)} round(s), "
         f"final model {end['final_model_sha256'][:16]}…"
         + (f"; stopped early: {end['stopped_early']}" if end.get("stopped_early") else "")
     )
     if rounds and rounds[-1].get("evaluate"):
-        console.print(json.dumps(rounds[-1]["evaluate"], indent=1, sort_keys=True))
+        _print_evaluation(rounds[-1]["evaluate"])
     console.print(f"run directory: {run_dir}")
+
+
+def _print_evaluation(metrics: dict[str, float]) -> None:
+    """The last evaluation: the federation's totals (sums over partners), then the per-customer
+    metrics (averages over partners, weighted by their customers)."""
+    from coordinator.replies import SUMMED_METRICS
+    from federation import Metric
+
+    summed = (*SUMMED_METRICS, Metric.NUM_EXAMPLES)
+    totals = {k: v for k, v in metrics.items() if k in summed}
+    averages = {k: v for k, v in metrics.items() if k not in summed}
+    console.print("federation totals (sums over partners):")
+    console.print(json.dumps(totals, indent=1, sort_keys=True))
+    console.print("per-customer metrics (averages over partners, weighted by customers):")
+    console.print(json.dumps(averages, indent=1, sort_keys=True))
 
 
 def _ended(events: list[dict[str, Any]]) -> dict[str, Any] | None:

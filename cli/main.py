@@ -239,6 +239,11 @@ def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
     for name, metrics in report["metrics"].items():
         table.add_row(name, *(f"{metrics.get(k, float('nan')):.4f}" for k in keys))
     console.print(table)
+    if not report.get("model_sha256"):
+        console.print(
+            "[yellow]no round trained: there is no federated model "
+            f"({report.get('stopped_early') or 'no round released a model'})[/yellow]"
+        )
     privacy = report.get("privacy", {})
     if privacy.get("enabled"):
         eps = ", ".join(

@@ -31,9 +31,15 @@ def metric_values(record: MetricRecord | None) -> dict[str, float]:
     return {k: float(v) for k, v in record.items() if isinstance(v, (int, float))}
 
 
+# Evaluation metrics that count (customers, purchases): the federation's figure is the sum of
+# the partners', never their average.
+SUMMED_METRICS = ("actual-total-purchases", "n-customers", "predicted-total-purchases")
+
+
 def average_metrics(replies: Iterable[Message]) -> dict[str, float]:
-    """Partners' evaluation metrics averaged, weighted by their customers, over the keys every
-    partner reported (a partner too small for a metric leaves that metric out)."""
+    """Partners' evaluation metrics over the keys every partner reported (a partner too small
+    for a metric leaves that metric out): per-customer metrics averaged, weighted by the
+    partners' customers; counts (``SUMMED_METRICS``, and ``num-examples``) summed."""
     ordered = sorted(replies, key=partner_name)  # the same sums whatever the arrival order
     rows = [metric_values(m.content.metric_records.get(Record.METRICS)) for m in ordered]
     rows = [r for r in rows if r.get(Metric.NUM_EXAMPLES, 0) > 0]
@@ -41,7 +47,12 @@ def average_metrics(replies: Iterable[Message]) -> dict[str, float]:
         return {}
     keys = set.intersection(*(set(r) for r in rows)) - {Metric.NUM_EXAMPLES}
     total = sum(r[Metric.NUM_EXAMPLES] for r in rows)
-    out = {k: sum(r[k] * r[Metric.NUM_EXAMPLES] for r in rows) / total for k in sorted(keys)}
+    out = {
+        k: sum(r[k] for r in rows)
+        if k in SUMMED_METRICS
+        else sum(r[k] * r[Metric.NUM_EXAMPLES] for r in rows) / total
+        for k in sorted(keys)
+    }
     out[Metric.NUM_EXAMPLES] = total
     return out
 
@@ -76,6 +87,19 @@ class SortedReplies:
     def not_asked_again(self) -> list[str]:
         """Partners that refused, sent bad data or a rejected update."""
         return [*self.refusals, *self.errors, *self.rejected]
+
+    def describe(self) -> str:
+        """Every partner without a usable update and why, in partner order: ``p0 refused
+        (run not approved); p1 failed (no reply)``. The reasons are the partners' own (they
+        name files, lines, columns and budgets, never a data value) and the update checks'."""
+        why = {
+            name: f"refused ({reason or 'no reason given'})"
+            for name, reason in self.refusals.items()
+        }
+        why |= {name: f"bad data ({reason})" for name, reason in self.errors.items()}
+        why |= {name: f"update rejected ({reason})" for name, reason in self.rejected.items()}
+        why |= {name: "failed (no reply)" for name in self.failures}
+        return "; ".join(f"{name} {why[name]}" for name in sorted(why)) or "no partner replied"
 
 
 def sort_replies(

@@ -153,16 +153,12 @@ def _withheld(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Cloc
         return Progress.SKIPPED
     if not ok:
         if replies.refusals and not lost:
-            reason = "every partner refused (privacy budget, split view, approval)"
+            reason = f"every partner refused: {replies.describe()}"
             run.result.stopped_early = reason
             run.progress.write(Progress.STOPPED, round=rnd, reason=reason)
             _log_no_release(run, rnd, replies, clock)
             return Progress.STOPPED
-        raise NoPartnersError(
-            f"round {rnd}: no usable update ({len(replies.failures)} failed, "
-            f"{len(replies.errors)} bad data, {len(replies.rejected)} rejected, "
-            f"{len(replies.refusals)} refused)"
-        )
+        raise NoPartnersError(f"round {rnd}: no usable update: {replies.describe()}")
     if lost and len(ok) < run.settings.min_partners:
         raise NoPartnersError(
             f"round {rnd}: {len(ok)} usable update(s), fewer than min-partners="
@@ -289,17 +285,28 @@ def _evaluate(run: FederationRun, rnd: int) -> dict[str, float]:
 
 
 def _close_run(run: FederationRun) -> FederationResult:
-    """Save the final model, log the run's end, write the last progress event."""
+    """Save the final model, log the run's end, write the last progress event.
+
+    When no round released a model (every partner refused, every round withheld), no
+    ``model.pt`` is written: the initial model was never trained, and a file beside the run's
+    outputs would pass for a result. The run-end record then states the initial model's hash
+    (the model the log's rounds start and end at) and the progress event's
+    ``final_model_sha256`` is None.
+    """
     result = run.result
-    result.final_model_sha256 = save_model(run.arrays.to_torch_state_dict(), run.dir.model)
-    run.audit.end(
-        run.grid, run.nodes, final_model_hash=result.final_model_sha256, rounds=run.done_rounds
-    )
+    if any(r.participants for r in result.rounds):
+        result.final_model_sha256 = save_model(run.arrays.to_torch_state_dict(), run.dir.model)
+        final_hash = result.final_model_sha256
+    else:
+        result.stopped_early = result.stopped_early or "no round released a model"
+        logger.warning("no round trained: no model saved (%s)", result.stopped_early)
+        final_hash = run.before
+    run.audit.end(run.grid, run.nodes, final_model_hash=final_hash, rounds=run.done_rounds)
     result.audit = run.audit.summary()
     result.central = run.central.summary()
     run.progress.write(
         Progress.END,
-        final_model_sha256=result.final_model_sha256,
+        final_model_sha256=result.final_model_sha256 or None,
         stopped_early=result.stopped_early,
     )
     return result

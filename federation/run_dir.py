@@ -7,6 +7,9 @@ Layout::
     RUN_DIR/models/round-NNN.pt     the global model after each round (+ ``.sha256``)
     RUN_DIR/model.pt                the final global model (+ ``.sha256``)
     RUN_DIR/manifest.json           the run's manifest (what partners approve)
+    RUN_DIR/run_config.json         the run config the run started with (a resubmission must match)
+    RUN_DIR/run.lock                locked (``flock``) by the ServerApp while it runs the rounds
+    RUN_DIR/submit.lock             locked by ``fedinsight coordinator run`` while it follows it
     RUN_DIR/federation.json         the coordinator's summary of the run
     RUN_DIR/audit/                  the audit log (its layout is ``audit.audit_paths``)
     RUN_DIR/partner-homes/          a simulation's partners: their data and state
@@ -84,6 +87,18 @@ class RunDir:
     @property
     def manifest(self) -> Path:
         return self.path / "manifest.json"
+
+    @property
+    def run_config(self) -> Path:
+        return self.path / "run_config.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.path / "run.lock"
+
+    @property
+    def submit_lock(self) -> Path:
+        return self.path / "submit.lock"
 
     @property
     def federation_summary(self) -> Path:

@@ -68,8 +68,12 @@ def run_baselines(
     for rnd, path in files.round_models().items():
         model.load_state_dict(load_model_state(path))
         per_round[rnd] = evaluate_model(model, data)
-    model.load_state_dict(load_model_state(files.model))
-    preds["federated"] = predict(model, data.predict)
+    # No model.pt: the federation trained no round (every partner refused), so there is no
+    # federated model to score; the baselines are still computed.
+    trained = files.model.exists()
+    if trained:
+        model.load_state_dict(load_model_state(files.model))
+        preds["federated"] = predict(model, data.predict)
 
     torch.manual_seed(settings.seed)
     central = CustomerSequenceModel()
@@ -113,7 +117,8 @@ def run_baselines(
         outsiders = prepare_partner(
             "non-members", non_members, periods=periods, features=features
         ).train
-        mia["federated"] = membership_inference_auc(model, data.train, outsiders)
+        if trained:
+            mia["federated"] = membership_inference_auc(model, data.train, outsiders)
         mia["centralized"] = membership_inference_auc(central, data.train, outsiders)
     return BaselineResults(
         metrics=metrics,

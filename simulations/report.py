@@ -53,7 +53,7 @@ def frequency_buckets(baselines: BaselineResults) -> dict[str, list[float]]:
     """Mean holdout purchases by calibration frequency x = 0..6, 7+ (the BG/NBD paper's plot)."""
     actual = baselines.targets["purchases"].to_numpy(float)
     out: dict[str, list[float]] = {"x": [float(b) for b in range(8)]}
-    for name in MODELS:
+    for name in (m for m in MODELS if m in baselines.predictions):
         table = by_frequency_bucket(
             baselines.predictions[name].expected_purchases, actual, baselines.frequency, top=7
         )
@@ -66,7 +66,7 @@ def _plot_buckets(buckets: dict[str, list[float]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = np.arange(8)
     ax.plot(xs, buckets["actual"], marker="s", color="black", label="actual")
-    for name in MODELS:
+    for name in (m for m in MODELS if m in buckets):
         ax.plot(xs, buckets[name], marker="o", label=name)
     ax.set_xticks(xs, [str(i) for i in range(7)] + ["7+"])
     ax.set_xlabel("repeat purchases in calibration")
@@ -82,8 +82,9 @@ def _plot_buckets(buckets: dict[str, list[float]], path: Path) -> None:
 def _plot_compare(metrics: dict[str, dict[str, float]], path: Path) -> None:
     fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
     for ax, key in zip(axes, METRIC_KEYS, strict=True):
-        values = [metrics[m].get(key, np.nan) for m in MODELS]
-        ax.bar(MODELS, values, color=["C0", "C1", "C2", "C3"])
+        names = [m for m in MODELS if m in metrics]  # no "federated" when no round trained
+        values = [metrics[m].get(key, np.nan) for m in names]
+        ax.bar(names, values, color=[f"C{MODELS.index(m)}" for m in names])
         ax.set_title(key)
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         finite = [v for v in values if np.isfinite(v)]
@@ -205,7 +206,7 @@ def write_report(
             }
             for r in rounds
         ],
-        "model_sha256": end.get("final_model_sha256", ""),
+        "model_sha256": end.get("final_model_sha256") or "",
         "stopped_early": end.get("stopped_early", ""),
         "privacy": privacy_section(settings, rounds, baselines) | {"central": central_dp or {}},
         "audit": audit or {},
@@ -237,6 +238,7 @@ def _html(report: dict[str, Any], files: RunDir) -> str:
             ),
         )
         for m in MODELS
+        if m in report["metrics"]
     )
     head = "".join(f"<th>{k}</th>" for k in METRIC_KEYS)
     partners = ", ".join(f"{html.escape(k)} ({v})" for k, v in report["partners"].items())

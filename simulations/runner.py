@@ -225,7 +225,8 @@ def _audit_summary(run_dir: Path) -> dict[str, Any]:
     federation = json.loads(files.federation_summary.read_text())
     summary: dict[str, Any] = dict(federation.get("audit", {}))
     try:
-        verify_run_dir(run_dir, model_path=files.model)
+        # No model.pt when no round trained: the log alone is verified then.
+        verify_run_dir(run_dir, model_path=files.model if files.model.exists() else None)
         summary["verified"] = True
     except VerificationError as exc:
         summary["verified"] = False
