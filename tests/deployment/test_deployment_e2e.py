@@ -4,7 +4,8 @@ persistent database) and real SuperNodes on loopback, started with fedinsight's 
 Two federations keep the suite short (each Flower message starts a ClientApp process):
 
 1. three honest partners plus a partner with malformed data, one that sends a poisoned update,
-   one that has not approved the run, and one whose key is not on the allow-list;
+   one that has not approved the run, and one whose key is not on the allow-list; the run's
+   name is submitted again while it runs (refused) and once it finished (reported, not run);
 2. three partners; one is killed in the middle of round 1, then the coordinator is killed (-9)
    in round 2, restarted, and the run resumed.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,28 @@ def _verify(fed: LocalFederation, run_dir: Path) -> str:
     return fed.cli("audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"))
 
 
+def _resubmit(fed: LocalFederation, name: str, run_config: str) -> subprocess.CompletedProcess[str]:
+    """``fedinsight coordinator run`` in the foreground: its exit code and output."""
+    from federation import flower_env
+
+    return subprocess.run(
+        [
+            fed.fedinsight,
+            "coordinator",
+            "run",
+            str(fed.coordinator),
+            "--name",
+            name,
+            "--run-config",
+            run_config,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**flower_env(fed.coordinator / "flwr-home"), "COLUMNS": "200"},
+    )
+
+
 def test_secure_federation_with_bad_partners(
     tmp_path: Path, partner_files: dict[str, Path]
 ) -> None:
@@ -93,6 +117,11 @@ def test_secure_federation_with_bad_partners(
         assert fed.online_nodes() == 6
 
         run = fed.submit("r1", run_config)
+        # The same name submitted while it runs: refused at once, nothing submitted.
+        fed.wait_for("r1", "start", timeout=300)
+        twice = _resubmit(fed, "r1", run_config)
+        assert twice.returncode == 1, twice.stdout + twice.stderr
+        assert "a submission of run r1 is in progress" in " ".join(twice.stderr.split())
         assert run.wait(timeout=420) == 0, (fed.root / "logs" / "run-r1.out").read_text()[-3000:]
         events = fed.progress("r1")
         rounds = [e for e in events if e["event"] == "round"]
@@ -121,6 +150,18 @@ def test_secure_federation_with_bad_partners(
         # The partner with malformed data wrote nothing half.
         ingested = fed.nodes["bad"] / "ingested"
         assert not ingested.exists() or not any(ingested.iterdir())
+
+        # The finished name submitted again, even with another run config: reported (exit 3),
+        # nothing run, no record appended, no partner's ledger charged.
+        from privacy import PrivacyLedger
+
+        charged = len(PrivacyLedger(fed.nodes["p0"] / "privacy.sqlite").entries())
+        again = _resubmit(fed, "r1", RUN_CONFIG.format(rounds=3, minimum=3))
+        assert again.returncode == 3, again.stdout + again.stderr
+        assert "run r1 already finished: 2 round(s)" in " ".join(again.stdout.split())
+        assert fed.progress("r1") == fed.progress("r1")[: len(events)] == events
+        assert len(_records(run_dir)) == len(records)
+        assert len(PrivacyLedger(fed.nodes["p0"] / "privacy.sqlite").entries()) == charged
 
 
 def test_node_killed_and_coordinator_resumed(

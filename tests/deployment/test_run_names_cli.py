@@ -95,3 +95,16 @@ def test_a_name_in_use_is_refused(coordinator: Path, lock: str, message: str) ->
     assert result.exit_code == 1, result.output
     assert message in _text(result)
     _not_submitted(result)
+
+
+def test_the_evaluation_labels_totals_as_sums_and_metrics_as_averages(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli.coordinator_cmd import _print_evaluation
+
+    _print_evaluation({"n-customers": 400, "auc-any-repeat": 0.7, "num-examples": 400})
+
+    out = capsys.readouterr().out
+    totals, averages = out.split("per-customer metrics (averages over partners")
+    assert "federation totals (sums over partners)" in totals and '"n-customers": 400' in totals
+    assert '"auc-any-repeat": 0.7' in averages and "n-customers" not in averages

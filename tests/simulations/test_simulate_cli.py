@@ -166,13 +166,17 @@ def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
 
 
 def test_the_run_ends_cleanly_when_no_partner_has_budget(tiny_csv: Path, tmp_path: Path) -> None:
-    _, report, _ = _simulate(
+    run_dir, report, output = _simulate(
         [*_tiny_args(tiny_csv, rounds=2), "--target-epsilon", "3", "--epsilon-budget", "0.5"],
         tmp_path / "runs",
     )
-    assert report["stopped_early"]
+    assert report["stopped_early"].startswith("every partner refused: partner-0 refused (")
     assert all(p["rounds_trained"] == 0 for p in report["privacy"]["partners"].values())
     assert report["audit"]["verified"] is True
+    # No round trained: no model file passes for a result, and the report says so.
+    assert not (run_dir / "model.pt").exists()
+    assert report["model_sha256"] == "" and "federated" not in report["metrics"]
+    assert "no round trained" in " ".join(output.split())
 
 
 def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
