@@ -1,21 +1,26 @@
 """``fedinsight node ...``: every command of a partner's client node.
 
-``init`` creates the node's folder, ``start`` runs Flower's SuperNode in the foreground (Ctrl-C
-or SIGTERM stops it; it prints the plain Flower command it runs), ``approve`` and ``approvals``
-handle run manifests, ``prove`` shows whether a customer was in a round's data, and ``forget``
-and ``keygen`` are the pseudonymization commands of ``cli.pii_cmd``.
+``init`` creates the node's folder, ``check`` reads its data file as a run would, ``start`` runs
+Flower's SuperNode in the foreground (Ctrl-C or SIGTERM stops it; it prints the plain Flower
+command it runs), ``approve`` and ``approvals`` handle run manifests, ``prove`` shows whether a
+customer was in a round's data, and ``forget`` and ``keygen`` are the pseudonymization commands
+of ``cli.pii_cmd``.
 """
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
 
 from cli import pii_cmd
 from cli.deploy_common import _fail, _print_manifest, _run_foreground, console, err
+
+if TYPE_CHECKING:
+    from client_node.data_check import DataCheck
 
 
 def prove(
@@ -75,9 +80,13 @@ def node_init(
     runtime_port: Annotated[
         int, typer.Option(help="local port of the SuperNode's runtime API")
     ] = 9094,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="accept a data file that cannot be read (yet)")
+    ] = False,
 ) -> None:
     """Create a node folder: SuperNode auth key pair, pseudonymization key, witness key,
-    ε budget, data path and schema."""
+    ε budget, data path and schema. The data file is read first, as a run reads it: one that
+    cannot be used is refused (unless --no-check) and no folder is written."""
     from anonymization import AnonymizationError
     from client_node.errors import ClientNodeError
     from client_node.home import init_node
@@ -96,15 +105,47 @@ def node_init(
             epsilon_budget=epsilon_budget,
             schema_path=schema,
             runtime_port=runtime_port,
+            check_data=not no_check,
         )
     except (ClientNodeError, CoordinatorError, AnonymizationError) as exc:
         raise _fail(str(exc)) from None
     if not data.exists():
         err.print(f"[yellow]warning:[/yellow] the data file {data} does not exist yet")
     console.print(f"node folder ready: {home.root}")
+    if not no_check:
+        console.print(f"  data file readable; summary: fedinsight node check {home.root}")
     console.print(f"  send the coordinator your public key: {home.public_key}")
     console.print(f"  witness key: {cosigner(home.state, name).verifier.vkey}")
     console.print(f"  then: fedinsight node start {home.root}")
+
+
+def node_check(folder: Annotated[Path, typer.Argument(help="the node's folder")]) -> None:
+    """Read the node's data file with its schema, as a run reads it, and show what it holds:
+    rows, customers, the first and last day, rows left out and why. Counts and dates only,
+    never a value. Exit 1 with the first problem (file, line, column) when it cannot be used."""
+    from client_node.data_check import check_node_data
+    from client_node.errors import ClientNodeError
+    from client_node.home import NodeHome
+
+    try:
+        report = check_node_data(NodeHome(folder.resolve()))
+    except ClientNodeError as exc:
+        raise _fail(str(exc)) from None
+    console.print(_data_table(report))
+
+
+def _data_table(report: DataCheck) -> Table:
+    table = Table(title=f"data file {report.path}")
+    table.add_column("")
+    table.add_column("count or day", justify="right")
+    table.add_row("rows read", str(report.rows_read))
+    for reason, count in report.dropped.items():
+        table.add_row(f"rows left out: {reason.replace('_', ' ')}", str(count))
+    table.add_row("rows used", str(report.rows_kept))
+    table.add_row("customers", str(report.customers))
+    table.add_row("first day", report.first_day.isoformat())
+    table.add_row("last day", report.last_day.isoformat())
+    return table
 
 
 def node_start(
@@ -112,15 +153,26 @@ def node_start(
     node_config: Annotated[
         str, typer.Option(help="extra node-config pairs for Flower, e.g. 'inject-fault=\"nan\"'")
     ] = "",
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="start even if the data file cannot be read")
+    ] = False,
 ) -> None:
-    """Start Flower's SuperNode with TLS (the coordinator's CA), the node's auth key and its
-    folder as node config; stays in the foreground (Ctrl-C stops it)."""
+    """Read the node's data file as a run would (stop if it cannot be used, unless
+    --no-check), then start Flower's SuperNode with TLS (the coordinator's CA), the node's auth
+    key and its folder as node config; stays in the foreground (Ctrl-C stops it)."""
+    from client_node.data_check import check_node_data
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome, supernode_command
     from federation import flower_bin, flower_env
 
     home = NodeHome(folder.resolve())
     try:
+        if not no_check:
+            report = check_node_data(home)
+            console.print(
+                f"data: {report.rows_kept} rows, {report.customers} customers, "
+                f"{report.first_day} to {report.last_day}"
+            )
         cmd = supernode_command(home, flower_bin("flower-supernode"), extra=node_config)
     except ClientNodeError as exc:
         raise _fail(str(exc)) from None
@@ -184,6 +236,7 @@ node_app = typer.Typer(help="A partner's client node.", no_args_is_help=True)
 node_app.command("forget")(pii_cmd.forget)
 node_app.command("prove")(prove)
 node_app.command("init")(node_init)
+node_app.command("check")(node_check)
 node_app.command("start")(node_start)
 node_app.command("approve")(node_approve)
 node_app.command("approvals")(node_approvals)

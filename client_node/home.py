@@ -146,9 +146,19 @@ def init_node(
     epsilon_budget: float,
     schema_path: Path | None = None,
     runtime_port: int = 9094,
+    check_data: bool = True,
 ) -> NodeHome:
-    """Create a node folder: keys (0600), settings, the CA certificate and a schema."""
+    """Create a node folder: keys (0600), settings, the CA certificate and a schema.
+
+    With `check_data`, the data file is first read as a run reads it
+    (`client_node.data_check.check_partner_data`); one it cannot use is refused.
+
+    Raises:
+        PartnerDataError: a bad input (the folder already a node, no CA certificate, a budget
+            not above 0, unusable data); nothing is written then.
+    """
     from anonymization import PartnerSchema
+    from client_node.data_check import check_partner_data
     from client_node.witnessing import cosigner
 
     home = NodeHome(root.resolve())
@@ -162,6 +172,8 @@ def init_node(
         raise PartnerDataError(f"{home.private_key} exists: this folder already has node keys")
     # Everything is checked before anything is written, so a failed init can be retried.
     schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
+    if check_data:
+        check_partner_data(data_path, schema)
     home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     home.state.ensure()  # the pseudonymization key
     cosigner(home.state, name)  # the witness key

@@ -64,13 +64,21 @@ class LocalFederation:
         return f"127.0.0.1:{self.port}"
 
     def add_node(
-        self, name: str, data: Path, *, allow: bool = True, epsilon_budget: float = 10.0
+        self,
+        name: str,
+        data: Path,
+        *,
+        allow: bool = True,
+        epsilon_budget: float = 10.0,
+        check: bool = True,
     ) -> Path:
+        """``node init`` (with ``--no-check`` unless `check`), then ``coordinator allow``."""
         folder = self.root / "nodes" / name
         self.cli(
             "node", "init", str(folder), "--name", name, "--data", str(data),
             "--superlink", self.address, "--root-cert", str(self.coordinator / "tls" / "ca.pem"),
             "--epsilon-budget", str(epsilon_budget), "--runtime-port", str(free_port()),
+            *(() if check else ("--no-check",)),
         )  # fmt: skip
         if allow:
             self.cli(
@@ -117,10 +125,15 @@ class LocalFederation:
             time.sleep(0.3)
         raise LaunchError(f"the SuperLink was not ready within {timeout:.0f}s; see {log}")
 
-    def start_node(self, name: str, node_config: str = "") -> subprocess.Popen[bytes]:
+    def start_node(
+        self, name: str, node_config: str = "", *, check: bool = True
+    ) -> subprocess.Popen[bytes]:
+        """``node start`` in the background (with ``--no-check`` unless `check`)."""
         args = ["node", "start", str(self.nodes[name])]
         if node_config:
             args += ["--node-config", node_config]
+        if not check:
+            args.append("--no-check")
         return self._spawn(name, args, self.root / "logs" / f"{name}.out")
 
     def online_nodes(self) -> int:

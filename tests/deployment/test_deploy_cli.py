@@ -72,14 +72,26 @@ def coordinator(tmp_path: Path) -> Path:
     return folder
 
 
-def _node_init(folder: Path, coordinator: Path, name: str = "p0") -> Result:
+GOOD_CSV = "customer_id,timestamp,quantity,amount\n00001,1997-01-02,1,10.5\n00002,1997-03-04,2,3\n"
+SECRET = "ada.lovelace@example.org"
+
+
+def _node_init(
+    folder: Path, coordinator: Path, name: str = "p0", *extra: str, data: Path | None = None
+) -> Result:
+    """``node init``; by default with a readable data file ``<name>.csv`` next to the folder."""
+    if data is None:
+        data = folder.parent / f"{name}.csv"
+        if not data.exists():
+            data.write_text(GOOD_CSV, encoding="utf-8")
     return _run(
         "node", "init", folder,
         "--name", name,
-        "--data", folder.parent / f"{name}.parquet",
+        "--data", data,
         "--superlink", "127.0.0.1:9555",
         "--root-cert", coordinator / "tls" / "ca.pem",
         "--epsilon-budget", "2.0",
+        *extra,
     )  # fmt: skip
 
 
@@ -170,12 +182,48 @@ def test_node_init_shows_no_private_key(tmp_path: Path, coordinator: Path) -> No
     )  # fmt: skip
 
 
-def test_node_init_warns_when_the_data_file_does_not_exist_yet(
+def test_node_init_with_no_check_warns_when_the_data_file_does_not_exist_yet(
     tmp_path: Path, coordinator: Path
 ) -> None:
-    result = _node_init(tmp_path / "p0", coordinator)
+    result = _node_init(tmp_path / "p0", coordinator, "p0", "--no-check", data=tmp_path / "x.csv")
 
+    assert result.exit_code == 0, result.output
     assert "does not exist yet" in _text(result)
+    assert (tmp_path / "p0" / "node.toml").is_file()
+
+
+def test_node_init_refuses_a_missing_data_file_and_writes_no_folder(
+    tmp_path: Path, coordinator: Path
+) -> None:
+    missing = tmp_path / "nowhere.csv"
+
+    _refused(_node_init(tmp_path / "p0", coordinator, data=missing), "not found")
+    assert not (tmp_path / "p0").exists()
+
+
+def test_node_init_refuses_a_file_without_a_required_column(
+    tmp_path: Path, coordinator: Path
+) -> None:
+    data = tmp_path / "events.csv"
+    data.write_text("customer_id,timestamp,quantity\n00001,1997-01-02,1\n", encoding="utf-8")
+
+    result = _node_init(tmp_path / "p0", coordinator, data=data)
+
+    _refused(result, "missing required column 'amount'")
+    assert "events.csv" in _squashed(result.output)
+    assert not (tmp_path / "p0").exists()
+
+
+def test_node_init_with_no_check_accepts_an_unreadable_file(
+    tmp_path: Path, coordinator: Path
+) -> None:
+    data = tmp_path / "events.csv"
+    data.write_text("customer_id,timestamp,quantity\n00001,1997-01-02,1\n", encoding="utf-8")
+
+    result = _node_init(tmp_path / "p0", coordinator, "p0", "--no-check", data=data)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p0" / "node.toml").is_file()
 
 
 def test_node_init_refuses_a_bad_partner_name(tmp_path: Path, coordinator: Path) -> None:
@@ -191,6 +239,74 @@ def test_node_init_refuses_a_missing_ca_certificate(tmp_path: Path) -> None:
 
 def test_node_init_refuses_a_second_init(node: Path, coordinator: Path) -> None:
     _refused(_node_init(node, coordinator), "already a node")
+
+
+# node check and node start's check --------------------------------------------------------------
+
+
+def _break_data(node: Path, text: str) -> Path:
+    data = node.parent / "p0.csv"
+    data.write_text(text, encoding="utf-8")
+    return data
+
+
+def test_node_check_reports_counts_and_days_only(node: Path) -> None:
+    result = _ok("node", "check", node)
+
+    text = _text(result)
+    for label, value in (("rows read", "2"), ("customers", "2"), ("first day", "1997-01-02")):
+        assert f"│ {label} │ {value} │" in text, text
+    assert "1997-03-04" in text
+    for value in ("00001", "00002", "10.5"):  # customer ids and amounts never shown
+        assert value not in text
+
+
+def test_node_check_names_the_line_of_a_malformed_row(node: Path) -> None:
+    data = _break_data(node, GOOD_CSV + f"00003,{SECRET},1,1\n")
+
+    result = _run("node", "check", node)
+
+    _refused(result, "line 4")
+    assert "'timestamp'" in _text(result)
+    assert str(data) in _squashed(result.output)
+    assert SECRET not in _squashed(result.output)
+
+
+def test_node_check_refuses_a_folder_that_is_no_node(tmp_path: Path) -> None:
+    _refused(_run("node", "check", tmp_path), "not a node folder")
+
+
+def test_node_start_stops_on_bad_data_before_starting_flower(
+    node: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli.node_cmd
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        cli.node_cmd, "_run_foreground", lambda cmd, **_kw: started.append(cmd) or 0
+    )
+    _break_data(node, "customer_id,timestamp,quantity\n00001,1997-01-02,1\n")
+
+    result = _run("node", "start", node)
+
+    _refused(result, "missing required column 'amount'")
+    assert started == []
+
+
+def test_node_start_checks_good_data_then_starts_flower(
+    node: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli.node_cmd
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        cli.node_cmd, "_run_foreground", lambda cmd, **_kw: started.append(cmd) or 0
+    )
+
+    result = _ok("node", "start", node)
+
+    assert "2 rows, 2 customers" in _text(result)
+    assert len(started) == 1 and "--superlink" in started[0]
 
 
 # coordinator allow -----------------------------------------------------------------------------

@@ -82,6 +82,7 @@ def _init_node(root: Path, ca: Path, **overrides: object) -> NodeHome:
         "superlink": "coordinator.example.org:9555",
         "root_certificates": ca,
         "epsilon_budget": 2.5,
+        "check_data": False,  # these tests are about the folder; data checks: test_data_check
     }
     kwargs.update(overrides)
     return init_node(root, **kwargs)  # type: ignore[arg-type]
@@ -326,6 +327,19 @@ def test_init_node_refuses_a_budget_not_above_zero(
     with pytest.raises(PartnerDataError, match="epsilon budget must be > 0"):
         _init_node(tmp_path / "node", ca_file, epsilon_budget=budget)
 
+    assert not (tmp_path / "node").exists()
+
+
+def test_init_node_refuses_unreadable_data_and_writes_nothing(
+    tmp_path: Path, ca_file: Path
+) -> None:
+    data = tmp_path / "events.csv"
+    data.write_text("customer_id,timestamp,quantity\nc1,1997-01-01,1\n", encoding="utf-8")
+
+    with pytest.raises(PartnerDataError, match="missing required column 'amount'") as info:
+        _init_node(tmp_path / "node", ca_file, data_path=data, check_data=True)
+
+    assert str(data) in str(info.value)
     assert not (tmp_path / "node").exists()
 
 
