@@ -167,7 +167,7 @@ def _own_sigma(node_dir: Path, manifest: dict[str, Any]) -> str:
     """This node's noise multiplier for the run, as the approval prompt shows it; '' without DP.
     Data that cannot be loaded is a warning: the terms can be reviewed without it."""
     from anonymization import AnonymizationError
-    from client_node.approval import own_noise_multiplier
+    from client_node.approval import over_budget, own_noise_multiplier
     from client_node.errors import ClientNodeError
     from client_node.source import resolve_source
     from federation import FederationError, NodeConfig
@@ -190,6 +190,9 @@ def _own_sigma(node_dir: Path, manifest: dict[str, Any]) -> str:
         return ""
     if manifest["dp"]["noise-multiplier"] is not None:
         return f"{sigma:g} (fixed by the run)"
+    over = over_budget(source, manifest)
+    if over:
+        err.print(f"[yellow]warning:[/yellow] {over}")
     return f"{sigma:.4f} (calibrated from this node's customers)"
 
 

@@ -131,3 +131,26 @@ def own_noise_multiplier(source: PartnerSource, manifest: Mapping[str, Any]) -> 
     data = load_partner(settings, {}, source)
     schedule = round_schedule(data.train, settings.train_config(seed=settings.seed))
     return partner_noise_multiplier(settings, schedule.num_customers)
+
+
+def over_budget(source: PartnerSource, manifest: Mapping[str, Any]) -> str:
+    """Why this node would refuse every round of a calibrated run, its target ε being above the
+    node's ε budget (as ``client_node.task`` refuses it); '' when it would not, or when the
+    node's budget is unreadable (the node names that when it trains)."""
+    from client_node.errors import ClientNodeError
+    from client_node.node_settings import node_settings
+    from federation import manifest_settings
+
+    settings = manifest_settings(manifest)
+    if not settings.dp or settings.noise_multiplier:
+        return ""
+    try:
+        budget = node_settings(settings, {}, source.state).epsilon_budget
+    except ClientNodeError:
+        return ""
+    if settings.target_epsilon <= budget:
+        return ""
+    return (
+        f"the run's target-epsilon {settings.target_epsilon:g} is above this node's ε budget "
+        f"of {budget:g}: the node will refuse every round"
+    )

@@ -341,3 +341,14 @@ def test_approve_without_data_warns_and_still_shows_the_terms(node: Path, tmp_pa
     assert "cannot resolve this node's noise multiplier" in text
     assert "noise multiplier at this partner not resolved" in text
     assert "approved" in text
+
+
+def test_approve_warns_when_the_target_is_above_this_nodes_budget(
+    node: Path, tmp_path: Path
+) -> None:
+    # The node was made with the default budget of 3.0.
+    above, _ = _approve(node, RunSettings(target_epsilon=5.0, epsilon_budget=5.0), tmp_path)
+    within, _ = _approve(node, RunSettings(target_epsilon=2.0), tmp_path)
+
+    assert "target-epsilon 5 is above this node's ε budget of 3: the node will refuse" in above
+    assert "above this node's ε budget" not in within
