@@ -206,6 +206,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
     )
     if missing:
         raise ManifestError(f"{path}: manifest lacks {', '.join(sorted(missing))}")
+    not_tables = sorted(name for name in MANIFEST_SECTIONS if not isinstance(data[name], dict))
+    if not_tables:
+        raise ManifestError(f"{path}: manifest sections {', '.join(not_tables)} are not tables")
     if manifest_hash(data) != data["manifest_sha256"]:
         raise ManifestError(
             f"{path}: manifest_sha256 does not match the manifest's content (edited after it "

@@ -352,3 +352,16 @@ def test_approve_warns_when_the_target_is_above_this_nodes_budget(
 
     assert "target-epsilon 5 is above this node's ε budget of 3: the node will refuse" in above
     assert "above this node's ε budget" not in within
+
+
+def test_a_manifest_whose_section_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    from federation import manifest_hash
+
+    manifest = _manifest(RunSettings())
+    manifest["federation"] = ["min-partners", 2]
+    manifest["manifest_sha256"] = manifest_hash(manifest)
+    path = tmp_path / "m.json"
+    write_manifest(manifest, path)
+
+    with pytest.raises(ManifestError, match="manifest sections federation are not tables"):
+        read_manifest(path)
