@@ -1,5 +1,5 @@
 """What the coordinator's and the node's deployment commands share: the consoles, the one-line
-error exit, a Flower process run in the foreground, and the run manifest's table.
+error exit, a Flower process run in the foreground, and the run manifest's tables.
 
 The names keep their leading underscore from the module they came from (``cli.deploy_cmd``);
 they are for ``cli.coordinator_cmd`` and ``cli.node_cmd`` only.
@@ -68,13 +68,40 @@ def _run_foreground(
     return 0 if stopping else int(proc.returncode or 0)
 
 
-def _print_manifest(manifest: dict[str, Any]) -> None:
-    table = Table(title=f"run manifest {manifest['manifest_sha256'][:16]}…")
-    table.add_column("term")
-    table.add_column("value")
-    table.add_row("code sha256", manifest["code_sha256"])
-    table.add_row("architecture sha256", manifest["architecture_sha256"])
-    for section in ("dp", "training"):
-        for key, value in manifest[section].items():
-            table.add_row(f"{section}.{key}", str(value))
-    console.print(table)
+DP_OFF_WARNING = (
+    "[bold red]WARNING: differential privacy is OFF (dp = false):[/bold red] partners train "
+    "on their customers without DP-SGD noise; no ε bounds what the model reveals about a customer"
+)
+
+
+def _print_manifest(manifest: dict[str, Any], *, own_sigma: str = "") -> None:
+    """The manifest's privacy terms first (DP, then central DP, with a warning when DP is off
+    and ``own_sigma``, this partner's resolved noise multiplier, when given), then the rest."""
+    from federation import MANIFEST_SECTIONS
+
+    digest = manifest["manifest_sha256"][:16]
+    dp, central = manifest["dp"], manifest["central_dp"]
+    privacy = Table(title=f"run manifest {digest}…: privacy terms")
+    privacy.add_column("term")
+    privacy.add_column("value")
+    for key in MANIFEST_SECTIONS["dp"]:
+        value = dp[key]
+        if key == "noise-multiplier" and value is None:
+            value = "calibrated at each partner (noise-calibration)"
+        privacy.add_row(f"dp.{key}", str(value))
+        if key == "noise-calibration" and own_sigma:
+            privacy.add_row("noise multiplier at this partner", own_sigma)
+    for key in MANIFEST_SECTIONS["central_dp"]:
+        privacy.add_row(f"central_dp.{key}", str(central[key]))
+    if not dp["dp"]:
+        console.print(DP_OFF_WARNING)
+    console.print(privacy)
+    rest = Table(title=f"run manifest {digest}…: code and run terms")
+    rest.add_column("term")
+    rest.add_column("value")
+    rest.add_row("code sha256", manifest["code_sha256"])
+    rest.add_row("architecture sha256", manifest["architecture_sha256"])
+    for section in ("training", "federation"):
+        for key in MANIFEST_SECTIONS[section]:
+            rest.add_row(f"{section}.{key}", str(manifest[section][key]))
+    console.print(rest)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -195,7 +195,8 @@ def node_approve(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Review a run's manifest and approve it: this node then trains for runs with exactly
-    these code, architecture, DP and training terms."""
+    these code, architecture and terms. The privacy terms come first, with the noise multiplier
+    this node's customers would get (resolved from its own data when the run calibrates it)."""
     from client_node.approval import approve
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome
@@ -207,11 +208,44 @@ def node_approve(
         manifest = read_manifest(manifest_path)
     except (ManifestError, ClientNodeError) as exc:
         raise _fail(str(exc)) from None
-    _print_manifest(manifest)
+    _print_manifest(manifest, own_sigma=_own_sigma(home.root, manifest))
     if not yes and not typer.confirm("approve this run on your data?"):
         raise typer.Exit(code=1)
     path = approve(home.state, manifest)
     console.print(f"approved {manifest['manifest_sha256']} -> {path}")
+
+
+def _own_sigma(node_dir: Path, manifest: dict[str, Any]) -> str:
+    """This node's noise multiplier for the run, as the approval prompt shows it; '' without DP.
+    Data that cannot be loaded is a warning: the terms can be reviewed without it."""
+    from anonymization import AnonymizationError
+    from client_node.approval import over_budget, own_noise_multiplier
+    from client_node.errors import ClientNodeError
+    from client_node.source import resolve_source
+    from federation import FederationError, NodeConfig
+    from insight import InsightError
+    from privacy import PrivacyError
+
+    try:
+        source = resolve_source({}, {NodeConfig.NODE_DIR: str(node_dir)})
+        sigma = own_noise_multiplier(source, manifest)
+    except (
+        ClientNodeError,
+        InsightError,
+        AnonymizationError,
+        FederationError,
+        PrivacyError,
+    ) as exc:
+        err.print(f"[yellow]warning:[/yellow] cannot resolve this node's noise multiplier: {exc}")
+        return "not resolved (see the warning)"
+    if sigma is None:
+        return ""
+    if manifest["dp"]["noise-multiplier"] is not None:
+        return f"{sigma:g} (fixed by the run)"
+    over = over_budget(source, manifest)
+    if over:
+        err.print(f"[yellow]warning:[/yellow] {over}")
+    return f"{sigma:.4f} (calibrated from this node's customers)"
 
 
 def node_approvals(folder: Annotated[Path, typer.Argument(help="the node's folder")]) -> None:

@@ -1,9 +1,11 @@
 """A partner's approval of runs: the node trains only for a run manifest it approved.
 
 ``fedinsight node approve MANIFEST`` checks the manifest, shows its terms, and writes
-``<node-dir>/approvals/<manifest sha256>.json``. At a training or evaluation message, the node
-recomputes the run's manifest from the code it runs and the run config it received
-(``federation.run_manifest``) and looks for that hash. A node set up with
+``<node-dir>/approvals/<manifest sha256>.json``. When the run's sigma is calibrated at each
+partner, the node first resolves its own from its own data (``own_noise_multiplier``), so the
+partner sees the noise its customers will get before it approves. At a training or evaluation
+message, the node recomputes the run's manifest from the code it runs and the run config it
+received (``federation.run_manifest``) and looks for that hash. A node set up with
 ``fedinsight node init`` requires approval (``require-approval = true`` in its ``node.toml``);
 a simulation's partners do not.
 """
@@ -21,6 +23,7 @@ from client_node.node_state import NodeState
 from federation import NodeConfig
 
 if TYPE_CHECKING:
+    from client_node.source import PartnerSource
     from federation import RunSettings
 
 APPROVALS_DIR = "approvals"
@@ -102,3 +105,52 @@ def approval_refusal(
     from federation import run_manifest
 
     return refusal_reason(state, str(run_manifest(settings)["manifest_sha256"]))
+
+
+def own_noise_multiplier(source: PartnerSource, manifest: Mapping[str, Any]) -> float | None:
+    """The sigma this partner would train under in the run of ``manifest``; None without DP.
+
+    A calibrated sigma depends on the partner's own number of customers with a training window,
+    so its data is loaded (pseudonymized, as for a round) and the sigma resolved with
+    ``federation.partner_noise_multiplier``, the function the partner trains with.
+
+    Raises:
+        ClientNodeError, InsightError, AnonymizationError: the partner's data cannot be loaded.
+        FederationError, PrivacyError: the manifest's terms give no sigma.
+    """
+    from client_node.data import load_partner
+    from federation import dp_terms, manifest_settings, partner_noise_multiplier
+    from privacy import round_schedule
+
+    settings = manifest_settings(manifest)
+    terms = dp_terms(settings)
+    if not terms.enabled:
+        return None
+    if terms.noise_multiplier is not None:
+        return terms.noise_multiplier
+    data = load_partner(settings, {}, source)
+    schedule = round_schedule(data.train, settings.train_config(seed=settings.seed))
+    return partner_noise_multiplier(settings, schedule.num_customers)
+
+
+def over_budget(source: PartnerSource, manifest: Mapping[str, Any]) -> str:
+    """Why this node would refuse every round of a calibrated run, its target ε being above the
+    node's ε budget (as ``client_node.task`` refuses it); '' when it would not, or when the
+    node's budget is unreadable (the node names that when it trains)."""
+    from client_node.errors import ClientNodeError
+    from client_node.node_settings import node_settings
+    from federation import manifest_settings
+
+    settings = manifest_settings(manifest)
+    if not settings.dp or settings.noise_multiplier:
+        return ""
+    try:
+        budget = node_settings(settings, {}, source.state).epsilon_budget
+    except ClientNodeError:
+        return ""
+    if settings.target_epsilon <= budget:
+        return ""
+    return (
+        f"the run's target-epsilon {settings.target_epsilon:g} is above this node's ε budget "
+        f"of {budget:g}: the node will refuse every round"
+    )

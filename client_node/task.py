@@ -21,7 +21,7 @@ from client_node.commitments import commit
 from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
 from client_node.witnessing import split_view_reason
-from federation import Metric, RunSettings, Status, dp_terms
+from federation import Metric, RunSettings, Status, dp_terms, partner_noise_multiplier
 from insight import (
     CustomerSequenceModel,
     PartnerData,
@@ -31,7 +31,6 @@ from insight import (
 )
 from privacy import (
     PrivacyLedger,
-    noise_multiplier_for,
     plan_round,
     round_schedule,
     train_private,
@@ -112,13 +111,9 @@ def _train_dp(
     dp = dp_terms(settings).config(epsilon_budget=node.epsilon_budget)
     schedule = round_schedule(data.train, config)
     delta = dp.delta_for(schedule.num_customers)
-    # Calibrated for the whole run's planned steps, so target-epsilon is the run's total.
-    sigma = noise_multiplier_for(
-        dp,
-        sample_rate=schedule.sample_rate,
-        steps=schedule.steps * settings.num_server_rounds,
-        target_delta=delta,
-    )
+    # Calibrated for the whole run's planned steps, so target-epsilon is the run's total; the
+    # same function resolves the sigma the partner is shown when it approves the manifest.
+    sigma = partner_noise_multiplier(settings, schedule.num_customers)
     ledger = PrivacyLedger(state.ledger_path)
     decision = plan_round(
         ledger,

@@ -21,7 +21,7 @@ from typing import Any
 
 from audit import SqliteStore, parse_record
 from coordinator.errors import ConfigMismatchError, RunFinishedError, RunLockedError
-from federation import RunDir, RunSettings, run_manifest
+from federation import MANIFEST_SECTIONS, RunDir, RunSettings, run_manifest
 from insight import replace_atomically
 
 __all__ = [
@@ -146,8 +146,8 @@ def check_same_config(run_dir: Path, settings: RunSettings) -> None:
     """Refuse ``settings`` for a run directory that holds a run started with another config.
 
     Compares with ``run_config.json`` (every run-config key but ``run-dir``); a run directory
-    from before that file existed is compared on its manifest (code, architecture, DP and
-    training terms). A run directory holding neither passes.
+    from before that file existed is compared on its manifest (code, architecture and every
+    section of terms). A run directory holding neither passes.
 
     Raises:
         ConfigMismatchError: naming the keys that differ.
@@ -176,6 +176,6 @@ def _manifest_differences(stored: dict[str, Any], settings: RunSettings) -> list
         for name in ("code_sha256", "architecture_sha256")
         if stored.get(name) != wanted.get(name)
     ]
-    for part in ("dp", "training"):
+    for part in MANIFEST_SECTIONS:
         keys += _differences(dict(stored.get(part, {})), dict(wanted.get(part, {})))
     return sorted(keys)

@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from federation.dp import DPTerms, dp_terms
+    from federation.dp import DPTerms, dp_terms, partner_noise_multiplier
     from federation.errors import FederationError, LaunchError, ManifestError, SettingsError
     from federation.keys import (
         Action,
@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     )
     from federation.manifest import (
         MANIFEST_FORMAT,
+        MANIFEST_SECTIONS,
         build_manifest,
         code_hash,
         manifest_hash,
+        manifest_settings,
         read_manifest,
         run_manifest,
         write_manifest,
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "DPTerms": "federation.dp",
     "dp_terms": "federation.dp",
+    "partner_noise_multiplier": "federation.dp",
     "FederationError": "federation.errors",
     "LaunchError": "federation.errors",
     "ManifestError": "federation.errors",
@@ -78,9 +81,11 @@ _WHERE = {
     "toml_value": "federation.launcher",
     "wait_for_port": "federation.launcher",
     "MANIFEST_FORMAT": "federation.manifest",
+    "MANIFEST_SECTIONS": "federation.manifest",
     "build_manifest": "federation.manifest",
     "code_hash": "federation.manifest",
     "manifest_hash": "federation.manifest",
+    "manifest_settings": "federation.manifest",
     "read_manifest": "federation.manifest",
     "run_manifest": "federation.manifest",
     "write_manifest": "federation.manifest",
@@ -104,6 +109,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "MANIFEST_FORMAT",
+    "MANIFEST_SECTIONS",
     "Action",
     "DPTerms",
     "FederationError",
@@ -133,6 +139,8 @@ __all__ = [
     "load_model_state",
     "local_superlink",
     "manifest_hash",
+    "manifest_settings",
+    "partner_noise_multiplier",
     "read_manifest",
     "run_manifest",
     "save_model",

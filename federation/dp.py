@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from federation.errors import SettingsError
-from privacy import DPConfig
+from privacy import DPConfig, RoundSchedule, calibrate_noise
 from privacy.config import ACCOUNTANTS, Accountant
 
 if TYPE_CHECKING:
     from federation.settings import RunSettings
 
-__all__ = ["DPTerms", "check_accountant", "dp_terms"]
+__all__ = ["DPTerms", "check_accountant", "dp_terms", "partner_noise_multiplier"]
 
 RecordValue = float | int | str
 
@@ -107,4 +107,28 @@ def dp_terms(settings: RunSettings) -> DPTerms:
         target_delta=settings.target_delta,
         noise_multiplier=fixed,
         target_epsilon=None if fixed else settings.target_epsilon,
+    )
+
+
+def partner_noise_multiplier(settings: RunSettings, num_customers: int) -> float:
+    """The sigma a partner with ``num_customers`` customers with a training window trains under.
+
+    A fixed ``noise-multiplier``, or the one calibrated so that the whole run (every round's
+    ``privacy.RoundSchedule`` steps) spends ``target-epsilon``: the partner trains with it
+    (``client_node.task``) and shows it when it approves the run's manifest.
+
+    Raises:
+        PrivacyConfigError: no customer, or no sigma reaches ``target-epsilon``.
+    """
+    terms = dp_terms(settings)
+    if terms.noise_multiplier is not None:
+        return terms.noise_multiplier
+    assert terms.target_epsilon is not None
+    schedule = RoundSchedule.for_customers(num_customers, settings.train_config(seed=settings.seed))
+    return calibrate_noise(
+        target_epsilon=terms.target_epsilon,
+        target_delta=terms.target_delta,
+        sample_rate=schedule.sample_rate,
+        steps=schedule.steps * settings.num_server_rounds,
+        accountant=terms.accountant,
     )

@@ -1,14 +1,34 @@
 """A run's manifest: what a partner approves before its data is trained on.
 
 The manifest names the code (sha256 over the app's Python packages), the model architecture
-(``architecture_hash``), the DP terms and the training terms of a run. The coordinator puts the
-manifest's hash in the run-start record of the audit log; a partner node recomputes the
-manifest from the code it is actually running and the run config it actually received, and
+(``architecture_hash``) and every term a partner agrees to, in four sections: ``dp`` (per-customer
+DP-SGD at each partner), ``central_dp`` (partner-level DP at the coordinator), ``training`` and
+``federation`` (how the coordinator runs the rounds: ``min-partners``, ``round-timeout``,
+``aggregation`` and ``trim-beta``, ``max-update-norm``, ``evaluate-every``). The coordinator
+puts the manifest's hash in the run-start record of the audit log; a partner node recomputes
+the manifest from the code it is actually running and the run config it actually received, and
 trains only when that hash is one it approved (``fedinsight node approve``). A coordinator that
-changed the code or the terms gets a different hash, and a refusal.
+changed the code or any term gets a different hash, and a refusal.
 
-Paths (run directory, data, keys) and the simulation's partitioning are not terms: they do not
-change what is computed on a partner's data.
+The noise multiplier. A run either fixes sigma (``noise-multiplier`` > 0, the same at every
+partner) or has each partner calibrate it (``noise-multiplier`` 0 in the run config): the
+smallest sigma whose whole run, ``num-server-rounds * local-epochs * ceil(n / batch-size)``
+steps at sample rate ``min(1, batch-size / n)``, spends ``target-epsilon`` at ``target-delta``
+under ``dp-accountant`` (``federation.partner_noise_multiplier``), where ``n`` is the number of
+the partner's customers with a training window. ``n`` is the partner's own and the coordinator
+never learns it, so the coordinator cannot honestly resolve a calibrated sigma: the manifest
+states ``noise-multiplier`` null and ``noise-calibration`` names the rule, whose inputs are all
+terms of the manifest; the partner's node resolves its own sigma from its own data when it
+approves (``client_node.approval.own_noise_multiplier``), with the very function it trains
+with. A fixed sigma is stated as is. The manifest therefore depends on the run config only, and
+a partner recomputing it from the run config it received gets the coordinator's hash.
+
+Paths (run directory, data, keys), the simulation's dataset and partitioning, and a node's own
+ε budget are not terms (``NOT_TERMS``): they do not change what is computed on a partner's data,
+or they are the partner's own.
+
+Format ``fedinsight-run-manifest/2`` added the ``central_dp`` and ``federation`` sections and the
+resolved noise terms; ``read_manifest`` refuses a ``/1`` manifest, naming the format it needs.
 """
 
 from __future__ import annotations
@@ -19,10 +39,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from federation.dp import dp_terms
 from federation.errors import ManifestError
 from federation.settings import RunSettings
 
-MANIFEST_FORMAT = "fedinsight-run-manifest/1"
+MANIFEST_FORMAT = "fedinsight-run-manifest/2"
+MANIFEST_FORMAT_PREFIX = "fedinsight-run-manifest/"
 CODE_PACKAGES = (
     "insight",
     "federation",
@@ -32,17 +54,17 @@ CODE_PACKAGES = (
     "anonymization",
     "audit",
 )
+# Each section's terms, in the order the approval prompt shows them.
 DP_TERMS = (
     "dp",
     "noise-multiplier",
-    "max-grad-norm",
+    "noise-calibration",
     "target-epsilon",
     "target-delta",
     "dp-accountant",
-    "central-dp",
-    "central-noise-multiplier",
-    "central-clipping-norm",
+    "max-grad-norm",
 )
+CENTRAL_DP_TERMS = ("central-dp", "central-noise-multiplier", "central-clipping-norm")
 TRAINING_TERMS = (
     "num-server-rounds",
     "local-epochs",
@@ -55,6 +77,40 @@ TRAINING_TERMS = (
     "max-events",
     "num-windows",
 )
+FEDERATION_TERMS = (
+    "min-partners",
+    "round-timeout",
+    "aggregation",
+    "trim-beta",
+    "max-update-norm",
+    "evaluate-every",
+)
+MANIFEST_SECTIONS: dict[str, tuple[str, ...]] = {
+    "dp": DP_TERMS,
+    "central_dp": CENTRAL_DP_TERMS,
+    "training": TRAINING_TERMS,
+    "federation": FEDERATION_TERMS,
+}
+# Run-config keys that are not terms (see the module docstring); a test checks that every key
+# of ``RunSettings`` is a term or one of these, so a new key cannot be left out by mistake.
+NOT_TERMS = (
+    "dataset",
+    "data-path",
+    "columns",
+    "split",
+    "num-partners",
+    "run-dir",
+    "partners-dir",
+    "schema-path",
+    "epsilon-budget",
+    "audit-key",
+)
+CALIBRATED = (
+    "at each partner: the smallest sigma whose num-server-rounds * local-epochs * "
+    "ceil(n / batch-size) steps at sample rate min(1, batch-size / n) spend target-epsilon at "
+    "target-delta under dp-accountant; n = the partner's customers with a training window"
+)
+FIXED = "fixed: this noise-multiplier at every partner"
 
 
 def code_hash(root: Path | None = None) -> str:
@@ -72,16 +128,35 @@ def code_hash(root: Path | None = None) -> str:
 def build_manifest(
     settings: RunSettings, *, code_sha256: str, architecture_sha256: str
 ) -> dict[str, Any]:
-    values = settings.to_flower()
+    """The manifest of a run with ``settings`` on this code and architecture (module doc)."""
+    values: dict[str, Any] = dict(settings.to_flower())
+    fixed = dp_terms(settings).noise_multiplier
+    values["noise-multiplier"] = fixed
+    values["noise-calibration"] = CALIBRATED if fixed is None else FIXED
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "code_sha256": code_sha256,
         "architecture_sha256": architecture_sha256,
-        "dp": {key: values[key] for key in DP_TERMS},
-        "training": {key: values[key] for key in TRAINING_TERMS},
     }
+    for section, terms in MANIFEST_SECTIONS.items():
+        manifest[section] = {key: values[key] for key in terms}
     manifest["manifest_sha256"] = manifest_hash(manifest)
     return manifest
+
+
+def manifest_settings(manifest: Mapping[str, Any]) -> RunSettings:
+    """The run settings a manifest states (defaults for what is not a term): what a partner
+    loads its data and resolves its sigma with when it approves.
+
+    Raises:
+        SettingsError: a term ``RunSettings`` refuses.
+    """
+    values: dict[str, Any] = {}
+    for section in MANIFEST_SECTIONS:
+        values.update(manifest[section])
+    values.pop("noise-calibration", None)
+    values["noise-multiplier"] = values.get("noise-multiplier") or 0.0  # null: calibrated
+    return RunSettings.from_mapping(values)
 
 
 def run_manifest(settings: RunSettings) -> dict[str, Any]:
@@ -113,13 +188,27 @@ def read_manifest(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{path}: not a readable JSON manifest ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+    form = data.get("format") if isinstance(data, dict) else None
+    if (
+        isinstance(form, str)
+        and form.startswith(MANIFEST_FORMAT_PREFIX)
+        and form != MANIFEST_FORMAT
+    ):
+        raise ManifestError(
+            f"{path}: not a {MANIFEST_FORMAT} manifest but a {form} one, made by another version "
+            "of fedinsight; ask the coordinator for the run's manifest made by this version "
+            "(`fedinsight coordinator manifest`)"
+        )
+    if not isinstance(data, dict) or form != MANIFEST_FORMAT:
         raise ManifestError(f"{path}: not a {MANIFEST_FORMAT} manifest")
-    missing = {"code_sha256", "architecture_sha256", "dp", "training", "manifest_sha256"} - set(
+    missing = {"code_sha256", "architecture_sha256", *MANIFEST_SECTIONS, "manifest_sha256"} - set(
         data
     )
     if missing:
         raise ManifestError(f"{path}: manifest lacks {', '.join(sorted(missing))}")
+    not_tables = sorted(name for name in MANIFEST_SECTIONS if not isinstance(data[name], dict))
+    if not_tables:
+        raise ManifestError(f"{path}: manifest sections {', '.join(not_tables)} are not tables")
     if manifest_hash(data) != data["manifest_sha256"]:
         raise ManifestError(
             f"{path}: manifest_sha256 does not match the manifest's content (edited after it "

@@ -166,7 +166,7 @@ def test_an_edited_manifest_is_refused_naming_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "content",
     [
-        {"format": "fedinsight-run-manifest/2"},
+        {"format": "fedinsight-run-manifest/1"},
         {"code_sha256": CODE},
         ["fedinsight-run-manifest/1"],
         "fedinsight-run-manifest/1",
