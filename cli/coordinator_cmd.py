@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.deploy_common import _fail, _print_manifest, _run_foreground, console, err
+from cli.deploy_common import console, err, fail, print_manifest, run_foreground
 
 if TYPE_CHECKING:
     from coordinator.home import CoordinatorHome
@@ -51,7 +51,7 @@ def coordinator_init(
             folder, address=address, listen_host=listen_host, names=tuple(name or ())
         )
     except CoordinatorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"coordinator folder ready: {home.root}")
     console.print(f"  give partners the CA certificate: {home.tls.ca_cert}")
     console.print(f"  privacy officers verify with:     {home.root / 'audit.vkey'}")
@@ -78,7 +78,7 @@ def coordinator_allow(
         home.config()
         path, fingerprint = allow_node(home, public_key, name)
     except CoordinatorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"allowed {name} ({fingerprint}) -> {path}")
     if (home.root / "superlink.pid").exists():
         _register(home, {name: path})
@@ -119,7 +119,7 @@ def coordinator_start(
     try:
         cmd = superlink_command(home, flower_bin("flower-superlink"))
     except CoordinatorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     write_flwr_config(home)
     log_path = home.logs_dir / "superlink.log"
     console.print("running: " + shlex.join(cmd))
@@ -132,7 +132,7 @@ def coordinator_start(
         )
         console.print(f"submit a run: fedinsight coordinator run {home.root} --name NAME")
 
-    code = _run_foreground(
+    code = run_foreground(
         cmd,
         env=flower_env(home.flwr_home),
         log_path=log_path,
@@ -153,24 +153,24 @@ def _run_settings(run_config: str) -> tuple[Any, dict[str, Any]]:
     try:
         app_dir = find_app_dir()
     except LaunchError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     defaults = tomllib.loads((app_dir / "pyproject.toml").read_text())["tool"]["flwr"]["app"][
         "config"
     ]
     loose = [w for w in run_config.split() if "=" not in w and not w.startswith(("'", '"'))]
     if loose and not any(c in run_config for c in "\"'"):
-        raise _fail(f"--run-config: {', '.join(loose)!r} is not KEY=VALUE")
+        raise fail(f"--run-config: {', '.join(loose)!r} is not KEY=VALUE")
     try:
         overrides = parse_config_args([run_config]) if run_config.strip() else {}
     except Exception as exc:  # flwr raises ValueError or tomllib errors
-        raise _fail(f"--run-config {run_config!r}: {exc}") from None
+        raise fail(f"--run-config {run_config!r}: {exc}") from None
     unknown = sorted(set(overrides) - set(defaults))
     if unknown:
-        raise _fail(f"--run-config: unknown key(s) {', '.join(unknown)}")
+        raise fail(f"--run-config: unknown key(s) {', '.join(unknown)}")
     try:
         return RunSettings.from_mapping({**defaults, **overrides}), dict(overrides)
     except SettingsError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @coordinator_app.command("manifest")
@@ -187,7 +187,7 @@ def coordinator_manifest(
     settings, _ = _run_settings(run_config)
     manifest = run_manifest(settings)
     write_manifest(manifest, out)
-    _print_manifest(manifest)
+    print_manifest(manifest)
     console.print(f"manifest written to {out}")
 
 
@@ -224,7 +224,7 @@ def coordinator_run(
         home.config()
         check_partner_name(name)
     except CoordinatorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     settings, overrides = _run_settings(run_config)
     run_dir = home.runs_dir / name
     overrides.update({"run-dir": str(run_dir), "audit-key": str(home.audit_key)})
@@ -266,7 +266,7 @@ def _claim(run_dir: Path, settings: Any) -> Iterator[None]:
         raise typer.Exit(code=ALREADY_FINISHED) from None
     except CoordinatorError as exc:
         submission.release()
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     try:
         yield
     finally:
@@ -309,10 +309,10 @@ def _report_end(name: str, run_dir: Path, log_path: Path, seconds: float) -> Non
     events = read_progress(RunDir(run_dir).progress)
     end = _ended(events)
     if end is None:
-        raise _fail(f"the run did not finish; see {log_path}")
+        raise fail(f"the run did not finish; see {log_path}")
     rounds = [e for e in events if e.get(Progress.EVENT) == Progress.ROUND]
     if not end.get("final_model_sha256"):
-        raise _fail(
+        raise fail(
             f"run {name} ended after {seconds:.1f}s without training a round; no model was "
             f"saved: {end.get('stopped_early') or 'no round released a model'}"
         )

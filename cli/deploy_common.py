@@ -1,8 +1,6 @@
 """What the coordinator's and the node's deployment commands share: the consoles, the one-line
 error exit, a Flower process run in the foreground, and the run manifest's tables.
-
-The names keep their leading underscore from the module they came from (``cli.deploy_cmd``);
-they are for ``cli.coordinator_cmd`` and ``cli.node_cmd`` only.
+For ``cli.coordinator_cmd`` and ``cli.node_cmd`` only.
 """
 
 from __future__ import annotations
@@ -24,12 +22,12 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
 
 
-def _run_foreground(
+def run_foreground(
     cmd: list[str],
     *,
     env: dict[str, str],
@@ -74,7 +72,7 @@ DP_OFF_WARNING = (
 )
 
 
-def _print_manifest(manifest: dict[str, Any], *, own_sigma: str = "") -> None:
+def print_manifest(manifest: dict[str, Any], *, own_sigma: str = "") -> None:
     """The manifest's privacy terms first (DP, then central DP, with a warning when DP is off
     and ``own_sigma``, this partner's resolved noise multiplier, when given), then the rest."""
     from federation import MANIFEST_SECTIONS

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from cli import pii_cmd
-from cli.deploy_common import _fail, _print_manifest, _run_foreground, console, err
+from cli.deploy_common import console, err, fail, print_manifest, run_foreground
 
 if TYPE_CHECKING:
     from client_node.data_check import DataCheck
@@ -108,7 +108,7 @@ def node_init(
             check_data=not no_check,
         )
     except (ClientNodeError, CoordinatorError, AnonymizationError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not data.exists():
         err.print(f"[yellow]warning:[/yellow] the data file {data} does not exist yet")
     console.print(f"node folder ready: {home.root}")
@@ -130,7 +130,7 @@ def node_check(folder: Annotated[Path, typer.Argument(help="the node's folder")]
     try:
         report = check_node_data(NodeHome(folder.resolve()))
     except ClientNodeError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(_data_table(report))
 
 
@@ -175,11 +175,11 @@ def node_start(
             )
         cmd = supernode_command(home, flower_bin("flower-supernode"), extra=node_config)
     except ClientNodeError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print("running: " + shlex.join(cmd))
     log_path = home.root / "logs" / "supernode.log"
     env = flower_env(home.root / "flwr-home")  # where the SuperNode installs the app
-    code = _run_foreground(
+    code = run_foreground(
         cmd,
         env=env,
         log_path=log_path,
@@ -207,8 +207,8 @@ def node_approve(
         home.config()
         manifest = read_manifest(manifest_path)
     except (ManifestError, ClientNodeError) as exc:
-        raise _fail(str(exc)) from None
-    _print_manifest(manifest, own_sigma=_own_sigma(home.root, manifest))
+        raise fail(str(exc)) from None
+    print_manifest(manifest, own_sigma=_own_sigma(home.root, manifest))
     if not yes and not typer.confirm("approve this run on your data?"):
         raise typer.Exit(code=1)
     path = approve(home.state, manifest)

@@ -282,9 +282,7 @@ def test_node_start_stops_on_bad_data_before_starting_flower(
     import cli.node_cmd
 
     started: list[list[str]] = []
-    monkeypatch.setattr(
-        cli.node_cmd, "_run_foreground", lambda cmd, **_kw: started.append(cmd) or 0
-    )
+    monkeypatch.setattr(cli.node_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0)
     _break_data(node, "customer_id,timestamp,quantity\n00001,1997-01-02,1\n")
 
     result = _run("node", "start", node)
@@ -299,9 +297,7 @@ def test_node_start_checks_good_data_then_starts_flower(
     import cli.node_cmd
 
     started: list[list[str]] = []
-    monkeypatch.setattr(
-        cli.node_cmd, "_run_foreground", lambda cmd, **_kw: started.append(cmd) or 0
-    )
+    monkeypatch.setattr(cli.node_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0)
 
     result = _ok("node", "start", node)
 

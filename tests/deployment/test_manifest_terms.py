@@ -330,7 +330,7 @@ def test_approve_without_data_warns_and_still_shows_the_terms(node: Path, tmp_pa
     result = runner.invoke(
         app,
         ["node", "init", str(empty), "--name", "p1", "--data", str(tmp_path / "gone.parquet"),
-         "--superlink", "127.0.0.1:9555", "--root-cert", str(ca)],
+         "--superlink", "127.0.0.1:9555", "--root-cert", str(ca), "--no-check"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
 
