@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from anonymization.record import RecordIdentifiers
     from anonymization.schema import PartnerSchema
     from anonymization.synthetic import make_pii_events, pii_schema, write_pii_schema
-    from anonymization.table import pseudonymize_table
+    from anonymization.table import pseudonymize_table, usable_rows
     from anonymization.text import TextEngine, default_engine, spacy_model_engine
 
 # Submodules load when a name is first used (PEP 562): a process that needs only keys or
@@ -72,6 +72,7 @@ _WHERE = {
     "pii_schema": "anonymization.synthetic",
     "write_pii_schema": "anonymization.synthetic",
     "pseudonymize_table": "anonymization.table",
+    "usable_rows": "anonymization.table",
     "TextEngine": "anonymization.text",
     "default_engine": "anonymization.text",
     "spacy_model_engine": "anonymization.text",
@@ -121,6 +122,7 @@ __all__ = [
     "pseudonymize_table",
     "spacy_model_analyzer",
     "spacy_model_engine",
+    "usable_rows",
     "verify_membership",
     "write_pii_schema",
 ]

@@ -43,6 +43,36 @@ def _records(frame: pd.DataFrame, schema: PartnerSchema, ids: list[str]) -> list
     return records
 
 
+NO_CONSENT = "no_consent"
+MISSING_CUSTOMER_ID = "missing_customer_id"
+
+
+def usable_rows(
+    df: pd.DataFrame, schema: PartnerSchema, *, consented_ids: Collection[str] | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows of `df` that `pseudonymize_table` keeps, and how many it drops for each reason
+    (``no_consent``, ``missing_customer_id``; reasons with no row left out).
+
+    Rows without consent (the schema's consent column, and `consented_ids` when given) go first,
+    then rows whose customer id is missing or blank. Requires the schema's columns in `df`.
+    """
+    frame = df
+    dropped: dict[str, int] = {}
+    if schema.consent_column is not None or consented_ids is not None:
+        frame = apply_consent(
+            frame,
+            consent_column=schema.consent_column,
+            consented_ids=consented_ids,
+            id_column=schema.customer_id,
+        )
+        dropped[NO_CONSENT] = len(df) - len(frame)
+    present = [not is_missing(v) and str(v).strip() != "" for v in frame[schema.customer_id]]
+    dropped[MISSING_CUSTOMER_ID] = present.count(False)
+    if not all(present):
+        frame = frame.loc[present]
+    return frame, {reason: n for reason, n in dropped.items() if n}
+
+
 def pseudonymize_table(
     df: pd.DataFrame,
     schema: PartnerSchema,
@@ -68,18 +98,9 @@ def pseudonymize_table(
         hold personal data in the schema.
     """
     schema.check_columns(df.columns)
-    frame = df
-    if schema.consent_column is not None or consented_ids is not None:
-        frame = apply_consent(
-            frame,
-            consent_column=schema.consent_column,
-            consented_ids=consented_ids,
-            id_column=schema.customer_id,
-        )
-    present = [not is_missing(v) and str(v).strip() != "" for v in frame[schema.customer_id]]
-    if not all(present):
-        logger.warning("dropped %d rows without a customer id", present.count(False))
-        frame = frame.loc[present]
+    frame, dropped = usable_rows(df, schema, consented_ids=consented_ids)
+    if dropped.get(MISSING_CUSTOMER_ID):
+        logger.warning("dropped %d rows without a customer id", dropped[MISSING_CUSTOMER_ID])
     ids = [str(v).strip() for v in frame[schema.customer_id].tolist()]
 
     out: dict[str, Any] = {CUSTOMER_ID: pseudonymizer.pseudonyms(ids)}

@@ -1,10 +1,11 @@
 """``fedinsight node check``: a partner's data file read as a run reads it, summarized.
 
 The file goes through the run's own reader (`client_node.raw_input.read_partner_file`) with the
-node's schema, then through the same row filters as `anonymization.pseudonymize_table` (consent,
-customer id) and `insight.validate_events`, so a file that passes here is one the run can
-ingest. Nothing is pseudonymized and nothing is written: no key is needed, and the check can run
-before the node folder exists (``node init``) or before the SuperNode starts (``node start``).
+node's schema, then through the row filter `anonymization.pseudonymize_table` applies
+(`anonymization.usable_rows`: consent, customer id) and `insight.validate_events`, so a file
+that passes here is one the run can ingest. Nothing is pseudonymized and nothing is written: no
+key is needed, and the check can run before the node folder exists (``node init``) or before the
+SuperNode starts (``node start``).
 
 Notes:
     The report holds counts and the calendar days of the first and last event, never a cell's
@@ -20,16 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from anonymization import AnonymizationError, PartnerSchema, apply_consent
+from anonymization import AnonymizationError, PartnerSchema, usable_rows
 from client_node.errors import PartnerDataError
 from client_node.home import NodeHome
-from client_node.raw_input import RawLimits, has_customer_id, read_partner_file
+from client_node.raw_input import RawLimits, read_partner_file
 from insight import DataError, validate_events
 
 __all__ = ["DataCheck", "check_node_data", "check_partner_data"]
-
-NO_CONSENT = "no_consent"
-MISSING_CUSTOMER_ID = "missing_customer_id"
 
 
 @dataclass(frozen=True)
@@ -63,20 +61,10 @@ def check_partner_data(
     if not path.is_file():
         raise PartnerDataError(f"partner data file not found: {path}")
     raw = read_partner_file(path, schema, limits=limits)
-    kept = raw
-    dropped: dict[str, int] = {}
-    if schema.consent_column is not None:
-        try:
-            kept = apply_consent(
-                raw, consent_column=schema.consent_column, id_column=schema.customer_id
-            )
-        except AnonymizationError as exc:
-            raise PartnerDataError(f"{path}: {exc}") from None
-        dropped[NO_CONSENT] = len(raw) - len(kept)
-    present = has_customer_id(kept[schema.customer_id])
-    dropped[MISSING_CUSTOMER_ID] = int((~present).sum())
-    kept = kept.loc[present]
-    dropped = {reason: count for reason, count in dropped.items() if count}
+    try:
+        kept, dropped = usable_rows(raw, schema)
+    except AnonymizationError as exc:
+        raise PartnerDataError(f"{path}: {exc}") from None
     if kept.empty:
         reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in dropped.items())
         raise PartnerDataError(

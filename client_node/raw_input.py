@@ -52,7 +52,7 @@ from insight.tables import (
     with_missing,
 )
 
-__all__ = ["EVENT_COLUMNS", "RawLimits", "has_customer_id", "read_partner_file"]
+__all__ = ["EVENT_COLUMNS", "RawLimits", "read_partner_file"]
 
 EVENT_COLUMNS: tuple[str, ...] = ("timestamp", "quantity", "amount")
 EARLIEST_DATE = date(1970, 1, 1)
@@ -127,7 +127,7 @@ def _read_checked(path: Path, schema: PartnerSchema, limits: RawLimits) -> pd.Da
         check_numbers(frame["amount"], "amount", source, non_negative=True),
     ]
     if any(check.bad.any() for check in checks):
-        has_id = has_customer_id(frame[schema.customer_id])
+        has_id = _has_customer_id(frame[schema.customer_id])
         if any((check.bad & has_id).any() for check in checks):
             raise _first_problem(table, checks, has_id)
     for check in checks:
@@ -159,7 +159,7 @@ def _required_columns(schema: PartnerSchema) -> dict[str, str]:
     return roles
 
 
-def has_customer_id(ids: pd.Series) -> BoolArray:
+def _has_customer_id(ids: pd.Series) -> BoolArray:
     """Rows `pseudonymize_table` keeps: a customer id that is neither missing nor blank."""
     present: BoolArray = ids.notna().to_numpy(dtype=bool)
     if pd.api.types.is_numeric_dtype(ids.dtype):

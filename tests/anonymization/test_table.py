@@ -20,6 +20,7 @@ from anonymization import (
     load_erasure_list,
     pii_schema,
     pseudonymize_table,
+    usable_rows,
 )
 
 from .conftest import KEY_A, KEY_B
@@ -148,3 +149,18 @@ def test_malformed_erasure_line_is_named(tmp_path: Path) -> None:
 
 def test_missing_erasure_list_is_empty(tmp_path: Path) -> None:
     assert load_erasure_list(tmp_path / "none.jsonl") == frozenset()
+
+
+def test_usable_rows_counts_what_it_drops_for_each_reason() -> None:
+    table = pd.DataFrame(
+        {
+            "id": ["a", "b", " ", None, "e"],
+            "consent": ["yes", "no", "yes", "yes", "yes"],
+        }
+    )
+    schema = PartnerSchema(customer_id="id", consent_column="consent")
+
+    kept, dropped = usable_rows(table, schema)
+
+    assert kept["id"].tolist() == ["a", "e"]
+    assert dropped == {"no_consent": 1, "missing_customer_id": 2}
