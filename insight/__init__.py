@@ -19,7 +19,7 @@ from insight.datasets import (
     load_table,
 )
 from insight.errors import DataError, InsightError
-from insight.event_io import read_event_file, write_event_file
+from insight.event_io import write_event_file
 from insight.features import (
     FeatureConfig,
     WindowSet,
@@ -80,7 +80,6 @@ __all__ = [
     "partition_customers",
     "predict",
     "prepare_partner",
-    "read_event_file",
     "replace_atomically",
     "score_predictions",
     "train",
