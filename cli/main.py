@@ -18,6 +18,7 @@ from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
+from cli.synthetic_data import SYNTHETIC_SPLIT, synthetic_file
 
 app = typer.Typer(
     help="fedinsight: privacy-preserving federated customer insight.",
@@ -31,7 +32,9 @@ err = Console(stderr=True)
 
 # The options of `fedinsight simulate`, named here so that the command's signature stays a
 # readable list; each alias carries its option's help text.
-_Dataset = Annotated[str, typer.Option(help="cdnow (bundled), online-retail, or csv")]
+_Dataset = Annotated[
+    str, typer.Option(help="cdnow (bundled), online-retail, synthetic (generated), or csv")
+]
 _DataFile = Annotated[Path | None, typer.Option(help="data file (online-retail, csv)")]
 _Columns = Annotated[
     str,
@@ -40,7 +43,22 @@ _Columns = Annotated[
     ),
 ]
 _Partners = Annotated[int, typer.Option(min=1, help="number of partners")]
-_Split = Annotated[str, typer.Option(help="iid | dirichlet:<alpha> | column:<name>")]
+_Split = Annotated[
+    str,
+    typer.Option(
+        help="iid | dirichlet:<alpha> | column:<name> (default: dirichlet:1.0; "
+        "column:partner for synthetic)"
+    ),
+]
+_Customers = Annotated[
+    int, typer.Option(min=1, help="synthetic: customers in the generated federation")
+]
+_Skew = Annotated[
+    float,
+    typer.Option(
+        min=0.0, help="synthetic: Dirichlet concentration of partner sizes (small: skewed)"
+    ),
+]
 _Count = Annotated[int, typer.Option(min=1)]
 _BatchSize = Annotated[
     int, typer.Option(min=1, help="local batch size (DP: the expected Poisson batch)")
@@ -86,7 +104,9 @@ def simulate(
     data: _DataFile = None,
     columns: _Columns = "",
     partners: _Partners = 5,
-    split: _Split = "dirichlet:1.0",
+    split: _Split = "",
+    customers: _Customers = 100_000,
+    skew: _Skew = 1.0,
     rounds: _Count = 5,
     local_epochs: _Count = 2,
     batch_size: _BatchSize = 256,
@@ -117,6 +137,9 @@ def simulate(
 
     cal, hold = _holdout_window(dataset, calibration_end, holdout_end)
     try:
+        if dataset == "synthetic" and data is None:
+            data = synthetic_file(out, customers=customers, partners=partners, skew=skew, seed=seed)
+        split = split or (SYNTHETIC_SPLIT if dataset == "synthetic" else "dirichlet:1.0")
         settings = RunSettings(
             num_server_rounds=rounds,
             local_epochs=local_epochs,

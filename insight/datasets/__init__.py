@@ -11,12 +11,15 @@ from insight.datasets.registry import (
     load_dataset,
     parse_columns,
 )
+from insight.datasets.synthetic import SyntheticSpec, SyntheticSummary, write_synthetic
 from insight.datasets.table import ColumnMapping, load_table
 
 __all__ = [
     "DATASET_REGISTRY",
     "ColumnMapping",
     "Dataset",
+    "SyntheticSpec",
+    "SyntheticSummary",
     "default_periods",
     "find_dataset",
     "load_cdnow",
@@ -25,4 +28,5 @@ __all__ = [
     "load_online_retail",
     "load_table",
     "parse_columns",
+    "write_synthetic",
 ]

@@ -13,6 +13,8 @@ Default calibration / holdout periods:
   forecast; calibration sees only one December, so the model cannot learn that seasonality
   from it, which is the honest setting for a forecast. For Online Retail II, which starts in
   2009-12, these defaults still apply (the extra year only lengthens calibration histories).
+* ``synthetic``: a generated federation (`insight.datasets.synthetic`) on CDNOW's calendar,
+  so CDNOW's periods.
 * ``csv``: the user's own table, so no default; the dates must be given.
 """
 
@@ -92,6 +94,22 @@ def _load_online_retail(path: Path | None, columns: str) -> EventTable:
     return load_online_retail(path)
 
 
+def _load_synthetic(path: Path | None, columns: str) -> EventTable:
+    if path is None:
+        raise InsightError(
+            "the synthetic dataset is generated first (fedinsight simulate --dataset synthetic "
+            "--customers N): pass the generated file's path"
+        )
+    mapping = ColumnMapping(
+        customer_id="customer_id",
+        timestamp="timestamp",
+        quantity="quantity",
+        amount="amount",
+        extra=("partner",),
+    )
+    return load_table(path, mapping)
+
+
 def _load_csv(path: Path | None, columns: str) -> EventTable:
     if path is None:
         raise InsightError("the csv dataset needs the path of a CSV or Parquet file")
@@ -123,6 +141,13 @@ DATASET_REGISTRY: Mapping[str, Dataset] = MappingProxyType(
                 "UCI Online Retail or Online Retail II (.xlsx, .csv or .parquet; give its path)",
                 _load_online_retail,
                 Periods(pd.Timestamp("2011-06-30"), pd.Timestamp("2011-12-09")),
+            ),
+            Dataset(
+                "synthetic",
+                "a generated federation fitted to CDNOW (simulate makes it from --customers, "
+                "--partners, --skew and --seed; or give a generated file's path)",
+                _load_synthetic,
+                _CDNOW_PERIODS,
             ),
             Dataset(
                 "csv",

@@ -47,13 +47,12 @@ def test_the_users_own_table_has_no_default_periods() -> None:
 
 
 def test_an_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(
-        InsightError, match=r"unknown dataset 'x': use one of cdnow, online-retail or csv"
-    ):
+    known = "cdnow, online-retail, synthetic or csv"
+    with pytest.raises(InsightError, match=rf"unknown dataset 'x': use one of {known}"):
         load_dataset("x")
 
 
-@pytest.mark.parametrize("name", ["online-retail", "csv"])
+@pytest.mark.parametrize("name", ["online-retail", "synthetic", "csv"])
 def test_a_dataset_that_is_not_bundled_needs_a_path(name: str) -> None:
     with pytest.raises(InsightError, match="path"):
         load_dataset(name)
