@@ -96,6 +96,13 @@ _Pii = Annotated[
     ),
 ]
 _Verbose = Annotated[bool, typer.Option("--verbose", "-v")]
+_RayAddress = Annotated[
+    str,
+    typer.Option(
+        help="host:port of a running Ray cluster (ray start --head) to run the partners on; "
+        "default: a private Ray instance on this machine"
+    ),
+]
 
 
 @app.command()
@@ -127,6 +134,7 @@ def simulate(
     central_noise_multiplier: _NonNegative = 1.0,
     central_clipping_norm: _NonNegative = 1.0,
     pii: _Pii = False,
+    ray_address: _RayAddress = "",
     verbose: _Verbose = False,
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
@@ -172,6 +180,7 @@ def simulate(
             min_customers=min_customers,
             pii=pii,
             budgets=_parse_budgets(budgets),
+            ray_address=ray_address,
         )
         with _round_progress(rounds) as (on_progress, on_stage):
             result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)

@@ -116,13 +116,22 @@ class LocalSuperLink:
 
 
 @contextlib.contextmanager
-def local_superlink(work_dir: Path) -> Iterator[LocalSuperLink]:
-    """A SuperLink in simulation mode for the duration of the ``with`` block."""
+def local_superlink(work_dir: Path, *, ray_address: str = "") -> Iterator[LocalSuperLink]:
+    """A SuperLink in simulation mode for the duration of the ``with`` block.
+
+    Its simulation runs on a Ray instance of its own, or on the running Ray cluster at
+    ``ray_address`` (``host:port`` of a ``ray start --head``).
+    """
     flwr_home = work_dir / "flwr-home"
     flwr_home.mkdir(parents=True, exist_ok=True)
     port = free_port()  # flwr 1.42 serves the Control, Runtime and Fleet APIs on one port
     log_path = work_dir / "superlink.log"
     env = flower_env(flwr_home)
+    # Flower's Ray backend calls ray.init() without an address, and Ray then reads
+    # RAY_ADDRESS, else attaches to whatever cluster `ray start` last left on this machine.
+    # "local" always starts a private instance, so a simulation never lands on a stray
+    # cluster; an address attaches to the cluster the researcher chose.
+    env["RAY_ADDRESS"] = ray_address or "local"
     cmd = [
         flower_bin("flower-superlink"),
         "--insecure",
@@ -187,9 +196,18 @@ def flwr_run(
     log_path: Path,
     poll: Callable[[], None] | None = None,
     timeout: float = 3600.0,
+    on_cluster: bool = False,
 ) -> None:
-    """Submit the app, stream its logs to ``log_path`` and wait for the run to finish."""
+    """Submit the app, stream its logs to ``log_path`` and wait for the run to finish.
+
+    ``on_cluster``: the SuperLink's simulation attaches to an existing Ray cluster, whose own
+    nodes declare their CPUs (Ray refuses ``num_cpus`` when attaching); otherwise the private
+    Ray instance gets this machine's CPUs, so Ray starts no more actors than cores.
+    """
     overrides = " ".join(f"{k}={toml_value(v)}" for k, v in run_config.items())
+    federation = f"num-supernodes={num_supernodes} client-resources-num-cpus={num_cpus_per_client}"
+    if not on_cluster:
+        federation += f" init-args-num-cpus={max(1, os.cpu_count() or 1)}"
     cmd = [
         flower_bin("flwr"),
         "run",
@@ -198,9 +216,7 @@ def flwr_run(
         "--run-config",
         overrides,
         "--federation-config",
-        f"num-supernodes={num_supernodes} "
-        f"client-resources-num-cpus={num_cpus_per_client} "
-        f"init-args-num-cpus={max(1, os.cpu_count() or 1)}",
+        federation,
         "--stream",
     ]
     deadline = time.monotonic() + timeout

@@ -51,6 +51,7 @@ class SimulationSpec:
     pii: bool = False
     budgets: dict[str, float] = field(default_factory=dict)
     mia_fraction: float = 0.1
+    ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def run_simulation(
         if on_progress:
             on_progress(read_progress(files.progress))
 
-    with local_superlink(files.flower_dir) as link:
+    with local_superlink(files.flower_dir, ray_address=spec.ray_address) as link:
         flwr_run(
             spec.app_dir,
             link,
@@ -192,6 +193,7 @@ def run_simulation(
             num_cpus_per_client=1,
             log_path=files.flower_log,
             poll=poll,
+            on_cluster=bool(spec.ray_address),
         )
     federated_seconds = time.perf_counter() - t0
     events = read_progress(files.progress)
