@@ -21,7 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.merkle.atomic_write import write_atomic
 from audit.merkle.errors import FormatError
-from audit.merkle.note_keys import NOTE_ED25519, NoteSigner, NoteVerifier, key_id, parse_vkey
+from audit.merkle.note_keys import (
+    NOTE_ED25519,
+    NoteSigner,
+    NoteVerifier,
+    key_id,
+    parse_key_id,
+    parse_vkey,
+)
 
 __all__ = [
     "parse_signer",
@@ -50,11 +57,11 @@ def parse_signer(text: str) -> NoteSigner:
     if len(parts) != 3:
         raise FormatError("a private note key reads PRIVATE+KEY+name+keyid+base64key")
     name, hex_id, material = parts
+    claimed = parse_key_id(hex_id, f"private key {name!r}")
     try:
         raw = base64.b64decode(material, validate=True)
-        claimed = int(hex_id, 16)
     except (binascii.Error, ValueError) as exc:
-        raise FormatError(f"private key {name!r}: bad key ID or base64 key") from exc
+        raise FormatError(f"private key {name!r}: the key is not base64") from exc
     if len(raw) != 33:
         raise FormatError(f"private key {name!r}: expected a type byte and a 32-byte seed")
     signer = NoteSigner(name, Ed25519PrivateKey.from_private_bytes(raw[1:]), raw[0])

@@ -14,6 +14,7 @@ __all__ = [
     "EpsilonOut",
     "EpsilonPoint",
     "InclusionOut",
+    "NotVerifiedOut",
     "PartnerEpsilon",
     "RoundsOut",
     "VerificationOut",
@@ -83,9 +84,19 @@ class PartnerEpsilon(BaseModel):
 
 
 class EpsilonOut(BaseModel):
-    """Epsilon per partner."""
+    """Epsilon per partner, from the first ``tree_size`` records, which passed verification."""
 
+    verified: bool = Field(description="always true: unverified figures are not served")
+    tree_size: int
     partners: dict[str, PartnerEpsilon]
+
+
+class NotVerifiedOut(BaseModel):
+    """The answer (409) where the log fails verification."""
+
+    detail: str
+    verified: bool
+    tree_size: int | None
 
 
 class VerificationOut(BaseModel):
