@@ -4,11 +4,18 @@ offline. Schemathesis drives every route from the OpenAPI document."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -19,6 +26,8 @@ from schemathesis.checks import not_a_server_error
 from audit import audit_paths
 from audit.service import AuditServiceSettings, create_app
 from tests.audit.runs import drop_guards, make_run
+
+ROOT = Path(__file__).parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +172,63 @@ def test_no_generated_request_is_a_server_error(hostile_app: FastAPI) -> None:
             case.call_and_validate(checks=[not_a_server_error])
 
         no_server_error()
+
+
+# -- a real uvicorn on loopback ------------------------------------------------------------------
+
+
+@contextmanager
+def _served(run_dir: Path) -> Iterator[str]:
+    """``fedinsight audit serve RUN_DIR`` on a free loopback port; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDINSIGHT_AUDIT_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "audit", "serve", str(run_dir), "--port", str(port)],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "server exited early"
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_real_uvicorn_on_a_rewritten_log_never_answers_500(tampered_run: Path) -> None:
+    with _served(tampered_run) as base:
+        epsilon = httpx.get(f"{base}/api/v1/epsilon", timeout=10)
+        docs = httpx.get(f"{base}/docs", timeout=10)
+        api = schemathesis.openapi.from_url(f"{base}/openapi.json")
+        operations = [result.ok() for result in api.get_all_operations()]
+        for operation in operations:
+
+            @given(case=operation.as_strategy())
+            @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+            def no_server_error(case: schemathesis.Case) -> None:
+                case.call_and_validate(checks=[not_a_server_error])
+
+            no_server_error()
+
+    assert epsilon.status_code == 409 and epsilon.json()["verified"] is False
+    assert docs.status_code == 200 and "<script" not in docs.text
+    assert len(operations) >= 9
