@@ -100,7 +100,7 @@ def read_signer(
 ) -> NoteSigner:
     """Load a private key from note-key text, or from PEM (then ``name`` is required)."""
     path = Path(path)
-    content = path.read_bytes()
+    content = _read_key_file(path)
     if content.lstrip().startswith(b"-----BEGIN"):
         if name is None:
             raise FormatError(f"{path}: a PEM key needs a key name")
@@ -120,6 +120,19 @@ def read_signer(
     return signer
 
 
+_MAX_KEY_FILE = 64 * 1024
+"""Largest key file read (a note key is under 200 bytes, a PEM key under 200 more)."""
+
+
+def _read_key_file(path: Path) -> bytes:
+    """A key file's bytes; never more than ``_MAX_KEY_FILE`` are read (a device, a pipe)."""
+    with path.open("rb") as stream:
+        content = stream.read(_MAX_KEY_FILE + 1)
+    if len(content) > _MAX_KEY_FILE:
+        raise FormatError(f"{path}: larger than {_MAX_KEY_FILE} bytes, not a key file")
+    return content
+
+
 def write_vkey(path: str | os.PathLike[str], verifier: NoteVerifier) -> None:
     """Write a verifier key as one line of text (atomically; replaces an existing file)."""
     write_atomic(path, (verifier.vkey + "\n").encode("ascii"))
@@ -128,7 +141,8 @@ def write_vkey(path: str | os.PathLike[str], verifier: NoteVerifier) -> None:
 def read_vkey(path: str | os.PathLike[str]) -> NoteVerifier:
     """Read a verifier key written by `write_vkey`."""
     path = Path(path)
+    content = _read_key_file(path)
     try:
-        return parse_vkey(path.read_text(encoding="ascii"))
+        return parse_vkey(content.decode("ascii"))
     except (UnicodeDecodeError, FormatError) as exc:
         raise FormatError(f"{path}: {exc}") from None

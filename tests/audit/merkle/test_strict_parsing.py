@@ -65,3 +65,10 @@ def test_a_tree_size_of_2_64_or_more_or_not_a_plain_decimal_is_refused(size: str
 def test_a_checkpoint_object_refuses_a_size_beyond_uint64() -> None:
     with pytest.raises(FormatError, match=r"outside 0\.\.2\*\*64-1"):
         Checkpoint("log.test/strict", 2**64, bytes(32))
+
+
+def test_a_key_file_that_never_ends_is_refused() -> None:
+    from audit import read_vkey
+
+    with pytest.raises(FormatError, match="not a key file"):
+        read_vkey("/dev/zero")
