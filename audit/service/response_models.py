@@ -63,8 +63,11 @@ class ConsistencyOut(BaseModel):
 
 
 class RoundsOut(BaseModel):
-    """The round records in order."""
+    """The round records in order, and whether the log passes full verification: the records
+    are served either way (to investigate a failure), but say so."""
 
+    verified: bool
+    verification: str = Field(description="the verification's outcome in words")
     rounds: list[dict[str, Any]]
 
 

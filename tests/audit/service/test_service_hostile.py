@@ -103,6 +103,14 @@ def test_epsilon_of_a_rewritten_log_is_409_with_the_verification_error(
     assert "0.5" not in str(body.get("partners", ""))
 
 
+def test_rounds_of_a_rewritten_log_say_they_are_not_verified(
+    good: TestClient, tampered: TestClient
+) -> None:
+    assert good.get("/api/v1/rounds").json()["verified"] is True
+    body = tampered.get("/api/v1/rounds").json()
+    assert body["verified"] is False and "differs" in body["verification"]
+
+
 def test_the_page_of_a_rewritten_log_says_verification_failed(tampered: TestClient) -> None:
     page = tampered.get("/")
     assert page.status_code == 200 and "Verification FAILED" in page.text
