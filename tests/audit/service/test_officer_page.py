@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,37 @@ def test_the_page_of_a_real_simulated_run_shows_terms_hashes_reasons_and_labels(
     assert "0 resume events." in page
     assert "No epsilon carried over from earlier runs." in page
     assert hashlib.sha256((simulated_run / "model.pt").read_bytes()).hexdigest() in page
+
+
+# -- in a real headless browser -----------------------------------------------------------------
+
+_PROBE = """<script>
+const width = document.documentElement.clientWidth;
+const legend = [...document.querySelectorAll('.legend li')].every(
+  (li) => li.scrollWidth <= li.clientWidth + 1 && li.getBoundingClientRect().right <= width);
+const svgText = [...document.querySelectorAll('svg')].every((svg) =>
+  [...svg.querySelectorAll('text')].every((t) => {
+    const box = t.getBBox();
+    return box.x >= 0 && box.x + box.width <= svg.viewBox.baseVal.width + 0.5;
+  }));
+document.title = 'probe ' + (legend ? 'legend-ok' : 'legend-clipped') + ' ' +
+  (svgText ? 'svg-ok' : 'svg-clipped');
+</script></body>"""
+
+
+@pytest.mark.slow
+def test_in_chromium_no_label_is_clipped(made_page: str, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    page = tmp_path / "page.html"
+    page.write_text(made_page.replace("</body>", _PROBE))
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=900,2000",
+         "--user-data-dir=" + str(tmp_path / "profile"), "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    title = re.search(r"<title>(probe [^<]*)</title>", done.stdout)
+    assert title is not None, done.stderr[-2000:]
+    assert title.group(1) == "probe legend-ok svg-ok"
