@@ -44,7 +44,7 @@ from audit.merkle.note_keys import (
 )
 from audit.merkle.proof_verification import verify_consistency, verify_inclusion
 from audit.merkle.recompute import Recomputed, recompute_store
-from audit.merkle.signed_note import NoteSignature, SignedNote, parse_note
+from audit.merkle.signed_note import MAX_SIGNATURES, NoteSignature, SignedNote, parse_note
 from audit.merkle.sqlite_schema import RUN_BYTES, RUN_LEAVES
 from audit.merkle.sqlite_store import SqliteStore
 from audit.merkle.witness import Witness
@@ -55,6 +55,7 @@ __all__ = [
     "HASH_SIZE",
     "LEAF_PREFIX",
     "MAX_LEAF_BYTES",
+    "MAX_SIGNATURES",
     "NODE_PREFIX",
     "NOTE_ED25519",
     "RUN_BYTES",

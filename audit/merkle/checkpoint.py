@@ -12,9 +12,11 @@ from audit.merkle.errors import FormatError
 from audit.merkle.hashing import HASH_SIZE
 from audit.merkle.signed_note import SignedNote, parse_note
 
-__all__ = ["Checkpoint", "SignedCheckpoint"]
+__all__ = ["MAX_TREE_SIZE", "Checkpoint", "SignedCheckpoint"]
 
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
+MAX_TREE_SIZE = 2**64 - 1
+"""Largest tree size a checkpoint may state (C2SP tlog-checkpoint: a uint64)."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class Checkpoint:
             raise FormatError(
                 f"checkpoint origin {self.origin!r} must be non-empty, without spaces or '+'"
             )
-        if self.tree_size < 0:
-            raise FormatError(f"checkpoint tree size {self.tree_size} is negative")
+        if not 0 <= self.tree_size <= MAX_TREE_SIZE:
+            raise FormatError(f"checkpoint tree size {self.tree_size} is outside 0..2**64-1")
         if len(self.root) != HASH_SIZE:
             raise FormatError(f"checkpoint root has {len(self.root)} bytes, not {HASH_SIZE}")
 
@@ -48,9 +50,10 @@ class Checkpoint:
         if len(lines) != 4 or lines[3] != "":
             raise FormatError("a checkpoint is exactly three lines: origin, size, root")
         origin, size, root = lines[:3]
-        if not _SIZE.fullmatch(size):
+        if not _SIZE.fullmatch(size) or int(size) > MAX_TREE_SIZE:
             raise FormatError(
-                f"checkpoint tree size {size!r} is not a decimal without leading zeroes"
+                f"checkpoint tree size {size[:24]!r} is not a decimal below 2**64 without "
+                "leading zeroes"
             )
         try:
             raw = base64.b64decode(root, validate=True)

@@ -21,7 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.merkle.atomic_write import write_atomic
 from audit.merkle.errors import FormatError
-from audit.merkle.note_keys import NOTE_ED25519, NoteSigner, NoteVerifier, key_id, parse_vkey
+from audit.merkle.note_keys import (
+    NOTE_ED25519,
+    NoteSigner,
+    NoteVerifier,
+    key_id,
+    parse_key_id,
+    parse_vkey,
+)
 
 __all__ = [
     "parse_signer",
@@ -50,11 +57,11 @@ def parse_signer(text: str) -> NoteSigner:
     if len(parts) != 3:
         raise FormatError("a private note key reads PRIVATE+KEY+name+keyid+base64key")
     name, hex_id, material = parts
+    claimed = parse_key_id(hex_id, f"private key {name!r}")
     try:
         raw = base64.b64decode(material, validate=True)
-        claimed = int(hex_id, 16)
     except (binascii.Error, ValueError) as exc:
-        raise FormatError(f"private key {name!r}: bad key ID or base64 key") from exc
+        raise FormatError(f"private key {name!r}: the key is not base64") from exc
     if len(raw) != 33:
         raise FormatError(f"private key {name!r}: expected a type byte and a 32-byte seed")
     signer = NoteSigner(name, Ed25519PrivateKey.from_private_bytes(raw[1:]), raw[0])
@@ -93,7 +100,7 @@ def read_signer(
 ) -> NoteSigner:
     """Load a private key from note-key text, or from PEM (then ``name`` is required)."""
     path = Path(path)
-    content = path.read_bytes()
+    content = _read_key_file(path)
     if content.lstrip().startswith(b"-----BEGIN"):
         if name is None:
             raise FormatError(f"{path}: a PEM key needs a key name")
@@ -113,6 +120,19 @@ def read_signer(
     return signer
 
 
+_MAX_KEY_FILE = 64 * 1024
+"""Largest key file read (a note key is under 200 bytes, a PEM key under 200 more)."""
+
+
+def _read_key_file(path: Path) -> bytes:
+    """A key file's bytes; never more than ``_MAX_KEY_FILE`` are read (a device, a pipe)."""
+    with path.open("rb") as stream:
+        content = stream.read(_MAX_KEY_FILE + 1)
+    if len(content) > _MAX_KEY_FILE:
+        raise FormatError(f"{path}: larger than {_MAX_KEY_FILE} bytes, not a key file")
+    return content
+
+
 def write_vkey(path: str | os.PathLike[str], verifier: NoteVerifier) -> None:
     """Write a verifier key as one line of text (atomically; replaces an existing file)."""
     write_atomic(path, (verifier.vkey + "\n").encode("ascii"))
@@ -121,7 +141,8 @@ def write_vkey(path: str | os.PathLike[str], verifier: NoteVerifier) -> None:
 def read_vkey(path: str | os.PathLike[str]) -> NoteVerifier:
     """Read a verifier key written by `write_vkey`."""
     path = Path(path)
+    content = _read_key_file(path)
     try:
-        return parse_vkey(path.read_text(encoding="ascii"))
+        return parse_vkey(content.decode("ascii"))
     except (UnicodeDecodeError, FormatError) as exc:
         raise FormatError(f"{path}: {exc}") from None

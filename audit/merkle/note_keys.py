@@ -34,6 +34,7 @@ __all__ = [
     "cosigned_message",
     "key_id",
     "key_name_from",
+    "parse_key_id",
     "parse_vkey",
 ]
 
@@ -41,6 +42,7 @@ NOTE_ED25519 = 0x01
 COSIGNATURE_V1 = 0x04
 _TYPES = {NOTE_ED25519: "Ed25519 note key", COSIGNATURE_V1: "Ed25519 cosigner key"}
 _MAX_TIMESTAMP = 2**63 - 1
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
 
 
 def check_key_name(name: str) -> str:
@@ -168,20 +170,30 @@ class NoteSigner:
         return self.private_key.sign(text)
 
 
+def parse_key_id(text: str, where: str) -> int:
+    """A key ID written as exactly 8 lowercase hex digits (``[0-9a-f]{8}``), as C2SP keys write
+    it; refuses signs, ``0x``, underscores, spaces and upper case, which ``int(text, 16)``
+    would accept."""
+    if not _KEY_ID.fullmatch(text):
+        raise FormatError(f"{where}: the key ID is 8 lowercase hex digits, not {text[:20]!r}")
+    return int(text, 16)
+
+
 def parse_vkey(vkey: str) -> NoteVerifier:
-    """Parse ``name+hexid+base64(type || public key)``; the key ID must match the key."""
+    """Parse ``name+hexid+base64(type || public key)``; the key ID (``[0-9a-f]{8}``) must match
+    the key."""
     parts = vkey.strip().split("+", 2)
     if len(parts) != 3:
         raise FormatError("a verifier key reads name+keyid+base64key")
     name, hex_id, material = parts
+    claimed = parse_key_id(hex_id, f"verifier key {name[:64]!r}")
     try:
         raw = base64.b64decode(material, validate=True)
-        claimed = int(hex_id, 16)
     except (binascii.Error, ValueError) as exc:
-        raise FormatError(f"verifier key {name!r}: bad key ID or base64 key") from exc
-    if len(hex_id) != 8 or not raw:
-        raise FormatError(f"verifier key {name!r}: the key ID has 8 hex digits")
+        raise FormatError(f"verifier key {name[:64]!r}: the key is not base64") from exc
+    if not raw:
+        raise FormatError(f"verifier key {name[:64]!r}: the key is empty")
     verifier = NoteVerifier(name, raw[0], raw[1:])
     if verifier.key_id != claimed:
-        raise FormatError(f"verifier key {name!r}: key ID {hex_id} does not match its key")
+        raise FormatError(f"verifier key {name[:64]!r}: key ID {hex_id} does not match its key")
     return verifier

@@ -14,6 +14,7 @@ from typing import Any
 
 from audit.merkle import FormatError
 from audit.run.errors import RecordError
+from audit.run.json_limits import MAX_JSON_DEPTH, MAX_RECORD_BYTES, loads_limited
 
 __all__ = ["MAX_SAFE_INTEGER", "canonical_json", "check_canonical_safe", "parse_canonical"]
 
@@ -21,8 +22,11 @@ MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer that every JSON reader (IEEE doubles included) reads back exactly."""
 
 
-def check_canonical_safe(value: Any, where: str = "record") -> None:
-    """Raise `RecordError` naming the path of the first value JSON cannot carry exactly."""
+def check_canonical_safe(value: Any, where: str = "record", depth: int = 0) -> None:
+    """Raise `RecordError` naming the path of the first value JSON cannot carry exactly, or
+    of a list or object nested deeper than ``MAX_JSON_DEPTH``."""
+    if depth > MAX_JSON_DEPTH:
+        raise RecordError(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -35,35 +39,33 @@ def check_canonical_safe(value: Any, where: str = "record") -> None:
         return
     if isinstance(value, list | tuple):
         for position, item in enumerate(value):
-            check_canonical_safe(item, f"{where}[{position}]")
+            check_canonical_safe(item, f"{where}[{position}]", depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise RecordError(f"{where}: key {key!r} is not a string")
-            check_canonical_safe(item, f"{where}.{key}")
+            check_canonical_safe(item, f"{where}.{key}", depth + 1)
         return
     raise RecordError(f"{where}: a {type(value).__name__} has no canonical JSON form")
 
 
 def canonical_json(value: Any) -> bytes:
-    """Encode ``value`` canonically; raises `RecordError` for values JSON cannot carry."""
+    """Encode ``value`` canonically; raises `RecordError` for values JSON cannot carry and
+    for an encoding above ``MAX_RECORD_BYTES``."""
     check_canonical_safe(value)
-    return json.dumps(
+    data = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
-
-
-def _reject_constant(name: str) -> None:
-    raise FormatError(f"{name} is not JSON")
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError(f"record: {len(data)} bytes, above the limit of {MAX_RECORD_BYTES}")
+    return data
 
 
 def parse_canonical(data: bytes) -> Any:
-    """Decode bytes that must be canonical JSON; raises `FormatError` otherwise."""
-    try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"not UTF-8 JSON: {exc}") from exc
+    """Decode bytes that must be canonical JSON, within `json_limits` (at most
+    ``MAX_RECORD_BYTES``, ``MAX_JSON_DEPTH`` deep); raises `FormatError` otherwise."""
+    value = loads_limited(data, where="leaf", max_bytes=MAX_RECORD_BYTES)
     try:
         again = canonical_json(value)
     except RecordError as exc:

@@ -31,6 +31,8 @@ from audit.merkle import (
     verify_inclusion,
     write_atomic,
 )
+from audit.run.bundle_schema import check_bundle
+from audit.run.json_limits import MAX_BUNDLE_BYTES, read_json_file
 from audit.run.records import parse_record
 from audit.run.run_layout import audit_paths, bundle_path
 
@@ -130,16 +132,14 @@ def write_bundle(
     return path
 
 
-def _decode_entry(entry: Any, where: str) -> tuple[int, bytes, list[bytes]]:
+def _decode_entry(entry: dict[str, Any], where: str) -> tuple[int, bytes, list[bytes]]:
+    """An entry `check_bundle` accepted, its base64 decoded."""
     try:
-        index = entry["index"]
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError("index")
         leaf = base64.b64decode(entry["leaf"], validate=True)
         proof = [base64.b64decode(h, validate=True) for h in entry["inclusion_proof"]]
-    except (KeyError, TypeError, binascii.Error) as exc:
-        raise FormatError(f"{where}: needs index, base64 leaf and inclusion_proof") from exc
-    return index, leaf, proof
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError(f"{where}: leaf and inclusion_proof are base64") from exc
+    return entry["index"], leaf, proof
 
 
 def verify_bundle(
@@ -166,9 +166,8 @@ def verify_bundle(
 def _verify(
     bundle: str | os.PathLike[str] | dict[str, Any], coordinator_key: NoteVerifier | None
 ) -> BundleReport:
-    data = bundle if isinstance(bundle, dict) else json.loads(Path(bundle).read_text("utf-8"))
-    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
-        raise FormatError(f"not a {BUNDLE_FORMAT} file")
+    raw = bundle if isinstance(bundle, dict) else read_json_file(bundle, max_bytes=MAX_BUNDLE_BYTES)
+    data = check_bundle(raw, BUNDLE_FORMAT)
     signed = SignedCheckpoint.parse(data["checkpoint"])
     key = parse_vkey(data["coordinator_vkey"]) if coordinator_key is None else coordinator_key
     signed.note.verify(key)
@@ -178,8 +177,8 @@ def _verify(
             expected=signed.origin,
             computed=data["origin"],
         )
-    entries = [_decode_entry(e, f"entry {n}") for n, e in enumerate(data["entries"])]
-    if len(entries) != 2 or entries[0][0] != 0:
+    entries = [_decode_entry(e, f"entries[{n}]") for n, e in enumerate(data["entries"])]
+    if entries[0][0] != 0:
         raise FormatError("a bundle holds the run-start entry (index 0) and one round entry")
     records = []
     for index, leaf, proof in entries:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Set
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from audit.run.errors import RecordError
@@ -19,6 +19,7 @@ __all__ = [
     "check_int",
     "check_number",
     "check_time",
+    "time_of",
 ]
 
 PARTNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -66,13 +67,19 @@ def check_number(value: Any, where: str) -> float:
 
 def check_time(value: Any, where: str) -> str:
     """A UTC time written ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    time_of(value, where)
+    return str(value)
+
+
+def time_of(value: Any, where: str) -> datetime:
+    """The aware UTC datetime of a time `check_time` accepts. Times are compared as datetimes:
+    as text, ``...:00Z`` sorts after ``...:00.5Z``."""
     if not isinstance(value, str) or not _TIME.fullmatch(value):
         raise RecordError(f"{where}: a UTC time such as 2025-01-31T12:00:00Z")
     try:
-        datetime.fromisoformat(value)
+        return datetime.fromisoformat(value).astimezone(UTC)
     except ValueError:
         raise RecordError(f"{where}: {value} is not a real time") from None
-    return value
 
 
 def _check_id(value: Any, where: str) -> str:

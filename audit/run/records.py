@@ -29,6 +29,7 @@ from audit.run.record_fields import (
     check_int,
     check_number,
     check_time,
+    time_of,
 )
 
 __all__ = [
@@ -189,7 +190,7 @@ def _check_round(record: Mapping[str, Any]) -> None:
         rejected = set(check_id_list(record["rejected"], "rejected"))
         if not rejected <= groups["dropouts"]:
             raise RecordError("rejected: a rejected update's partner is among the dropouts")
-    if check_time(record["started_at"], "started_at") > check_time(record["ended_at"], "ended_at"):
+    if time_of(record["started_at"], "started_at") > time_of(record["ended_at"], "ended_at"):
         raise RecordError("started_at is after ended_at")
 
 

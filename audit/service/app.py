@@ -1,8 +1,9 @@
 """`create_app`: the read-only HTTP service over a run's audit log (FastAPI).
 
 Routes under ``/api/v1`` return JSON, ``/`` an HTML page for privacy officers, ``/docs`` the
-OpenAPI documentation. With a token configured, every data route requires
-``Authorization: Bearer <token>``.
+API documentation as a self-contained page (FastAPI's Swagger UI and ReDoc load from a CDN
+and are off, so the service works offline). With a token configured, every data route
+requires ``Authorization: Bearer <token>``.
 
 Notes:
     The service opens the SQLite file read-only and never writes to the run directory.
@@ -21,6 +22,7 @@ from fastapi import Depends, FastAPI
 from audit.service.dependencies import authorize
 from audit.service.errors import add_error_handlers
 from audit.service.routers import (
+    api_docs,
     checkpoints,
     entries,
     epsilon,
@@ -68,10 +70,13 @@ def create_app(
         version="1",
         description="Read-only view of a federated run's Merkle audit log.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.view = view
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(api_docs.router)
     for router in _DATA_ROUTERS:
         app.include_router(router, dependencies=[Depends(authorize)])
     add_error_handlers(app)

@@ -14,6 +14,7 @@ __all__ = [
     "EpsilonOut",
     "EpsilonPoint",
     "InclusionOut",
+    "NotVerifiedOut",
     "PartnerEpsilon",
     "RoundsOut",
     "VerificationOut",
@@ -62,8 +63,11 @@ class ConsistencyOut(BaseModel):
 
 
 class RoundsOut(BaseModel):
-    """The round records in order."""
+    """The round records in order, and whether the log passes full verification: the records
+    are served either way (to investigate a failure), but say so."""
 
+    verified: bool
+    verification: str = Field(description="the verification's outcome in words")
     rounds: list[dict[str, Any]]
 
 
@@ -83,9 +87,19 @@ class PartnerEpsilon(BaseModel):
 
 
 class EpsilonOut(BaseModel):
-    """Epsilon per partner."""
+    """Epsilon per partner, from the first ``tree_size`` records, which passed verification."""
 
+    verified: bool = Field(description="always true: unverified figures are not served")
+    tree_size: int
     partners: dict[str, PartnerEpsilon]
+
+
+class NotVerifiedOut(BaseModel):
+    """The answer (409) where the log fails verification."""
+
+    detail: str
+    verified: bool
+    tree_size: int | None
 
 
 class VerificationOut(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 
 from audit.merkle import AuditError, CheckpointStore, MerkleLog, SignedCheckpoint, SqliteStore
 from audit.run import audit_paths, parse_record, verify_run_dir
+from audit.service.errors import LogNotVerifiedError
 
 __all__ = ["RunView", "Verification", "b64"]
 
@@ -93,14 +94,15 @@ class RunView:
                 self._records.extend(parse_record(data) for data in fresh)
             return list(self._records)
 
-    def rounds(self) -> list[dict[str, Any]]:
-        """The round records in order."""
-        return [record for record in self.records() if record["type"] == "round"]
+    def rounds(self, tree_size: int | None = None) -> list[dict[str, Any]]:
+        """The round records in order (of the first ``tree_size`` records if given)."""
+        return [r for r in self.records()[:tree_size] if r["type"] == "round"]
 
-    def epsilon(self) -> dict[str, dict[str, Any]]:
-        """Per partner: budget and the cumulative/spent epsilon after each round."""
+    def epsilon(self, tree_size: int | None = None) -> dict[str, dict[str, Any]]:
+        """Per partner: budget and the cumulative/spent epsilon after each round (of the first
+        ``tree_size`` records if given)."""
         out: dict[str, dict[str, Any]] = {}
-        for record in self.rounds():
+        for record in self.rounds(tree_size):
             for partner, cumulative in sorted(record["epsilon_cumulative"].items()):
                 entry = out.setdefault(partner, {"budget": None, "series": []})
                 entry["budget"] = record["epsilon_budget"].get(partner, entry["budget"])
@@ -112,6 +114,17 @@ class RunView:
                     }
                 )
         return out
+
+    def verified_size(self) -> int:
+        """The tree size of a passing full verification of the log as it is now.
+
+        Raises:
+            LogNotVerifiedError: the log fails verification (served as 409).
+        """
+        result = self.verification()
+        if not result.ok:
+            raise LogNotVerifiedError(result.message, result.tree_size)
+        return result.tree_size
 
     def verification(self) -> Verification:
         """Full offline verification, rerun only when the log has grown."""

@@ -14,5 +14,6 @@ router = APIRouter()
 
 @router.get("/api/v1/rounds", tags=["run"])
 def rounds(view: View) -> RoundsOut:
-    """Every round record."""
-    return RoundsOut(rounds=view.rounds())
+    """Every round record, with whether the log passes full verification (``verified``)."""
+    result = view.verification()
+    return RoundsOut(verified=result.ok, verification=result.message, rounds=view.rounds())
