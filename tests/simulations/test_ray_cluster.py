@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,10 +85,14 @@ def _cluster_query(address: str, code: str) -> str:
 @pytest.fixture
 def ray_cluster(tmp_path: Path) -> Iterator[str]:
     address = f"127.0.0.1:{free_port()}"
-    head = _ray_node(
-        ["--head", "--port", address.split(":")[1], "--include-dashboard", "false"],
-        tmp_path / "head.log",
-    )
+    # A head writes its address where a plain ray.init() on this machine looks for a cluster
+    # to join (<temp-dir>/ray_current_cluster): a private temp dir keeps the test's cluster,
+    # and the address it leaves behind, away from every other Ray user here. Short, because
+    # Ray's Unix sockets live under it.
+    temp_dir = tempfile.mkdtemp(prefix="fi-ray-", dir="/tmp")
+    port = address.split(":")[1]
+    head_options = ["--head", "--port", port, "--include-dashboard", "false"]
+    head = _ray_node([*head_options, "--temp-dir", temp_dir], tmp_path / "head.log")
     worker: subprocess.Popen[bytes] | None = None
     try:
         deadline = time.monotonic() + 120
@@ -104,6 +110,7 @@ def ray_cluster(tmp_path: Path) -> Iterator[str]:
         if worker is not None:
             _stop(worker)
         _stop(head)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_a_simulation_runs_its_partners_on_an_existing_ray_cluster(
