@@ -10,6 +10,7 @@ of ``cli.pii_cmd``.
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -194,15 +195,24 @@ def node_start(
     console.print("running: " + shlex.join(cmd))
     log_path = home.root / "logs" / "supernode.log"
     watch = NodeWatch(str(config.get("superlink", "")), log_path, console.print)
-    code = run_foreground(
-        cmd,
-        env=flower_env(home.root / "flwr-home"),  # where the SuperNode installs the app
-        log_path=log_path,
-        pid_path=pid_path,
-        ready=lambda proc: console.print(f"SuperNode started (pid {proc.pid}); log: {log_path}"),
-        on_line=watch.line,
-        on_stop=watch.stopped,
-    )
+    while True:
+        code = run_foreground(
+            cmd,
+            env=flower_env(home.root / "flwr-home"),  # where the SuperNode installs the app
+            log_path=log_path,
+            pid_path=pid_path,
+            ready=lambda p: console.print(f"SuperNode started (pid {p.pid}); log: {log_path}"),
+            on_line=watch.line,
+            on_stop=watch.stopped,
+        )
+        pause = watch.pause_before_restart()
+        if pause is None:
+            break
+        try:
+            time.sleep(pause)
+        except KeyboardInterrupt:
+            watch.stopped()
+            break
     code, reason = watch.ending(code)
     if code:
         raise fail(reason)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import signal
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,12 @@ from cli.ports import answers, split_address
 from cli.supernode_log import NodeEvent, NodeState, classify, plain
 
 _PYTHON_ERROR = re.compile(r"^\w+(Error|Exception): .+")
+
+# A refusal moments after the coordinator first answered may be its start-up: `coordinator
+# start` registers the allow-list's keys with the SuperLink once it listens. Start again, after
+# these pauses (s), when the coordinator did not answer within STARTUP_GRACE s before.
+RESTART_PAUSES = (5.0, 10.0, 20.0)
+STARTUP_GRACE = 60.0
 
 _FAILURES = {NodeState.REFUSED, NodeState.PORT_IN_USE, NodeState.TLS_FAILED, NodeState.FAILED}
 
@@ -43,6 +50,9 @@ class NodeWatch:
         self.collecting = False
         self.last_error = ""
         self.stop_asked = False
+        self.unreachable_at: float | None = None  # when the coordinator last did not answer
+        self.restarts = 0
+        self.node_id = ""
 
     @property
     def state(self) -> NodeState | None:
@@ -63,6 +73,27 @@ class NodeWatch:
 
     def stopped(self) -> None:
         self.stop_asked = True
+
+    def pause_before_restart(self) -> float | None:
+        """Seconds to wait before starting the SuperNode again, or None not to: only after
+        a refusal by a coordinator that did not answer shortly before (see RESTART_PAUSES)."""
+        if self.stop_asked or NodeState.REFUSED not in self.seen:
+            return None
+        if self.restarts >= len(RESTART_PAUSES) or self.unreachable_at is None:
+            return None
+        if time.monotonic() - self.unreachable_at > STARTUP_GRACE:
+            return None
+        pause = RESTART_PAUSES[self.restarts]
+        self.restarts += 1
+        self.seen.clear()
+        self.flower_exit, self.collecting, self.last_error = [], False, ""
+        self._show(
+            NodeState.RETRYING,
+            f"retrying: the coordinator at {self.superlink} refused this node while it was "
+            f"starting up (it allows partners' keys once it runs); again in {pause:g} s "
+            f"({self.restarts}/{len(RESTART_PAUSES)})",
+        )
+        return pause
 
     def ending(self, code: int) -> tuple[int, str]:
         """The exit code of ``node start`` and, when it is not 0, why the SuperNode ended:
@@ -101,10 +132,13 @@ class NodeWatch:
             reason = self._retry_reason()
             return None if reason is None else f"retrying: {reason}"
         if state is NodeState.CONNECTED:
+            if detail.startswith("SuperNode ID"):
+                self.node_id = detail
+            elif not self.node_id:
+                return None  # a first connection: the line with the SuperNode ID follows
             if self.state is NodeState.CONNECTED:
                 return None
-            node_id = f" ({detail})" if detail.startswith("SuperNode ID") else ""
-            return f"connected to the coordinator at {self.superlink}{node_id}"
+            return f"connected to the coordinator at {self.superlink} ({self.node_id})"
         if state is NodeState.RUN_REFUSED:
             self.shown = None  # every refusal is shown, also the same one twice
         return f"{state.value}: {_SAYS[state].format(detail=detail, superlink=self.superlink)}"
@@ -117,7 +151,10 @@ class NodeWatch:
             host, port = split_address(self.superlink)
         except ValueError:
             return f"the coordinator address {self.superlink!r} is not HOST:PORT"
+        if self.seen.keys() & _FAILURES:
+            return None  # Flower's own processes, after the SuperNode gave up
         if not answers(host, port):
+            self.unreachable_at = time.monotonic()
             return f"the coordinator at {self.superlink} is not reachable (not started yet?)"
         if self.state is NodeState.CONNECTED:
             return None

@@ -140,7 +140,7 @@ def test_retries_name_an_unreachable_coordinator_once_then_connected(
     assert _texts(shown) == [
         f"connecting to the coordinator at {address}",
         f"retrying: the coordinator at {address} is not reachable (not started yet?)",
-        f"connected to the coordinator at {address}",
+        f"connected to the coordinator at {address} (SuperNode ID 9725153616574929892)",
     ]
 
 
@@ -253,3 +253,47 @@ def test_every_refused_run_is_shown_even_the_same_twice(closed_port: int, tmp_pa
     watch.line(line)
 
     assert _texts(shown) == ["refused a run: run 7 (train): not approved"] * 2
+
+
+def test_a_refusal_just_after_the_coordinator_came_up_restarts_three_times_at_most(
+    closed_port: int, tmp_path: Path
+) -> None:
+    watch, shown = _watch(closed_port, tmp_path)
+    watch.line(RETRY)  # the coordinator does not answer yet
+
+    pauses = []
+    for _ in range(4):
+        for line in NOT_ALLOWED:
+            watch.line(line)
+        pauses.append(watch.pause_before_restart())
+
+    assert pauses == [5.0, 10.0, 20.0, None]
+    restarts = [t for t in _texts(shown) if "refused this node while it was starting up" in t]
+    assert [t[-5:] for t in restarts] == ["(1/3)", "(2/3)", "(3/3)"]
+    assert watch.ending(1)[0] == 1
+
+
+def test_a_refusal_by_a_coordinator_that_answered_all_along_is_final(
+    open_port: int, tmp_path: Path
+) -> None:
+    watch, _ = _watch(open_port, tmp_path)
+    watch.line(RETRY)
+    for line in NOT_ALLOWED:
+        watch.line(line)
+
+    assert watch.pause_before_restart() is None
+
+
+def test_a_reconnection_after_the_coordinator_was_gone_is_shown(
+    closed_port: int, tmp_path: Path
+) -> None:
+    watch, shown = _watch(closed_port, tmp_path)
+
+    for line in (NODE_ID, RETRY, SUCCESS):
+        watch.line(line)
+
+    assert [t.split(":", 1)[0] for t in _texts(shown)] == [
+        "connected to the coordinator at 127.0.0.1",
+        "retrying",
+        "connected to the coordinator at 127.0.0.1",
+    ]
