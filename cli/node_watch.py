@@ -32,7 +32,6 @@ _SAYS = {
     NodeState.PORT_IN_USE: "the SuperNode's runtime API cannot listen on {detail}",
     NodeState.TLS_FAILED: "the TLS handshake with {superlink} failed",
     NodeState.RUN_REFUSED: "{detail}",
-    NodeState.STOPPED: "the SuperNode terminated",
 }
 
 
@@ -139,6 +138,8 @@ class NodeWatch:
             if self.state is NodeState.CONNECTED:
                 return None
             return f"connected to the coordinator at {self.superlink} ({self.node_id})"
+        if state is NodeState.STOPPED:
+            return state.value
         if state is NodeState.RUN_REFUSED:
             self.shown = None  # every refusal is shown, also the same one twice
         return f"{state.value}: {_SAYS[state].format(detail=detail, superlink=self.superlink)}"
@@ -155,6 +156,8 @@ class NodeWatch:
             return None  # Flower's own processes, after the SuperNode gave up
         if not answers(host, port):
             self.unreachable_at = time.monotonic()
+            if self.node_id:
+                return f"the coordinator at {self.superlink} is no longer reachable"
             return f"the coordinator at {self.superlink} is not reachable (not started yet?)"
         if self.state is NodeState.CONNECTED:
             return None
