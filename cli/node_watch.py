@@ -32,6 +32,7 @@ _SAYS = {
     NodeState.PORT_IN_USE: "the SuperNode's runtime API cannot listen on {detail}",
     NodeState.TLS_FAILED: "the TLS handshake with {superlink} failed",
     NodeState.RUN_REFUSED: "{detail}",
+    NodeState.RUN_ERROR: "{detail}",
 }
 
 
@@ -96,8 +97,8 @@ class NodeWatch:
 
     def ending(self, code: int) -> tuple[int, str]:
         """The exit code of ``node start`` and, when it is not 0, why the SuperNode ended:
-        0 when it was stopped or ended by itself with exit code 0 (as Flower's SuperNode does
-        when the coordinator drops it), else 1."""
+        0 when it was stopped, or ended by itself with exit code 0 and no failure in its log
+        (shown as stopped); else 1."""
         if self.stop_asked:
             if self.state is not NodeState.STOPPED:
                 self._show(NodeState.STOPPED, "stopped")
@@ -140,8 +141,8 @@ class NodeWatch:
             return f"connected to the coordinator at {self.superlink} ({self.node_id})"
         if state is NodeState.STOPPED:
             return state.value
-        if state is NodeState.RUN_REFUSED:
-            self.shown = None  # every refusal is shown, also the same one twice
+        if state in (NodeState.RUN_REFUSED, NodeState.RUN_ERROR):
+            self.shown = None  # each is shown, also the same one twice
         return f"{state.value}: {_SAYS[state].format(detail=detail, superlink=self.superlink)}"
 
     def _retry_reason(self) -> str | None:

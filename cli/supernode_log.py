@@ -28,6 +28,7 @@ class NodeState(StrEnum):
     TLS_FAILED = "TLS failed"
     FAILED = "failed"
     RUN_REFUSED = "refused a run"
+    RUN_ERROR = "could not work for a run"
     STOPPED = "stopped"
 
 
@@ -64,6 +65,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], NodeState, str], ...] = (
         re.compile(r"refused the ([\w.]+) message of run (\d+): (.+)$"),
         NodeState.RUN_REFUSED,
         "run {1} ({0}): {2}",
+    ),
+    (
+        re.compile(r"client_node\.client_app: cannot (\w+): (.+)$"),
+        NodeState.RUN_ERROR,
+        "cannot {0}: {1}",
     ),
     (re.compile(r"SuperNode terminated gracefully"), NodeState.STOPPED, ""),
     # flwr_exit's first line of an error exit ("Exit Code: 305"); its message follows.

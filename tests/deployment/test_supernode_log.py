@@ -57,6 +57,15 @@ PORT_TAKEN = [
         (BIND, NodeEvent(NodeState.PORT_IN_USE, "127.0.0.1:50801")),
         (TERMINATED, NodeEvent(NodeState.STOPPED)),
         (
+            "ERROR client_node.client_app: cannot train: /data/bad.csv: missing required column "
+            "'amount' (an event column); the first line must be the header",
+            NodeEvent(
+                NodeState.RUN_ERROR,
+                "cannot train: /data/bad.csv: missing required column 'amount' (an event "
+                "column); the first line must be the header",
+            ),
+        ),
+        (
             "\x1b[91mERROR \x1b[0m:     Exit Code: 305",
             NodeEvent(NodeState.FAILED, "Flower exit code 305"),
         ),
