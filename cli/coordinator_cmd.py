@@ -120,6 +120,11 @@ def coordinator_start(
         cmd = superlink_command(home, flower_bin("flower-superlink"))
     except CoordinatorError as exc:
         raise fail(str(exc)) from None
+    from cli.deploy_common import refuse_busy_port
+
+    listen_host = str(home.config().get("listen-host", "127.0.0.1"))
+    pid_path = home.root / "superlink.pid"
+    refuse_busy_port(listen_host, home.port, what="the SuperLink", pid_path=pid_path)
     write_flwr_config(home)
     log_path = home.logs_dir / "superlink.log"
     console.print("running: " + shlex.join(cmd))

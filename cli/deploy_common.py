@@ -1,5 +1,6 @@
 """What the coordinator's and the node's deployment commands share: the consoles, the one-line
-error exit, a Flower process run in the foreground, and the run manifest's tables.
+error exit, the busy-port check, a Flower process run in the foreground (its log read as it
+grows), and the run manifest's tables.
 For ``cli.coordinator_cmd`` and ``cli.node_cmd`` only.
 """
 
@@ -27,6 +28,16 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def refuse_busy_port(host: str, port: int, *, what: str, pid_path: Path) -> None:
+    """Exit 1 with a one-line reason when ``what`` cannot listen on ``host:port``: checked
+    before Flower starts, which would otherwise fail later, with a traceback in its log."""
+    from cli.ports import busy_port_reason
+
+    reason = busy_port_reason(host, port, what=what, pid_path=pid_path)
+    if reason:
+        raise fail(reason)
+
+
 def run_foreground(
     cmd: list[str],
     *,
@@ -34,9 +45,14 @@ def run_foreground(
     log_path: Path,
     pid_path: Path,
     ready: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> int:
-    """Start ``cmd`` in its own session, call ``ready(proc)`` once it runs, wait; on SIGINT or
-    SIGTERM stop it with every process it started. Returns the child's exit code."""
+    """Start ``cmd`` in its own session, its output appended to ``log_path``; call
+    ``ready(proc)`` once it runs and ``on_line`` with each line it writes to the log, as it
+    comes; wait. On SIGINT or SIGTERM call ``on_stop`` and stop it with every process it
+    started. Returns 0 when stopped so, else the child's exit code (128 + N when signal N
+    killed it, as a shell reports it)."""
     from federation import kill_tree
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,23 +63,57 @@ def run_foreground(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     with log_path.open("ab") as log:
+        offset = log.tell()
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     pid_path.write_text(f"{proc.pid}\n")
+    lines = _LogLines(log_path, offset, on_line)
     try:
         if ready is not None:
             ready(proc)
         while proc.poll() is None and not stopping:
+            lines.read()
             time.sleep(0.3)
+        if stopping and on_stop is not None:
+            on_stop()
     finally:
         kill_tree(proc.pid, signal.SIGTERM, timeout=15.0)
         proc.wait(timeout=5)
+        lines.read(final=True)
         with contextlib.suppress(FileNotFoundError):
             pid_path.unlink()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0 if stopping else int(proc.returncode or 0)
+    if stopping:
+        return 0
+    code = int(proc.returncode or 0)
+    return code if code >= 0 else 128 - code
+
+
+class _LogLines:
+    """The lines appended to a log file from ``offset`` on, each handed to ``on_line`` once."""
+
+    def __init__(self, path: Path, offset: int, on_line: Callable[[str], None] | None) -> None:
+        self.path, self.offset, self.on_line = path, offset, on_line
+        self.partial = b""
+
+    def read(self, *, final: bool = False) -> None:
+        if self.on_line is None:
+            return
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self.offset)
+                chunk = log.read()
+        except OSError:
+            return
+        self.offset += len(chunk)
+        *complete, self.partial = (self.partial + chunk).split(b"\n")
+        if final and self.partial:
+            complete.append(self.partial)
+            self.partial = b""
+        for line in complete:
+            self.on_line(line.decode("utf-8", errors="replace"))
 
 
 DP_OFF_WARNING = (

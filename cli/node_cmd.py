@@ -10,6 +10,7 @@ of ``cli.pii_cmd``.
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,7 +18,14 @@ import typer
 from rich.table import Table
 
 from cli import pii_cmd
-from cli.deploy_common import console, err, fail, print_manifest, run_foreground
+from cli.deploy_common import (
+    console,
+    err,
+    fail,
+    print_manifest,
+    refuse_busy_port,
+    run_foreground,
+)
 
 if TYPE_CHECKING:
     from client_node.data_check import DataCheck
@@ -159,7 +167,11 @@ def node_start(
 ) -> None:
     """Read the node's data file as a run would (stop if it cannot be used, unless
     --no-check), then start Flower's SuperNode with TLS (the coordinator's CA), the node's auth
-    key and its folder as node config; stays in the foreground (Ctrl-C stops it)."""
+    key and its folder as node config; stays in the foreground (Ctrl-C stops it). Shows each
+    change of state: connecting, retrying (and why), connected, refused by the coordinator,
+    port in use, a run refused (and why), stopped. Exits 1 with the reason when the SuperNode
+    ends without being stopped."""
+    from cli.node_watch import NodeWatch
     from client_node.data_check import check_node_data
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome, supernode_command
@@ -167,6 +179,7 @@ def node_start(
 
     home = NodeHome(folder.resolve())
     try:
+        config = home.config()
         if not no_check:
             report = check_node_data(home)
             console.print(
@@ -176,17 +189,34 @@ def node_start(
         cmd = supernode_command(home, flower_bin("flower-supernode"), extra=node_config)
     except ClientNodeError as exc:
         raise fail(str(exc)) from None
+    pid_path = home.root / "supernode.pid"
+    runtime_port = int(config.get("runtime-port", 9094))
+    refuse_busy_port("127.0.0.1", runtime_port, what="the SuperNode", pid_path=pid_path)
     console.print("running: " + shlex.join(cmd))
     log_path = home.root / "logs" / "supernode.log"
-    env = flower_env(home.root / "flwr-home")  # where the SuperNode installs the app
-    code = run_foreground(
-        cmd,
-        env=env,
-        log_path=log_path,
-        pid_path=home.root / "supernode.pid",
-        ready=lambda _proc: console.print(f"SuperNode started; log: {log_path}"),
-    )
-    raise typer.Exit(code=code)
+    watch = NodeWatch(str(config.get("superlink", "")), log_path, console.print)
+    while True:
+        code = run_foreground(
+            cmd,
+            env=flower_env(home.root / "flwr-home"),  # where the SuperNode installs the app
+            log_path=log_path,
+            pid_path=pid_path,
+            ready=lambda p: console.print(f"SuperNode started (pid {p.pid}); log: {log_path}"),
+            on_line=watch.line,
+            on_stop=watch.stopped,
+        )
+        pause = watch.pause_before_restart()
+        if pause is None:
+            break
+        try:
+            time.sleep(pause)
+        except KeyboardInterrupt:
+            watch.stopped()
+            break
+    code, reason = watch.ending(code)
+    if code:
+        raise fail(reason)
+    raise typer.Exit(code=0)
 
 
 def node_approve(

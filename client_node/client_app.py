@@ -34,6 +34,27 @@ if TYPE_CHECKING:
 app = ClientApp()
 logger = logging.getLogger(__name__)
 
+
+def _log_to_stderr_unless_configured() -> None:
+    """Give the root logger a stderr handler, for the project's records only, when nothing set
+    up logging: so in Flower's ``flwr-clientapp`` process, whose stderr is the SuperNode's log.
+
+    Without it, this node's warnings (a refused run and its reason) reached that log only
+    through the ``logging.basicConfig`` Opacus runs when imported, and then with every Flower
+    record printed a second time (an empty line per message). Flower prints its own records;
+    the filter keeps them out. Opacus's ``basicConfig`` does nothing once a handler is set.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(lambda record: not record.name.startswith("flwr"))
+    root.addHandler(handler)
+
+
+_log_to_stderr_unless_configured()
+
 ConfigValue = (
     int
     | float
@@ -54,6 +75,18 @@ def _reply(msg: Message, name: str, status: str, reason: str = "") -> Message:
     )
     content = RecordDict({Record.PARTNER: partner, Record.METRICS: MetricRecord({})})
     return Message(content=content, reply_to=msg)
+
+
+def _log_refusal(msg: Message, context: Context, reason: str) -> None:
+    """A refusal and its reason, in this node's log (``node start`` shows this line: see
+    ``cli.supernode_log``). The reason names terms and files, never a data value."""
+    kind = msg.metadata.message_type
+    logger.warning("refused the %s message of run %s: %s", kind, context.run_id, reason)
+
+
+def _refuse(msg: Message, context: Context, name: str, reason: str) -> Message:
+    _log_refusal(msg, context, reason)
+    return _reply(msg, name, Status.REFUSED, reason)
 
 
 def _data_errors() -> tuple[type[Exception], ...]:
@@ -92,7 +125,7 @@ def train(msg: Message, context: Context) -> Message:
         settings, source, refusal = _admit(context)
         name = source.name
         if refusal:
-            return _reply(msg, name, Status.REFUSED, refusal)
+            return _refuse(msg, context, name, refusal)
         data = load_partner(settings, node_config, source)
         config = msg.content.config_records[Record.CONFIG]
         server_round = config.get(TrainRequest.SERVER_ROUND, 0)
@@ -108,6 +141,8 @@ def train(msg: Message, context: Context) -> Message:
     except _data_errors() as exc:
         logger.error("cannot train: %s", exc)
         return _reply(msg, name, Status.ERROR, str(exc))
+    if outcome.status == Status.REFUSED:
+        _log_refusal(msg, context, outcome.reason)
     partner = ConfigRecord(
         {
             Partner.NAME: data.name,
@@ -137,7 +172,7 @@ def evaluate(msg: Message, context: Context) -> Message:
         settings, source, refusal = _admit(context)
         name = source.name
         if refusal:
-            return _reply(msg, name, Status.REFUSED, refusal)
+            return _refuse(msg, context, name, refusal)
         data = load_partner(settings, dict(context.node_config), source)
         arrays = msg.content.array_records[Record.ARRAYS]
         metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
