@@ -118,10 +118,8 @@ def pseudonymize(
     _check_suffix(input_path, "input")
     _check_suffix(out, "output")
     with _user_errors():
-        from anonymization.parallel import usable_cores
-
         if spacy_model is None:
-            from anonymization.startup import import_offline_default
+            from anonymization import import_offline_default
 
             import_offline_default()
         from anonymization import (
@@ -132,6 +130,7 @@ def pseudonymize(
             load_key,
             pseudonymize_table,
             spacy_model_engine,
+            usable_cores,
         )
 
         partner_schema = PartnerSchema.load(schema)

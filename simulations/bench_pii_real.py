@@ -37,13 +37,14 @@ from anonymization import (
     offline_analyzer,
     pii_schema,
     pseudonymize_table,
+    usable_cores,
     write_pii_schema,
 )
-from anonymization.parallel import usable_cores, worker_count
+from anonymization.parallel import worker_count
 
 _KEY = bytes(range(32))
 _STARTUP_PROBE = """
-from anonymization.startup import import_offline_default
+from anonymization import import_offline_default
 import_offline_default()
 from anonymization import Pseudonymizer, default_engine
 engine = default_engine()
