@@ -3,7 +3,7 @@
 The default `AnalyzerEngine()` loads (and tries to download) en_core_web_lg, which fails offline.
 The offline default needs no model: its recognizers (patterns, name lists, a record's own
 identifiers) read the text itself, never tokens or lemmas, so it runs on Presidio's
-`NoOpNlpEngine`, which tokenizes nothing (tokenizing was a third of the time of a short text).
+`NoOpNlpEngine`, which tokenizes nothing (tokenizing took about 40% of the time of a short text).
 `BlankSpacyNlpEngine` (a spaCy tokenizer, no entities) remains for analyzers whose recognizers
 read tokens, such as Presidio's stock set.
 """

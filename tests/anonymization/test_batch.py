@@ -24,6 +24,8 @@ from anonymization import (
 )
 from anonymization.engines import BlankSpacyNlpEngine, NoContextEnhancer
 from anonymization.text import WARM_UP_TEXT
+from simulations.bench_pii import DATA
+from simulations.bench_pii_real import distinct_texts
 
 from .conftest import KEY_A
 
@@ -103,7 +105,7 @@ def test_progress_counts_every_text(pseudonymizer: Pseudonymizer) -> None:
     assert sum(done) == len(TEXTS)
 
 
-def test_offline_default_finds_what_a_tokenizing_pipeline_finds(engine: TextEngine) -> None:
+def _assert_same_findings_with_tokens(texts: list[str]) -> None:
     offline = offline_analyzer()
     tokenizing = AnalyzerEngine(
         nlp_engine=BlankSpacyNlpEngine(),
@@ -111,12 +113,19 @@ def test_offline_default_finds_what_a_tokenizing_pipeline_finds(engine: TextEngi
         supported_languages=["en"],
         context_aware_enhancer=NoContextEnhancer(),
     )
-    texts = [*TEXTS, *make_pii_events(_events(), seed=4)["note"]]
-
     for text in filter(None, texts):
         plain = [(r.entity_type, r.start, r.end, r.score) for r in offline.analyze(text, "en")]
         tokens = [(r.entity_type, r.start, r.end, r.score) for r in tokenizing.analyze(text, "en")]
         assert plain == tokens
+
+
+def test_offline_default_finds_what_a_tokenizing_pipeline_finds() -> None:
+    _assert_same_findings_with_tokens([*TEXTS, *make_pii_events(_events(), seed=4)["note"]])
+
+
+@pytest.mark.skipif(not DATA.is_file(), reason="../shared/data/pii dataset not present")
+def test_offline_default_finds_on_real_text_what_a_tokenizing_pipeline_finds() -> None:
+    _assert_same_findings_with_tokens(distinct_texts(DATA))
 
 
 def _events() -> pd.DataFrame:
