@@ -30,9 +30,11 @@ if TYPE_CHECKING:
         TableError,
     )
     from anonymization.keys import KEY_BYTES, generate_key_file, load_key
+    from anonymization.parallel import usable_cores
     from anonymization.pseudonyms import Pseudonymizer
     from anonymization.record import RecordIdentifiers
     from anonymization.schema import PartnerSchema
+    from anonymization.startup import import_offline_default
     from anonymization.synthetic import make_pii_events, pii_schema, write_pii_schema
     from anonymization.table import pseudonymize_table, usable_rows
     from anonymization.text import TextEngine, default_engine, spacy_model_engine
@@ -65,9 +67,11 @@ _WHERE = {
     "KEY_BYTES": "anonymization.keys",
     "generate_key_file": "anonymization.keys",
     "load_key": "anonymization.keys",
+    "usable_cores": "anonymization.parallel",
     "Pseudonymizer": "anonymization.pseudonyms",
     "RecordIdentifiers": "anonymization.record",
     "PartnerSchema": "anonymization.schema",
+    "import_offline_default": "anonymization.startup",
     "make_pii_events": "anonymization.synthetic",
     "pii_schema": "anonymization.synthetic",
     "write_pii_schema": "anonymization.synthetic",
@@ -112,6 +116,7 @@ __all__ = [
     "default_engine",
     "forget",
     "generate_key_file",
+    "import_offline_default",
     "load_consent_file",
     "load_erasure_list",
     "load_key",
@@ -122,6 +127,7 @@ __all__ = [
     "pseudonymize_table",
     "spacy_model_analyzer",
     "spacy_model_engine",
+    "usable_cores",
     "usable_rows",
     "verify_membership",
     "write_pii_schema",

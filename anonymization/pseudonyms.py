@@ -93,12 +93,9 @@ class Pseudonymizer:
         texts: Sequence[str],
         *,
         records: Sequence[RecordIdentifiers | None] | None = None,
+        workers: int = 1,
     ) -> list[str]:
-        """`pseudonymize_text` over many texts; `records`, when given, pairs with `texts`."""
-        if records is not None and len(records) != len(texts):
-            raise ValueError(f"got {len(texts)} texts but {len(records)} records")
-        paired = records if records is not None else [None] * len(texts)
-        return [
-            self.engine.pseudonymize(text, self, record=record)
-            for text, record in zip(texts, paired, strict=True)
-        ]
+        """`pseudonymize_text` over many texts, in order; `records`, when given, pairs with
+        `texts`. Analyzed in batches, in `workers` processes when more than one (see
+        `anonymization.parallel` for when that is wise); the output is the same either way."""
+        return self.engine.pseudonymize_many(texts, self, records=records, workers=workers)

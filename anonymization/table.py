@@ -17,10 +17,9 @@ from anonymization.schema import PartnerSchema
 logger = logging.getLogger(__name__)
 
 CUSTOMER_ID = "customer_id"
-_PROGRESS_EVERY = 256
 
 Progress = Callable[[int], None]
-"""Called with the number of rows just finished."""
+"""Called with the number of rows just finished (of one text column)."""
 
 
 def _records(frame: pd.DataFrame, schema: PartnerSchema, ids: list[str]) -> list[RecordIdentifiers]:
@@ -81,6 +80,7 @@ def pseudonymize_table(
     record_linked: bool = True,
     consented_ids: Collection[str] | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """A copy of `df` safe to hand to feature building.
 
@@ -90,6 +90,10 @@ def pseudonymize_table(
     - identifier columns are dropped, or replaced by pseudonyms when the schema keeps them;
     - text columns are pseudonymized (with each row's own identifiers when `record_linked`);
     - the consent column is dropped; every other column is passed through unchanged.
+
+    Text columns are analyzed in batches, in `workers` processes when more than one (see
+    `anonymization.parallel`); the result is the same for any `workers`. `progress` is called
+    with the number of rows of a text column just finished.
 
     Raises SchemaError when the schema names a column `df` lacks.
 
@@ -108,7 +112,7 @@ def pseudonymize_table(
     texts: dict[str, list[object]] = {}
     for column in schema.text_columns:
         texts[column] = _pseudonymize_column(
-            frame[column].tolist(), pseudonymizer, records, progress
+            frame[column].tolist(), pseudonymizer, records, progress, workers
         )
     for column in frame.columns:
         if column in (schema.customer_id, schema.consent_column) or column == CUSTOMER_ID:
@@ -137,17 +141,19 @@ def _pseudonymize_column(
     pseudonymizer: Pseudonymizer,
     records: list[RecordIdentifiers] | None,
     progress: Progress | None,
+    workers: int,
 ) -> list[object]:
-    engine = pseudonymizer.engine
-    output: list[object] = []
-    for row, value in enumerate(values):
-        if is_missing(value):
-            output.append(value)
-        else:
-            record = records[row] if records is not None else None
-            output.append(engine.pseudonymize(str(value), pseudonymizer, record=record))
-        if progress is not None and (row + 1) % _PROGRESS_EVERY == 0:
-            progress(_PROGRESS_EVERY)
-    if progress is not None and len(values) % _PROGRESS_EVERY:
-        progress(len(values) % _PROGRESS_EVERY)
+    present = [row for row, value in enumerate(values) if not is_missing(value)]
+    if progress is not None and len(present) < len(values):
+        progress(len(values) - len(present))
+    done = pseudonymizer.engine.pseudonymize_many(
+        [str(values[row]) for row in present],
+        pseudonymizer,
+        records=[records[row] for row in present] if records is not None else None,
+        workers=workers,
+        progress=progress,
+    )
+    output = list(values)
+    for row, text in zip(present, done, strict=True):
+        output[row] = text
     return output

@@ -109,11 +109,19 @@ def pseudonymize(
     spacy_model: Annotated[
         str | None, typer.Option("--spacy-model", help="An installed spaCy model to add NER.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes analyzing text [default: the usable CPU cores]."),
+    ] = None,
 ) -> None:
     """Pseudonymize INPUT into --out: keyed customer ids, identifiers dropped, text cleaned."""
     _check_suffix(input_path, "input")
     _check_suffix(out, "output")
     with _user_errors():
+        if spacy_model is None:
+            from anonymization import import_offline_default
+
+            import_offline_default()
         from anonymization import (
             PartnerSchema,
             Pseudonymizer,
@@ -122,6 +130,7 @@ def pseudonymize(
             load_key,
             pseudonymize_table,
             spacy_model_engine,
+            usable_cores,
         )
 
         partner_schema = PartnerSchema.load(schema)
@@ -159,6 +168,7 @@ def pseudonymize(
                 pseudonymizer,
                 record_linked=record_linked,
                 progress=lambda done: progress.advance(task, done),
+                workers=workers or usable_cores(),
             )
         write_table_atomically(result, out)
     console.print(

@@ -157,3 +157,19 @@ def test_a_malformed_table_is_one_located_line_without_its_values(workdir: Path)
     assert "fields where the header has" in result.output
     assert "ada@example.org" not in result.output and "Traceback" not in result.output
     assert not (workdir / "clean.csv").exists()
+
+
+def test_pseudonymize_output_does_not_depend_on_workers(workdir: Path) -> None:
+    def run(workers: str, out: str) -> str:
+        args = ["pseudonymize", str(workdir / "raw.csv"), "--out", str(workdir / out)]
+        args += [
+            "--schema",
+            str(workdir / "schema.toml"),
+            "--key-file",
+            str(workdir / "partner.key"),
+        ]
+        result = runner.invoke(pii_app, [*args, "--workers", workers])
+        assert result.exit_code == 0, result.output
+        return (workdir / out).read_text()
+
+    assert run("1", "one.csv") == run("2", "two.csv")
