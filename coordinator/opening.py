@@ -54,6 +54,11 @@ class FederationRun:
     def names(self) -> dict[int, str]:
         return {nid: name for name, nid in self.nodes.items()}
 
+    @property
+    def eligible(self) -> dict[str, int]:
+        """The run's partners that may still train (connected or not): name: node id."""
+        return {name: nid for name, nid in self.nodes.items() if nid not in self.active.excluded}
+
 
 def open_run(
     grid: Grid,
@@ -91,7 +96,7 @@ def open_run(
         nodes=nodes,
         strategy=make_strategy(settings, len(nodes)),
         central=CentralLedger(settings),
-        active=ActiveGrid(grid, set()),
+        active=ActiveGrid(grid, set(), members=set(nodes.values())),
     )
     if resume:
         _resume(run, resume, partners)
