@@ -152,7 +152,7 @@ class RunView:
         self.shown = max(self.shown, len(events))
         if self.live is not None:
             self._tick()
-            self.live.update(self._render())
+            self.live.update(self._render(), refresh=True)
 
     def _show(self, event: Event) -> None:
         if not self.live_mode:
