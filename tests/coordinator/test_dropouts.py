@@ -108,7 +108,7 @@ def _run(tmp_path: Path, grid: VanishingGrid) -> RunDir:
     settings = RunSettings(
         run_dir=str(run_dir), num_server_rounds=3, round_timeout=1.0, dp=False, evaluate_every=9
     )
-    run_config = settings.to_flower()
+    run_config: dict[str, Any] = settings.to_flower()
     context = Context(
         run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config=run_config
     )
