@@ -136,7 +136,7 @@ def test_coordinator_run_in_a_terminal_shows_each_round(fed: LocalFederation) ->
     shown = shlex.join(["fedinsight", *command[1:]]).replace(str(fed.root), "$FED")
     script.write_text(
         f"{exports}export FED={shlex.quote(str(fed.root))}\n"
-        "export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1 TERM=xterm-256color\n"
+        "export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1 TERM=xterm-256color COLUMNS=160\n"
         f"echo '$ {shown}'\n{shlex.join(command)}\necho \"exit code $?\"\nsleep 600\n"
     )
     socket = f"fedinsight-test-{os.getpid()}"
@@ -146,8 +146,8 @@ def test_coordinator_run_in_a_terminal_shows_each_round(fed: LocalFederation) ->
         deadline = time.monotonic() + 900
         while "exit code" not in (screen := _tmux(socket, "capture-pane", "-p", "-t", "run")):
             assert time.monotonic() < deadline, screen
-            if "round 2 running for" in screen and not during:
-                during = screen
+            if "round 2 running for" in screen:
+                during = screen  # the last view of round 2 in progress
             time.sleep(1.0)
         end = _tmux(socket, "capture-pane", "-p", "-S", "-", "-t", "run")
     finally:
@@ -162,14 +162,14 @@ def test_coordinator_run_in_a_terminal_shows_each_round(fed: LocalFederation) ->
         )
     assert "round 2 running for" in during and "training at p0, p1, p2" in during
     assert "exit code 0" in end
-    table = end[end.rindex("┏") :]
-    rows = [line for line in table.splitlines() if line.startswith("│")]
-    assert rows[0].split("│")[1].strip() == "1" and rows[1].split("│")[1].strip() == "2"
-    for row in rows[:2]:
-        cells = [c.strip() for c in row.split("│")[1:-1]]
+    table = end[end.rindex("┏") : end.rindex("┘")]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines()]
+    rows = [cells for cells in rows if cells and cells[0]]  # a round's first line
+    assert [cells[0] for cells in rows] == ["1", "2"]
+    for cells in rows:
         assert cells[1].endswith("s") and float(cells[1][:-1]) > 0  # the round's time
-        assert cells[2] == "p0, p1, p2"
-        assert all(f"{n} " in cells[4] and "/10" in cells[4] for n in PARTNERS)  # ε each
+        assert cells[2] == "p0, p1, p2" and cells[3] == "-"
+        assert all(f"{n} " in cells[4] and "/10 (+" in cells[4] for n in PARTNERS)  # ε each
     assert "run shown finished in" in end
 
 
