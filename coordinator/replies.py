@@ -93,6 +93,11 @@ class SortedReplies:
             + len(self.rejected)
         )
 
+    @property
+    def asked(self) -> int:
+        """The partners the round was sent to (``sampled`` less those not connected)."""
+        return self.sampled - sum(1 for r in self.failure_reasons.values() if r == NOT_CONNECTED)
+
     def dropouts(self) -> list[str]:
         return sorted(set(self.failures) | set(self.errors) | set(self.rejected))
 

@@ -171,13 +171,13 @@ def _withheld(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Cloc
             round is not recorded, so a restarted coordinator retries it.
     """
     ok, lost = replies.updates, replies.dropouts()
-    if run.settings.central_dp and ok and len(ok) < replies.sampled:
+    if run.settings.central_dp and ok and len(ok) < replies.asked:
         # Noise is calibrated to the sampled partners' average: releasing an average of
         # fewer would weaken the guarantee. The round is not released; nothing is spent.
         logger.warning(
             "central DP: %d of %d sampled partners gave an update; round %d not released",
             len(ok),
-            replies.sampled,
+            replies.asked,
             rnd,
         )
         run.progress.write(

@@ -198,3 +198,13 @@ def test_an_error_reply_is_the_coordinators_words_never_the_error_text(
     assert out.failures == ["p7"]
     assert out.dropout_reasons()["p7"].startswith(reason)
     assert "00042" not in out.describe() and "13.37" not in out.describe()
+
+
+def test_a_partner_not_connected_was_not_asked() -> None:
+    # Central DP withholds a round when fewer partners answer than were asked; one that was
+    # not connected was not asked (as before dropouts were complete).
+    out = sort_replies([], {}, names={7: "p7"}, sampled=[7], sent=[], no_reply="no reply")
+    out.fail("p8", NOT_CONNECTED)
+
+    assert out.sampled == 2 and out.asked == 1
+    assert out.dropouts() == ["p7", "p8"]
