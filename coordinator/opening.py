@@ -49,6 +49,8 @@ class FederationRun:
     done_rounds: int = 0
     cumulative: dict[str, float] = field(default_factory=dict)  # partner: cumulative ε
     budgets: dict[str, float] = field(default_factory=dict)  # partner: ε budget
+    # partners of the run (its run-start record) that did not answer when it was resumed
+    missing: list[str] = field(default_factory=list)
 
     @property
     def names(self) -> dict[int, str]:
@@ -144,6 +146,7 @@ def _resume(run: FederationRun, resume: ResumePoint, partners: Partners) -> None
     """Go on after the resume point: the ε and releases the log holds, the rounds already
     recorded, the mirror ledger mended, and the run-resume record, cosigned."""
     run.first_round = resume.after_round + 1
+    run.missing = sorted(set(resume.partners) - set(partners))
     run.cumulative, run.budgets = resume.cumulative, resume.budgets
     run.central.releases = resume.releases
     run.result.rounds = logged_rounds(run.dir, resume)

@@ -120,8 +120,9 @@ def _train(run: FederationRun, rnd: int) -> SortedReplies:
     """Send the global model to the partners the strategy samples; sort their replies.
 
     A partner of the run that may still train but whose node the SuperLink does not list (it
-    stopped, or lost its connection) is not asked: it is a dropout of the round, ``not
-    connected``, as is a sampled one that gives no answer.
+    stopped, or lost its connection), or that did not answer when the run was resumed, is not
+    asked: it is a dropout of the round, ``not connected``, as is a sampled one that gives no
+    answer.
     """
     global_state = run.arrays.to_torch_state_dict()
     config = ConfigRecord({TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs})
@@ -131,7 +132,7 @@ def _train(run: FederationRun, rnd: int) -> SortedReplies:
         sent = list(run.strategy.configure_train(rnd, run.arrays, config, run.active))  # type: ignore[arg-type]
     asked = {m.metadata.dst_node_id for m in sent}
     absent = sorted(
-        name for name, nid in run.eligible.items() if nid not in connected and nid not in asked
+        [name for name, nid in run.eligible.items() if nid not in connected | asked] + run.missing
     )
     run.progress.write(
         Progress.ROUND_START,

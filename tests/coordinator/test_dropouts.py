@@ -26,6 +26,7 @@ from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
 from audit import COSIGNATURE_V1, NoteSigner, RunAuditLog, read_signer
+from coordinator.errors import NoPartnersError
 from coordinator.replies import NODE_OFFLINE, NOT_CONNECTED, sort_replies
 from coordinator.server_app import main
 from federation import Action, Partner, Progress, Query, Record, RunDir, RunSettings, Status
@@ -59,6 +60,7 @@ class VanishingGrid:
         self.gone, self.gone_from = gone, gone_from
         self.round = 0
         self.listed = True  # whether a gone node is still listed (as before Flower notices)
+        self.silent_from: int | None = None  # from this round on, no train message is answered
 
     def _vanished(self, rnd: int) -> set[int]:
         return self.gone if rnd >= self.gone_from else set()
@@ -75,6 +77,8 @@ class VanishingGrid:
             if kind == MessageType.TRAIN and i == 0:
                 self.round += 1
             msg.metadata.__dict__["_message_id"] = f"instruction-{node}-{time.monotonic_ns()}"
+            if kind == MessageType.TRAIN and self.round >= (self.silent_from or self.round + 1):
+                continue
             if node in self._vanished(self.round):
                 error = Error(code=ErrorCode.NODE_UNAVAILABLE, reason="node unavailable")
                 replies.append(
@@ -151,6 +155,24 @@ def test_a_sampled_partner_the_superlink_lost_is_a_dropout_under_its_name(tmp_pa
     assert [r["dropouts"] for r in rounds] == [{}, {}, {"p2": NODE_OFFLINE}]
     assert rounds[2]["failures"] == ["p2"]
     assert [r["dropouts"] for r in _audit_rounds(files)] == [[], [], ["p2"]]
+
+
+def test_a_partner_that_is_not_back_when_the_run_resumes_is_a_dropout_of_later_rounds(
+    tmp_path: Path,
+) -> None:
+    crashing = VanishingGrid(gone=set(), gone_from=9)
+    crashing.silent_from = 2  # round 2: no answer from anyone, the run stops on an error
+    with pytest.raises(NoPartnersError):
+        _run(tmp_path, crashing)
+    restarted = VanishingGrid(gone={4}, gone_from=0)  # p2 never comes back
+    restarted.listed = False
+
+    files = _run(tmp_path, restarted)
+
+    rounds = _rounds(files)
+    assert [r["round"] for r in rounds] == [1, 2, 3]
+    assert [r["dropouts"] for r in rounds[1:]] == [{"p2": NOT_CONNECTED}] * 2
+    assert [r["dropouts"] for r in _audit_rounds(files)] == [[], ["p2"], ["p2"]]
 
 
 def test_a_round_start_event_names_who_was_asked_and_who_was_not_connected(
