@@ -26,7 +26,7 @@ ROUND = {
     "time": 60.0,
     "round": 2,
     "participants": ["p0", "p1"],
-    "refusals": {"shy": "run 0123abcd… not approved by this partner"},
+    "refusals": {"shy": "run not approved by this partner: manifest sha256 0123abcd…"},
     "failures": ["p2"],
     "errors": {},
     "rejected": {},
@@ -67,7 +67,7 @@ def test_a_round_line_names_who_trained_who_did_not_and_why_with_epsilon_and_tim
 
     assert line == (
         "round 2 done in 59.0s: trained p0, p1; p2 dropped out: not connected; "
-        "shy refused: run 0123abcd… not approved by this partner; "
+        "shy refused: run not approved by this partner: manifest sha256 0123abcd…; "
         "ε p0 0.52/10 (+0.26), p1 0.50/10 (+0.25)"
     )
 
@@ -123,6 +123,6 @@ def test_on_a_terminal_a_live_table_shows_each_round_and_the_reasons() -> None:
     last = screen[screen.rindex("run r1") :]  # the final frame
     assert "59.0s" in last and "p0, p1" in last
     assert "p2 dropped out: not connected" in last
-    assert "shy refused: run 0123abcd… not approved by this partner" in last
+    assert "shy refused: run not approved by this partner: manifest sha256 0123abcd…" in last
     assert "p0 0.52/10 (+0.26)" in last
     assert "running for" not in last  # the finished round's spinner is gone
