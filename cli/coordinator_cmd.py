@@ -281,12 +281,16 @@ def _claim(run_dir: Path, settings: Any) -> Iterator[None]:
 def _submit_and_follow(
     cmd: list[str], home: CoordinatorHome, run_dir: Path, log_path: Path, timeout: float
 ) -> None:
-    """``flwr run`` in its own process group, followed until the run's end event (or
-    ``timeout``); the process group is stopped on the way out."""
+    """``flwr run`` in its own process group, followed until the run's end (or failure)
+    event, or ``timeout``, each event shown as it comes (``cli.run_view``); the process group
+    is stopped on the way out."""
+    from cli.run_view import RunView
     from coordinator.progress import read_progress
     from federation import RunDir, find_app_dir, flower_env, stop_process_group
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    progress = RunDir(run_dir).progress
+    before = len(read_progress(progress))  # a resumed run's file holds earlier submissions'
     t0 = time.monotonic()
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -298,10 +302,14 @@ def _submit_and_follow(
             start_new_session=True,
         )
     try:
-        while proc.poll() is None and time.monotonic() - t0 < timeout:
-            time.sleep(0.5)
-            if _ended(read_progress(RunDir(run_dir).progress)):
-                break
+        with RunView(console, run_dir.name) as view:
+            while proc.poll() is None and time.monotonic() - t0 < timeout:
+                time.sleep(0.5)
+                events = read_progress(progress)[before:]  # this submission's
+                view.update(events)
+                if _ended(events) or _failed(events):
+                    break
+            view.update(read_progress(progress)[before:])
     finally:
         stop_process_group(proc)
 
@@ -314,6 +322,12 @@ def _report_end(name: str, run_dir: Path, log_path: Path, seconds: float) -> Non
     events = read_progress(RunDir(run_dir).progress)
     end = _ended(events)
     if end is None:
+        failed = _failed(events)
+        if failed is not None:
+            raise fail(
+                f"run {name} failed after {seconds:.1f}s: {failed.get('reason')}; submit it "
+                f"again to resume it after its last recorded round (log: {log_path})"
+            )
         raise fail(f"the run did not finish; see {log_path}")
     rounds = [e for e in events if e.get(Progress.EVENT) == Progress.ROUND]
     if not end.get("final_model_sha256"):
@@ -350,3 +364,15 @@ def _ended(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     from federation import Progress
 
     return next((e for e in reversed(events) if e.get(Progress.EVENT) == Progress.END), None)
+
+
+def _failed(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run's failure event, when it failed after its last start or resume."""
+    from federation import Progress
+
+    for event in reversed(events):
+        if event.get(Progress.EVENT) == Progress.FAILED:
+            return dict(event)
+        if event.get(Progress.EVENT) in (Progress.START, Progress.RESUME):
+            return None
+    return None

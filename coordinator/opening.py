@@ -49,10 +49,17 @@ class FederationRun:
     done_rounds: int = 0
     cumulative: dict[str, float] = field(default_factory=dict)  # partner: cumulative ε
     budgets: dict[str, float] = field(default_factory=dict)  # partner: ε budget
+    # partners of the run (its run-start record) that did not answer when it was resumed
+    missing: list[str] = field(default_factory=list)
 
     @property
     def names(self) -> dict[int, str]:
         return {nid: name for name, nid in self.nodes.items()}
+
+    @property
+    def eligible(self) -> dict[str, int]:
+        """The run's partners that may still train (connected or not): name: node id."""
+        return {name: nid for name, nid in self.nodes.items() if nid not in self.active.excluded}
 
 
 def open_run(
@@ -91,7 +98,7 @@ def open_run(
         nodes=nodes,
         strategy=make_strategy(settings, len(nodes)),
         central=CentralLedger(settings),
-        active=ActiveGrid(grid, set()),
+        active=ActiveGrid(grid, set(), members=set(nodes.values())),
     )
     if resume:
         _resume(run, resume, partners)
@@ -139,6 +146,7 @@ def _resume(run: FederationRun, resume: ResumePoint, partners: Partners) -> None
     """Go on after the resume point: the ε and releases the log holds, the rounds already
     recorded, the mirror ledger mended, and the run-resume record, cosigned."""
     run.first_round = resume.after_round + 1
+    run.missing = sorted(set(resume.partners) - set(partners))
     run.cumulative, run.budgets = resume.cumulative, resume.budgets
     run.central.releases = resume.releases
     run.result.rounds = logged_rounds(run.dir, resume)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 from flwr.app import Message, MetricRecord
+from flwr.common.constant import ErrorCode
 
 from coordinator.defenses import check_update
 from federation import Metric, Partner, Record, Status
@@ -63,6 +64,16 @@ def train_seconds(msg: Message) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
+# Why a partner of the run gave no answer in a round (``SortedReplies.failure_reasons``).
+NOT_CONNECTED = "not connected"  # the SuperLink did not list its node: it was not asked
+NODE_OFFLINE = "node went offline"  # the SuperLink answered for it: the node stopped
+NO_REPLY = "no reply"  # before the round's timeout
+
+
+def no_reply_before(timeout: float) -> str:
+    return f"{NO_REPLY} before round-timeout ({timeout:g}s)"
+
+
 @dataclass
 class SortedReplies:
     updates: list[Message] = field(default_factory=list)
@@ -70,6 +81,7 @@ class SortedReplies:
     failures: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
+    failure_reasons: dict[str, str] = field(default_factory=dict)  # failures' names: why
 
     @property
     def sampled(self) -> int:
@@ -81,8 +93,28 @@ class SortedReplies:
             + len(self.rejected)
         )
 
+    @property
+    def asked(self) -> int:
+        """The partners the round was sent to (``sampled`` less those not connected)."""
+        return self.sampled - sum(1 for r in self.failure_reasons.values() if r == NOT_CONNECTED)
+
     def dropouts(self) -> list[str]:
         return sorted(set(self.failures) | set(self.errors) | set(self.rejected))
+
+    def fail(self, name: str, reason: str) -> None:
+        """Count ``name`` as a partner of the round that gave no answer (``reason``)."""
+        if name not in self.failure_reasons:
+            self.failures.append(name)
+        self.failure_reasons[name] = reason
+
+    def dropout_reasons(self) -> dict[str, str]:
+        """Every dropout (``dropouts``) with why, in partner order: a failure's reason (not
+        connected, went offline, no reply before the timeout), ``bad data: ...`` or ``update
+        rejected: ...``."""
+        why = {name: self.failure_reasons.get(name, NO_REPLY) for name in self.failures}
+        why |= {name: f"bad data: {reason}" for name, reason in self.errors.items()}
+        why |= {name: f"update rejected: {reason}" for name, reason in self.rejected.items()}
+        return {name: why[name] for name in sorted(why)}
 
     def not_asked_again(self) -> list[str]:
         """Partners that refused, sent bad data or a rejected update."""
@@ -98,7 +130,9 @@ class SortedReplies:
         }
         why |= {name: f"bad data ({reason})" for name, reason in self.errors.items()}
         why |= {name: f"update rejected ({reason})" for name, reason in self.rejected.items()}
-        why |= {name: "failed (no reply)" for name in self.failures}
+        why |= {
+            name: f"failed ({self.failure_reasons.get(name, NO_REPLY)})" for name in self.failures
+        }
         return "; ".join(f"{name} {why[name]}" for name in sorted(why)) or "no partner replied"
 
 
@@ -110,24 +144,31 @@ def sort_replies(
     max_update_norm: float = 0.0,
     names: Mapping[int, str] | None = None,
     sampled: Iterable[int] | None = None,
+    sent: Iterable[Message] = (),
+    no_reply: str = NO_REPLY,
 ) -> SortedReplies:
     """Updates, refusals (budget, split view, run not approved), errors (the partner's data),
     failures (the node crashed or went away) and rejected updates (``check_update``).
 
     With ``sampled`` (the nodes the round was sent to), a failure is a sampled node without a
-    reply of its own: the SuperLink reports a node that went away as an error from itself, and
-    a node that timed out sends nothing.
+    reply of its own: the SuperLink reports a node that went away as an error from itself
+    (matched to its node through ``sent``, the messages pushed, by message id), and a node
+    that timed out sends nothing (its reason: ``no_reply``). A failure's reason is the
+    coordinator's own words, never the error text a node or Flower sent (the log has that).
     """
     names = names or {}
+    target = {m.metadata.message_id: m.metadata.dst_node_id for m in sent if m.metadata.message_id}
     out = SortedReplies()
-    failed: dict[int, None] = {}
+    failed: dict[int, str] = {}
     answered: set[int] = set()
     for msg in replies:
         node = msg.metadata.src_node_id
         if msg.has_error():
-            reason = (msg.error.reason or "")[:500]
-            logger.warning("node %s failed: %s", names.get(node, node), reason)
-            failed[node] = None
+            node = target.get(msg.metadata.reply_to_message_id, node)
+            logger.warning(
+                "node %s failed: %s", names.get(node, node), (msg.error.reason or "")[:500]
+            )
+            failed[node] = _failure_reason(msg)
             continue
         answered.add(node)
         _sort_one(msg, out, reference, global_state, max_update_norm)
@@ -136,9 +177,19 @@ def sort_replies(
     out.updates.sort(key=partner_name)
     if sampled is not None:
         wanted = set(sampled)
-        failed = {n: None for n in [*failed, *sorted(wanted - answered)] if n in wanted}
-    out.failures = [names.get(n, f"node-{n}") for n in failed]
+        silent = {n: no_reply for n in sorted(wanted - answered) if n not in failed}
+        failed = {n: why for n, why in {**failed, **silent}.items() if n in wanted}
+    for node, why in failed.items():
+        out.fail(names.get(node, f"node-{node}"), why)
     return out
+
+
+def _failure_reason(msg: Message) -> str:
+    """An error reply in the coordinator's words: the SuperLink's for a node it lost, else the
+    Flower error code (a ClientApp's exception text may quote data, so it is not repeated)."""
+    if msg.error.code == ErrorCode.NODE_UNAVAILABLE:
+        return NODE_OFFLINE
+    return f"the node's app failed (Flower error code {msg.error.code})"
 
 
 def _sort_one(

@@ -32,6 +32,8 @@ class RoundRecord:
     train_phase_seconds: float
     max_partner_train_seconds: float
     sum_partner_train_seconds: float
+    # every dropout (failures, errors, rejected) with why; older progress files lack it
+    dropouts: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_progress(cls, event: Mapping[str, Any]) -> RoundRecord:

@@ -32,10 +32,13 @@ from coordinator.audit_trail import AuditTrail, now
 from coordinator.errors import NoPartnersError
 from coordinator.mirror_ledger import append_ledger
 from coordinator.opening import FederationRun, open_run
+from coordinator.progress import ProgressLog
 from coordinator.replies import (
+    NOT_CONNECTED,
     SortedReplies,
     average_metrics,
     metric_values,
+    no_reply_before,
     partner_name,
     sort_replies,
     train_seconds,
@@ -46,6 +49,7 @@ from federation import (
     Partner,
     Progress,
     Record,
+    RunDir,
     RunSettings,
     TrainRequest,
     save_model,
@@ -73,13 +77,20 @@ def run_federation(
         NoPartnersError: too few partners answered, or a round had too few usable updates.
         CoordinatorError: a resumed run directory disagrees with its audit log.
     """
-    run = open_run(grid, settings, run_dir, audit, manifest_hash=manifest_hash)
-    for rnd in range(run.first_round, settings.num_server_rounds + 1):
-        if not run.active.get_node_ids():
-            run.result.stopped_early = "no partner may train any more (budget, refusal or error)"
-            break
-        if not _play_round(run, rnd):
-            break
+    progress = ProgressLog(RunDir(run_dir).progress)
+    try:
+        run = open_run(grid, settings, run_dir, audit, manifest_hash=manifest_hash)
+        for rnd in range(run.first_round, settings.num_server_rounds + 1):
+            if not run.eligible:
+                run.result.stopped_early = (
+                    "no partner may train any more (budget, refusal or error)"
+                )
+                break
+            if not _play_round(run, rnd):
+                break
+    except NoPartnersError as exc:
+        progress.write(Progress.FAILED, reason=str(exc))
+        raise
     return _close_run(run)
 
 
@@ -106,19 +117,43 @@ def _play_round(run: FederationRun, rnd: int) -> bool:
 
 
 def _train(run: FederationRun, rnd: int) -> SortedReplies:
-    """Send the global model to the partners the strategy samples; sort their replies."""
+    """Send the global model to the partners the strategy samples; sort their replies.
+
+    A partner of the run that may still train but whose node the SuperLink does not list (it
+    stopped, or lost its connection), or that did not answer when the run was resumed, is not
+    asked: it is a dropout of the round, ``not connected``, as is a sampled one that gives no
+    answer.
+    """
     global_state = run.arrays.to_torch_state_dict()
     config = ConfigRecord({TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs})
-    sent = list(run.strategy.configure_train(rnd, run.arrays, config, run.active))  # type: ignore[arg-type]
+    connected = set(run.active.get_node_ids())
+    sent = []
+    if connected:  # Flower's sampler would wait for a node
+        sent = list(run.strategy.configure_train(rnd, run.arrays, config, run.active))  # type: ignore[arg-type]
+    asked = {m.metadata.dst_node_id for m in sent}
+    absent = sorted(
+        [name for name, nid in run.eligible.items() if nid not in connected | asked] + run.missing
+    )
+    run.progress.write(
+        Progress.ROUND_START,
+        round=rnd,
+        asked=sorted(run.names.get(n, f"node-{n}") for n in asked),
+        not_connected=absent,
+    )
     replies = list(run.grid.send_and_receive(sent, timeout=run.settings.round_timeout))
-    return sort_replies(
+    out = sort_replies(
         replies,
         run.reference,
         global_state=global_state,
         max_update_norm=run.settings.max_update_norm,
         names=run.names,
-        sampled=(m.metadata.dst_node_id for m in sent),
+        sampled=asked,
+        sent=sent,
+        no_reply=no_reply_before(run.settings.round_timeout),
     )
+    for name in absent:
+        out.fail(name, NOT_CONNECTED)
+    return out
 
 
 def _exclude(run: FederationRun, replies: SortedReplies) -> None:
@@ -137,17 +172,20 @@ def _withheld(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Cloc
             round is not recorded, so a restarted coordinator retries it.
     """
     ok, lost = replies.updates, replies.dropouts()
-    if run.settings.central_dp and ok and len(ok) < replies.sampled:
+    if run.settings.central_dp and ok and len(ok) < replies.asked:
         # Noise is calibrated to the sampled partners' average: releasing an average of
         # fewer would weaken the guarantee. The round is not released; nothing is spent.
         logger.warning(
             "central DP: %d of %d sampled partners gave an update; round %d not released",
             len(ok),
-            replies.sampled,
+            replies.asked,
             rnd,
         )
         run.progress.write(
-            Progress.SKIPPED, round=rnd, reason="central DP needs every sampled partner"
+            Progress.SKIPPED,
+            round=rnd,
+            reason="central DP needs every sampled partner",
+            **_outcome(replies, clock),
         )
         _log_no_release(run, rnd, replies, clock)
         return Progress.SKIPPED
@@ -155,16 +193,27 @@ def _withheld(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Cloc
         if replies.refusals and not lost:
             reason = f"every partner refused: {replies.describe()}"
             run.result.stopped_early = reason
-            run.progress.write(Progress.STOPPED, round=rnd, reason=reason)
+            run.progress.write(
+                Progress.STOPPED, round=rnd, reason=reason, **_outcome(replies, clock)
+            )
             _log_no_release(run, rnd, replies, clock)
             return Progress.STOPPED
         raise NoPartnersError(f"round {rnd}: no usable update: {replies.describe()}")
     if lost and len(ok) < run.settings.min_partners:
         raise NoPartnersError(
             f"round {rnd}: {len(ok)} usable update(s), fewer than min-partners="
-            f"{run.settings.min_partners} ({', '.join(lost)} dropped out)"
+            f"{run.settings.min_partners} ({replies.describe()})"
         )
     return None
+
+
+def _outcome(replies: SortedReplies, clock: _Clock) -> dict[str, object]:
+    """A withheld round's progress fields: who refused or dropped out and why, its time."""
+    return {
+        "refusals": replies.refusals,
+        "dropouts": replies.dropout_reasons(),
+        "seconds": time.perf_counter() - clock.t0,
+    }
 
 
 def _log_no_release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock) -> None:
@@ -221,6 +270,7 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
         train_phase_seconds=clock.train_phase,
         max_partner_train_seconds=max(partner_seconds, default=0.0),
         sum_partner_train_seconds=sum(partner_seconds),
+        dropouts=replies.dropout_reasons(),
     )
     run.result.rounds.append(record)
     run.progress.write(Progress.ROUND, **record.__dict__)

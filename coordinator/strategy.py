@@ -47,14 +47,20 @@ def wait_for_nodes(grid: Grid, minimum: int, timeout: float = 300.0) -> list[int
 
 
 class ActiveGrid:
-    """The grid as the strategy sees it: only partners that may still train."""
+    """The grid as the strategy sees it: only connected partners that may still train; with
+    ``members``, only those nodes (the run's partners: a node that connects later is none)."""
 
-    def __init__(self, grid: Grid, excluded: set[int]) -> None:
+    def __init__(self, grid: Grid, excluded: set[int], *, members: set[int] | None = None) -> None:
         self._grid = grid
         self.excluded = excluded
+        self.members = members
 
     def get_node_ids(self) -> list[int]:
-        return [n for n in self._grid.get_node_ids() if n not in self.excluded]
+        return [
+            n
+            for n in self._grid.get_node_ids()
+            if n not in self.excluded and (self.members is None or n in self.members)
+        ]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._grid, name)

@@ -114,9 +114,11 @@ class Progress:
 
     EVENT: Final = "event"
     TIME: Final = "time"  # Unix seconds of the line's writing
-    START: Final = "start"
-    RESUME: Final = "resume"
-    ROUND: Final = "round"
-    SKIPPED: Final = "skipped"
-    STOPPED: Final = "stopped"
-    END: Final = "end"
+    START: Final = "start"  # rounds, partners
+    RESUME: Final = "resume"  # after_round, partners
+    ROUND_START: Final = "round-start"  # round, asked, not_connected (names)
+    ROUND: Final = "round"  # a released round: ``coordinator.RoundRecord``'s fields
+    SKIPPED: Final = "skipped"  # round, reason, refusals, dropouts (name: reason), seconds
+    STOPPED: Final = "stopped"  # the same; the run ends (every partner refused)
+    FAILED: Final = "failed"  # reason: the run stopped on an error (a restart resumes it)
+    END: Final = "end"  # final_model_sha256 (None: no model), stopped_early

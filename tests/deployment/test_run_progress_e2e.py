@@ -1,0 +1,195 @@
+"""``fedinsight coordinator run`` end to end, on one federation shared by the module's tests
+(a real SuperLink with TLS and SuperNode authentication, three real SuperNodes, on loopback):
+
+1. the same run name submitted twice at the same moment: one submission is refused with a
+   clear message, the other runs, and each partner's ledger is charged once;
+2. the command run in a terminal (tmux), whose screen, captured with ``capture-pane`` while a
+   round runs and at the end, shows each round: who trained, ε per partner, the round's time;
+3. a partner's node killed between rounds: a dropout, with why, in every later round's progress
+   event and audit record (last: the federation loses the node).
+
+``FEDINSIGHT_TRANSCRIPT=PATH`` makes test 2 also write its captures to PATH
+(``scripts/coordinator_run_transcript.sh`` does that for docs/transcripts/).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulations.deployment import LocalFederation
+
+pytestmark = pytest.mark.slow
+
+PARTNERS = ("p0", "p1", "p2")
+CONFIG = "num-server-rounds={rounds} local-epochs=1 min-partners=2 evaluate-every=9"
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
+    """Three partners of 150 CDNOW customers each, approving 1-, 2- and 3-round runs."""
+    from insight.datasets import load_cdnow
+
+    root = tmp_path_factory.mktemp("progress-e2e")
+    events = load_cdnow().events
+    ids = sorted(events["customer_id"].unique())
+    with LocalFederation(root / "fed") as federation:
+        federation.init()
+        for i, name in enumerate(PARTNERS):
+            data = root / f"{name}.parquet"
+            events[events["customer_id"].isin(set(ids[i * 150 : (i + 1) * 150]))].to_parquet(data)
+            federation.add_node(name, data)
+        for rounds in (1, 2, 3):
+            manifest = federation.manifest(CONFIG.format(rounds=rounds))
+            for name in PARTNERS:
+                federation.approve(name, manifest)
+        federation.start_coordinator()
+        for name in PARTNERS:
+            federation.start_node(name)
+        federation.wait_online(len(PARTNERS))
+        yield federation
+
+
+def _command(fed: LocalFederation, name: str, rounds: int) -> list[str]:
+    return [
+        fed.fedinsight, "coordinator", "run", str(fed.coordinator), "--name", name,
+        "--run-config", CONFIG.format(rounds=rounds),
+    ]  # fmt: skip
+
+
+def _env(fed: LocalFederation) -> dict[str, str]:
+    from federation import flower_env
+
+    return {**flower_env(fed.coordinator / "flwr-home"), "COLUMNS": "200"}
+
+
+def _ledger_sizes(fed: LocalFederation) -> dict[str, int]:
+    from privacy import PrivacyLedger
+
+    return {n: len(PrivacyLedger(fed.nodes[n] / "privacy.sqlite").entries()) for n in PARTNERS}
+
+
+def _audit_records(fed: LocalFederation, name: str) -> list[dict[str, Any]]:
+    from audit import RunAuditLog, read_signer
+
+    log = RunAuditLog.open(fed.run_dir(name), read_signer(fed.coordinator / "audit.key"))
+    try:
+        return log.records()
+    finally:
+        log.close()
+
+
+def test_the_same_name_submitted_twice_at_once_runs_once(fed: LocalFederation) -> None:
+    charged = _ledger_sizes(fed)
+
+    procs = [
+        subprocess.Popen(
+            _command(fed, "twice", rounds=1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=_env(fed),
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], outputs
+    refused = " ".join(outputs[[p.returncode for p in procs].index(1)].split())
+    assert "error: a submission of run twice is in progress" in refused
+    assert "flwr run" not in refused  # nothing was submitted
+    assert _ledger_sizes(fed) == {n: charged[n] + 1 for n in PARTNERS}
+    kinds = [r["type"] for r in _audit_records(fed, "twice")]
+    assert kinds == ["run_start", "round", "run_end"]
+    starts = [e for e in fed.progress("twice") if e["event"] == "start"]
+    assert len(starts) == 1
+
+
+def _tmux(socket: str, *args: str) -> str:
+    out = subprocess.run(
+        ["tmux", "-L", socket, "-f", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return out.stdout
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_coordinator_run_in_a_terminal_shows_each_round(fed: LocalFederation) -> None:
+    command = _command(fed, "shown", rounds=2)
+    script = fed.root / "shown.sh"
+    env = _env(fed)
+    keep = ("PATH", "PYTHONPATH", "FLWR_HOME", "HOME", "FLWR_DISABLE_UPDATE_CHECK")
+    exports = "".join(f"export {k}={shlex.quote(env[k])}\n" for k in keep if k in env)
+    shown = shlex.join(["fedinsight", *command[1:]]).replace(str(fed.root), "$FED")
+    script.write_text(
+        f"{exports}export FED={shlex.quote(str(fed.root))}\n"
+        "export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1 TERM=xterm-256color COLUMNS=160\n"
+        f"echo '$ {shown}'\n{shlex.join(command)}\necho \"exit code $?\"\nsleep 600\n"
+    )
+    socket = f"fedinsight-test-{os.getpid()}"
+    _tmux(socket, "new-session", "-d", "-s", "run", "-x", "160", "-y", "50", f"bash {script}")
+    try:
+        during = ""
+        deadline = time.monotonic() + 900
+        while "exit code" not in (screen := _tmux(socket, "capture-pane", "-p", "-t", "run")):
+            assert time.monotonic() < deadline, screen
+            if "round 2 running for" in screen:
+                during = screen  # the last view of round 2 in progress
+            time.sleep(1.0)
+        end = _tmux(socket, "capture-pane", "-p", "-S", "-", "-t", "run")
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=30)
+
+    transcript = os.environ.get("FEDINSIGHT_TRANSCRIPT")
+    if transcript:
+        Path(transcript).write_text(
+            f"# {shown}\n# in tmux (160x50), captured with `tmux capture-pane -p`\n\n"
+            f"## while round 2 runs\n\n{during.rstrip()}\n\n## at the end\n\n{end.rstrip()}\n",
+            encoding="utf-8",
+        )
+    assert "round 2 running for" in during and "training at p0, p1, p2" in during
+    assert "exit code 0" in end
+    table = end[end.rindex("┏") : end.rindex("┘")]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines()]
+    rows = [cells for cells in rows if cells and cells[0]]  # a round's first line
+    assert [cells[0] for cells in rows] == ["1", "2"]
+    for cells in rows:
+        assert cells[1].endswith("s") and float(cells[1][:-1]) > 0  # the round's time
+        assert cells[2] == "p0, p1, p2" and cells[3] == "-"
+        assert all(f"{n} " in cells[4] and "/10 (+" in cells[4] for n in PARTNERS)  # ε each
+    assert "run shown finished in" in end
+
+
+def test_a_node_killed_between_rounds_is_a_dropout_of_every_later_round(
+    fed: LocalFederation,
+) -> None:
+    run = fed.submit("killed", CONFIG.format(rounds=3))
+    fed.wait_for("killed", "round", 1, timeout=900)
+    fed.kill("p2", signal.SIGKILL)
+
+    assert run.wait(timeout=1200) == 0, (fed.root / "logs" / "run-killed.out").read_text()[-3000:]
+
+    rounds = [e for e in fed.progress("killed") if e["event"] == "round"]
+    assert [r["round"] for r in rounds] == [1, 2, 3]
+    assert rounds[0]["participants"] == list(PARTNERS) and rounds[0]["dropouts"] == {}
+    for later in rounds[1:]:
+        assert later["participants"] == ["p0", "p1"]
+        assert later["dropouts"]["p2"] in ("node went offline", "not connected"), later
+    assert rounds[2]["dropouts"]["p2"] == "not connected"
+    records = [r for r in _audit_records(fed, "killed") if r["type"] == "round"]
+    assert [r["dropouts"] for r in records] == [[], ["p2"], ["p2"]]
+    out = (fed.root / "logs" / "run-killed.out").read_text()
+    assert "round 3 done in" in out and "p2 dropped out: not connected" in out
