@@ -22,6 +22,7 @@ from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from audit import SplitViewError
+from client_node.app_failure import describe_failure
 from client_node.approval import approval_refusal
 from client_node.errors import ClientNodeError
 from client_node.source import PartnerSource, resolve_source
@@ -141,6 +142,9 @@ def train(msg: Message, context: Context) -> Message:
     except _data_errors() as exc:
         logger.error("cannot train: %s", exc)
         return _reply(msg, name, Status.ERROR, str(exc))
+    except Exception as exc:  # a fault of the app: the coordinator learns its kind, not its text
+        logger.exception("the node's app failed while training")
+        return _reply(msg, name, Status.FAILED, describe_failure(exc))
     if outcome.status == Status.REFUSED:
         _log_refusal(msg, context, outcome.reason)
     partner = ConfigRecord(
@@ -179,6 +183,9 @@ def evaluate(msg: Message, context: Context) -> Message:
     except _data_errors() as exc:
         logger.error("cannot evaluate: %s", exc)
         return _reply(msg, name, Status.ERROR, str(exc))
+    except Exception as exc:  # a fault of the app: the coordinator learns its kind, not its text
+        logger.exception("the node's app failed while evaluating")
+        return _reply(msg, name, Status.FAILED, describe_failure(exc))
     partner = ConfigRecord({Partner.NAME: data.name})
     content = RecordDict({Record.METRICS: metrics, Record.PARTNER: partner})
     return Message(content=content, reply_to=msg)

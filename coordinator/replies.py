@@ -68,6 +68,7 @@ def train_seconds(msg: Message) -> float:
 NOT_CONNECTED = "not connected"  # the SuperLink did not list its node: it was not asked
 NODE_OFFLINE = "node went offline"  # the SuperLink answered for it: the node stopped
 NO_REPLY = "no reply"  # before the round's timeout
+APP_FAILED = "the node's app failed"  # the partner's words follow: exception type, no literals
 
 
 def no_reply_before(timeout: float) -> str:
@@ -213,6 +214,10 @@ def _sort_one(
     if status == Status.ERROR:
         logger.warning("partner %s replied with an error: %s", name, reason)
         out.errors[name] = reason
+        return
+    if status == Status.FAILED:
+        logger.warning("the app of partner %s failed: %s", name, reason)
+        out.fail(name, f"{APP_FAILED}: {reason}")
         return
     arrays = msg.content.array_records.get(Record.ARRAYS)
     problem = (

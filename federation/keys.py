@@ -77,6 +77,7 @@ class Status:
     TRAINED: Final = "trained"
     REFUSED: Final = "refused"  # privacy budget, split view, run not approved
     ERROR: Final = "error"  # the partner's data
+    FAILED: Final = "failed"  # the node's app raised: the exception's type and literal-free text
 
 
 class Metric:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from anonymization import make_pii_events, write_pii_schema
 from coordinator import read_progress
-from federation import Progress, RunDir, RunSettings, flwr_run, local_superlink
+from federation import LaunchError, Progress, RunDir, RunSettings, flwr_run, local_superlink
 from insight import (
     EventTable,
     load_dataset,
@@ -184,21 +184,29 @@ def run_simulation(
         if on_progress:
             on_progress(read_progress(files.progress))
 
-    with local_superlink(files.flower_dir, ray_address=spec.ray_address) as link:
-        flwr_run(
-            spec.app_dir,
-            link,
-            run_config=resolved.to_flower(),
-            num_supernodes=len(sizes),
-            num_cpus_per_client=1,
-            log_path=files.flower_log,
-            poll=poll,
-            on_cluster=bool(spec.ray_address),
-        )
+    try:
+        with local_superlink(files.flower_dir, ray_address=spec.ray_address) as link:
+            flwr_run(
+                spec.app_dir,
+                link,
+                run_config=resolved.to_flower(),
+                num_supernodes=len(sizes),
+                num_cpus_per_client=1,
+                log_path=files.flower_log,
+                poll=poll,
+                on_cluster=bool(spec.ray_address),
+            )
+    except LaunchError as exc:
+        why = why_no_model(read_progress(files.progress))
+        raise SimulationError(f"{exc} ({why}); see also {files.progress}") from exc
     federated_seconds = time.perf_counter() - t0
     events = read_progress(files.progress)
-    if not any(e.get(Progress.EVENT) == Progress.END for e in events):
-        raise SimulationError(f"the Flower run ended without a final model; see {files.flower_log}")
+    end = [e for e in events if e.get(Progress.EVENT) == Progress.END]
+    if not end or not end[-1].get("final_model_sha256"):
+        raise SimulationError(
+            f"the Flower run ended without a final model ({why_no_model(events)}); "
+            f"see {files.flower_log} and {files.progress}"
+        )
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     stage("verifying the audit log")
@@ -234,3 +242,27 @@ def _audit_summary(run_dir: Path) -> dict[str, Any]:
         summary["verified"] = False
         summary["error"] = str(exc)
     return summary
+
+
+def why_no_model(events: list[dict[str, Any]]) -> str:
+    """Why a run left no model, from its progress events: each partner's last stated reason for
+    giving no update (a refusal, a dropout: bad data, a failed app with the exception's type),
+    and the coordinator's own reason where the run stopped on an error.
+
+    The reasons are the partners' words and the coordinator's (see ``coordinator.replies``):
+    files, lines, columns, budgets and exception types, never a data value.
+    """
+    partners: dict[str, str] = {}
+    stopped = ""
+    for event in events:
+        for name, reason in (event.get("refusals") or {}).items():
+            partners[name] = f"refused: {reason or 'no reason given'}"
+        dropouts = event.get("dropouts") or {}
+        for name in dropouts:
+            partners[name] = str(dropouts[name]) if isinstance(dropouts, dict) else "dropped out"
+        if event.get(Progress.EVENT) in (Progress.FAILED, Progress.STOPPED) and event.get("reason"):
+            stopped = str(event["reason"])
+    parts = [f"{name}: {why}" for name, why in sorted(partners.items())]
+    if stopped:
+        parts.append(f"the coordinator stopped the run: {stopped}")
+    return "; ".join(parts) or "no partner said why"
