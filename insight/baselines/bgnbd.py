@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
-from insight.errors import InsightError
+from insight.baselines.log_mle import LOG_BOUND, minimize_over_logs
 
 __all__ = [
     "BGNBDParams",
@@ -36,9 +36,6 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 
-# Log-parameters are kept in a box wide enough for any real data set; the box only stops the
-# optimiser from wandering into overflow.
-_LOG_BOUND = 12.0
 # The conditional expectation divides by a - 1; a fitted a this close to 1 is nudged off it.
 _A_EPSILON = 1e-7
 
@@ -134,30 +131,13 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BGNBDParams:
         np.log([0.5, 0.5 / rate, 0.5, 2.0]),
         np.log([2.0, 2.0 / rate, 2.0, 5.0]),
     ]
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 4
-    best: optimize.OptimizeResult | None = None
-    for start in starts:
-        start = np.clip(start, -_LOG_BOUND + 1.0, _LOG_BOUND - 1.0)
-        result = optimize.minimize(negative_ll, start, method="L-BFGS-B", bounds=bounds)
-        if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
-            best = result
-    if best is None:
-        raise InsightError("BG/NBD fit failed: no starting point reached a finite likelihood")
-    polished = optimize.minimize(
-        negative_ll,
-        best.x,
-        method="Nelder-Mead",
-        bounds=bounds,
-        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
-    )
-    if np.isfinite(polished.fun) and polished.fun <= best.fun:
-        best = polished
-    r, alpha, a, b = (float(v) for v in np.exp(best.x))
-    if np.any(np.abs(best.x) >= _LOG_BOUND - 1e-3) or a / (a + b) < 1e-4:
+    log_params, minimum = minimize_over_logs(negative_ll, starts, model="BG/NBD")
+    r, alpha, a, b = (float(v) for v in np.exp(log_params))
+    if np.any(np.abs(log_params) >= LOG_BOUND - 1e-3) or a / (a + b) < 1e-4:
         # Typically a / (a + b) -> 0, nobody drops out: the data prefer the plain NBD model
         # and (a, b) slide along a flat ridge; predictions stay well defined.
         logger.warning("BG/NBD fit is degenerate (dropout probability near 0 or at a bound)")
-    return BGNBDParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=-float(best.fun))
+    return BGNBDParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=-minimum)
 
 
 def _log_alive_odds_ratio(

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
-from insight.errors import InsightError
+from insight.baselines.log_mle import minimize_over_logs
 
 __all__ = ["GammaGammaParams", "fit_gamma_gamma", "gamma_gamma_log_likelihood"]
 
 FloatArray = npt.NDArray[np.float64]
-
-_LOG_BOUND = 12.0
 
 
 @dataclass(frozen=True)
@@ -90,22 +88,6 @@ def fit_gamma_gamma(x: npt.ArrayLike, m: npt.ArrayLike) -> GammaGammaParams:
 
     mean = float(ms.mean())
     starts = [np.log([1.0, 2.0, mean]), np.log([5.0, 4.0, 3.0 * mean]), np.log([2.0, 1.5, mean])]
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 3
-    best: optimize.OptimizeResult | None = None
-    for start in starts:
-        result = optimize.minimize(negative_ll, start, method="L-BFGS-B", bounds=bounds)
-        if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
-            best = result
-    if best is None:
-        raise InsightError("gamma-gamma fit failed: no starting point reached a finite optimum")
-    polished = optimize.minimize(
-        negative_ll,
-        best.x,
-        method="Nelder-Mead",
-        bounds=bounds,
-        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
-    )
-    if np.isfinite(polished.fun) and polished.fun <= best.fun:
-        best = polished
-    p, q, gamma = (float(v) for v in np.exp(best.x))
-    return GammaGammaParams(p=p, q=q, gamma=gamma, log_likelihood=-float(best.fun))
+    log_params, minimum = minimize_over_logs(negative_ll, starts, model="gamma-gamma")
+    p, q, gamma = (float(v) for v in np.exp(log_params))
+    return GammaGammaParams(p=p, q=q, gamma=gamma, log_likelihood=-minimum)
