@@ -43,7 +43,7 @@ class DPConfig:
         accountant: ``"rdp"`` (Opacus ``RDPAccountant``, the default) or ``"prv"``
             (``PRVAccountant``, tighter, slower).
         epsilon_budget: the most cumulative epsilon the partner's ledger may ever reach; a round
-            that would pass it is refused (``privacy.plan_round``).
+            that would pass it is refused (``privacy.plan_round``); ``math.inf``: no budget.
     """
 
     enabled: bool = True
@@ -56,7 +56,7 @@ class DPConfig:
 
     def __post_init__(self) -> None:
         check_positive("max_grad_norm", self.max_grad_norm)
-        check_positive("epsilon_budget", self.epsilon_budget)
+        check_budget(self.epsilon_budget)
         if self.noise_multiplier is not None:
             check_positive("noise_multiplier", self.noise_multiplier)
         if self.target_epsilon is not None:
@@ -84,6 +84,13 @@ class DPConfig:
         if self.target_delta is not None:
             return self.target_delta
         return default_delta(num_customers)
+
+
+def check_budget(epsilon_budget: float) -> None:
+    """Raise ``PrivacyConfigError`` unless ``epsilon_budget`` is > 0; ``math.inf`` is allowed and
+    means no budget (a partner that set none)."""
+    if epsilon_budget != math.inf:
+        check_positive("epsilon_budget", epsilon_budget)
 
 
 def check_positive(name: str, value: float) -> None:
