@@ -5,7 +5,8 @@ simulation, from ``node.toml`` in the partner's state folder; the run config onl
 default budget. Today: ``epsilon-budget``, the most cumulative ε this partner's customers may
 lose (``inf``: no budget, the only setting under which the node trains without DP), and
 ``target-delta``, the δ the partner's ledger is fixed at when it is created (default
-``privacy.default_delta(n)``; never the run's to choose).
+``privacy.default_delta(n)``; never the run's to choose), and ``dp-engine``, the per-sample
+step its DP-SGD uses (``fedinsight``, the default, or ``opacus``: Opacus's own classes).
 """
 
 from __future__ import annotations
@@ -13,19 +14,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from client_node.errors import PartnerDataError
 from client_node.home import read_node_file
 from client_node.node_state import NodeState
 from federation import NodeConfig, RunSettings
+from privacy import ENGINES, Engine
 
-_OWN_KEYS = (NodeConfig.EPSILON_BUDGET, NodeConfig.TARGET_DELTA)
+_OWN_KEYS = (NodeConfig.EPSILON_BUDGET, NodeConfig.TARGET_DELTA, NodeConfig.DP_ENGINE)
 
 
 @dataclass(frozen=True)
 class NodeSettings:
     epsilon_budget: float
     target_delta: float | None = None
+    dp_engine: Engine = "fedinsight"
 
 
 def node_settings(
@@ -49,4 +53,7 @@ def node_settings(
             raise PartnerDataError(f"target-delta {raw_delta!r} is not a number") from exc
         if not (math.isfinite(delta) and 0 < delta < 1):
             raise PartnerDataError(f"target-delta must be in (0, 1), got {delta}")
-    return NodeSettings(epsilon_budget=budget, target_delta=delta)
+    engine = str(values.get(NodeConfig.DP_ENGINE, "fedinsight") or "fedinsight")
+    if engine not in ENGINES:
+        raise PartnerDataError(f"dp-engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return NodeSettings(epsilon_budget=budget, target_delta=delta, dp_engine=cast(Engine, engine))

@@ -17,6 +17,7 @@ refusals, at most the run's ``planned_evaluations``, noised metrics, recorded be
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -143,7 +144,8 @@ def _train_dp(
             f"refused: the run plans epsilon {settings.target_epsilon:g}, above this partner's "
             f"budget of {node.epsilon_budget:g}"
         )
-    dp = dp_terms(settings).config(epsilon_budget=node.epsilon_budget)
+    terms = dp_terms(settings).config(epsilon_budget=node.epsilon_budget)
+    dp = dataclasses.replace(terms, engine=node.dp_engine)
     schedule = round_schedule(data.train, config)
     ledger = PrivacyLedger(state.ledger_path)
     delta = partner_delta(

@@ -107,6 +107,7 @@ class NodeConfig:
     PARTNER_NAME: Final = "partner-name"
     EPSILON_BUDGET: Final = "epsilon-budget"  # inf: no budget (then runs without DP allowed)
     TARGET_DELTA: Final = "target-delta"  # the partner's fixed delta (default min(1e-5, 1/10n))
+    DP_ENGINE: Final = "dp-engine"  # "fedinsight" (default) or "opacus": the per-sample step
     REQUIRE_APPROVAL: Final = "require-approval"
     INJECT_FAULT: Final = "inject-fault"  # tests only: corrupt the update
 

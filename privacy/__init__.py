@@ -2,7 +2,7 @@
 
 from privacy.accounting import calibrate_noise, epsilon_for
 from privacy.budget import RoundDecision, noise_multiplier_for, plan_round
-from privacy.config import DPConfig, default_delta
+from privacy.config import ENGINES, DPConfig, Engine, default_delta
 from privacy.delta import check_delta_bound, partner_delta
 from privacy.errors import (
     BudgetExceededError,
@@ -18,8 +18,10 @@ from privacy.training import PrivateTrainStats, RoundSchedule, round_schedule, t
 from privacy.update_commitment import salted_update_hash, update_salt
 
 __all__ = [
+    "ENGINES",
     "BudgetExceededError",
     "DPConfig",
+    "Engine",
     "EvaluationQuery",
     "LedgerEntry",
     "LedgerError",

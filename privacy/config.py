@@ -15,6 +15,8 @@ from privacy.errors import PrivacyConfigError
 
 Accountant = Literal["rdp", "prv"]
 ACCOUNTANTS: tuple[str, ...] = get_args(Accountant)
+Engine = Literal["fedinsight", "opacus"]
+ENGINES: tuple[str, ...] = get_args(Engine)
 
 
 def default_delta(num_customers: int) -> float:
@@ -44,6 +46,8 @@ class DPConfig:
             (``PRVAccountant``, tighter, slower).
         epsilon_budget: the most cumulative epsilon the partner's ledger may ever reach; a round
             that would pass it is refused (``privacy.plan_round``); ``math.inf``: no budget.
+        engine: the per-sample step, ``"fedinsight"`` (the project's own) or ``"opacus"``
+            (Opacus's ``GradSampleModule`` and ``DPOptimizer``; ``privacy.engines``).
     """
 
     enabled: bool = True
@@ -53,6 +57,7 @@ class DPConfig:
     target_delta: float | None = None
     accountant: Accountant = "rdp"
     epsilon_budget: float = 8.0
+    engine: Engine = "fedinsight"
 
     def __post_init__(self) -> None:
         check_positive("max_grad_norm", self.max_grad_norm)
@@ -71,6 +76,10 @@ class DPConfig:
         if self.accountant not in ACCOUNTANTS:
             raise PrivacyConfigError(
                 f"accountant must be one of {', '.join(ACCOUNTANTS)}, got {self.accountant!r}"
+            )
+        if self.engine not in ENGINES:
+            raise PrivacyConfigError(
+                f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"
             )
         if self.enabled and (self.noise_multiplier is None) == (self.target_epsilon is None):
             raise PrivacyConfigError(

@@ -46,7 +46,7 @@ __all__ = [
     "private_evaluation",
 ]
 
-AUC_BINS = 10
+AUC_BINS = 20
 PURCHASES_BOUND = 10.0
 SPEND_BOUND = 500.0
 SENSITIVITY = math.sqrt(3.0)

@@ -148,3 +148,23 @@ def test_a_trained_round_commits_to_its_update_with_a_salted_hash(
 
     assert outcome.state is not None and len(outcome.update_hash) == 64
     assert outcome.update_hash != hashlib.sha256(state_bytes(outcome.state)).hexdigest()
+
+
+def test_a_partner_may_train_with_opacuss_own_engine(data: PartnerData, tmp_path: Path) -> None:
+    from client_node.node_settings import node_settings
+
+    state = _state(tmp_path)
+    (state.root / "node.toml").write_text('epsilon-budget = 3.0\ndp-engine = "opacus"\n')
+    node = node_settings(SETTINGS, {}, state)
+
+    assert node.dp_engine == "opacus"
+    assert _train(data, SETTINGS, node, state) == Status.TRAINED
+    assert len(PrivacyLedger(state.ledger_path).entries()) == 1
+
+
+def test_an_unknown_engine_in_the_node_config_is_a_clear_error(tmp_path: Path) -> None:
+    from client_node.errors import PartnerDataError
+    from client_node.node_settings import node_settings
+
+    with pytest.raises(PartnerDataError, match="dp-engine must be one of fedinsight, opacus"):
+        node_settings(SETTINGS, {"dp-engine": "jax"}, _state(tmp_path))
