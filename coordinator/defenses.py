@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 from collections.abc import Callable, Iterable
 
 import torch
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 AGGREGATORS = ("fedavg", "median", "trimmed-mean")
+NO_COMMITMENT = "0" * 64  # the audit record's update hash of a partner that committed to none
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def update_norm(state: dict[str, torch.Tensor], global_state: dict[str, torch.Tensor]) -> float:
@@ -126,13 +129,15 @@ def published_update_hashes(
 
     Without central DP: the sha256 of the update as sent (with local DP a noised update, or
     no DP claim at all). Under central DP: the partner's salted commitment from its reply
-    (``Partner.UPDATE_HASH``; '' when it sent none), never a hash of the raw update.
+    (``Partner.UPDATE_HASH``; ``NO_COMMITMENT``, 64 zeros, when it sent none or not a hex
+    SHA-256), never a hash of the raw update.
     """
     out: dict[str, str] = {}
     for name, msg in updates:
         if central_dp:
             partner = msg.content.config_records.get(Record.PARTNER)
-            out[name] = str(partner.get(Partner.UPDATE_HASH, "")) if partner is not None else ""
+            given = str(partner.get(Partner.UPDATE_HASH, "")) if partner is not None else ""
+            out[name] = given if _HEX64.fullmatch(given) else NO_COMMITMENT
         else:
             state = msg.content.array_records[Record.ARRAYS].to_torch_state_dict()
             out[name] = hashlib.sha256(state_bytes(state)).hexdigest()

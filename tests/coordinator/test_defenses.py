@@ -290,7 +290,7 @@ def test_no_raw_update_hash_is_published_under_central_dp(global_state: StateDic
     local = published_update_hashes([("p0", _trained_reply(update, salted))], central_dp=False)
 
     assert central == {"p0": salted}
-    assert bare == {"p0": ""}
+    assert bare == {"p0": "0" * 64}  # no commitment: stated as such, never the raw hash
     assert local == {"p0": raw}  # local DP: the update itself is noised
 
 
