@@ -178,7 +178,8 @@ def privacy_refusals(source: PartnerSource, manifest: Mapping[str, Any]) -> list
             f"the run has dp = false and this node has an ε budget of {node.epsilon_budget:g}: "
             "the node will refuse every round and every evaluation"
         )
-    fixed = PrivacyLedger(source.state.ledger_path).fixed_delta()
+    path = source.state.ledger_path
+    fixed = PrivacyLedger(path).fixed_delta() if path.exists() else None  # never create one
     if settings.dp and fixed is not None and not math.isclose(fixed, settings.target_delta):
         out.append(
             f"the run's target-delta {settings.target_delta:g} is not this node's δ {fixed:g} "
