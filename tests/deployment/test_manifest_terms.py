@@ -348,6 +348,20 @@ def test_approve_warns_that_a_budgeted_node_will_refuse_a_run_without_dp(
     assert "will refuse every round and every evaluation" in text
 
 
+def test_approve_warns_when_the_run_asks_another_delta_than_the_nodes(
+    node: Path, tmp_path: Path
+) -> None:
+    from client_node.source import resolve_source
+    from privacy import PrivacyLedger
+
+    state = resolve_source({}, {"node-dir": str(node)}).state
+    PrivacyLedger(state.ledger_path).fix_delta(1e-6)
+
+    text, _ = _approve(node, RunSettings(target_delta=1e-5), tmp_path)
+
+    assert "target-delta 1e-05 is not this node's δ 1e-06" in text
+
+
 def test_approve_without_data_warns_and_still_shows_the_terms(node: Path, tmp_path: Path) -> None:
     from federation import run_manifest
 
