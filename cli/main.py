@@ -75,7 +75,12 @@ _TargetEpsilon = Annotated[
 _TargetDelta = Annotated[float, typer.Option(min=0.0, max=1.0)]
 _MaxGradNorm = Annotated[float, typer.Option(min=0.0, help="per-customer gradient clipping bound")]
 _EpsilonBudget = Annotated[
-    float, typer.Option(min=0.0, help="each partner's cap on cumulative epsilon")
+    float | None,
+    typer.Option(
+        min=0.0,
+        help="each partner's cap on cumulative epsilon (default 3 with --dp, none with --no-dp; "
+        "a partner with a budget never trains without DP)",
+    ),
 ]
 _Budgets = Annotated[str, typer.Option(help="per-partner budgets, e.g. partner-0=0.5,partner-1=3")]
 _Accountant = Annotated[str, typer.Option(help="rdp or prv")]
@@ -120,6 +125,7 @@ def simulate(
     learning_rate: _LearningRate = 3e-3,
     seed: _Seed = 42,
     out: _Out = Path("runs"),
+    calibration_start: _Date = None,
     calibration_end: _Date = None,
     holdout_end: _Date = None,
     min_customers: _MinCustomers = 50,
@@ -127,7 +133,7 @@ def simulate(
     target_epsilon: _TargetEpsilon = 3.0,
     target_delta: _TargetDelta = 1e-5,
     max_grad_norm: _MaxGradNorm = 20.0,
-    epsilon_budget: _EpsilonBudget = 3.0,
+    epsilon_budget: _EpsilonBudget = None,
     budgets: _Budgets = "",
     accountant: _Accountant = "rdp",
     central_dp: _CentralDp = False,
@@ -143,7 +149,9 @@ def simulate(
     from insight import InsightError
     from simulations import SimulationError, SimulationSpec, run_simulation
 
-    cal, hold = _holdout_window(dataset, calibration_end, holdout_end)
+    start, cal, hold = _holdout_window(dataset, calibration_start, calibration_end, holdout_end)
+    if epsilon_budget is None:
+        epsilon_budget = 3.0 if dp else float("inf")
     try:
         if dataset == "synthetic" and data is None:
             data = synthetic_file(out, customers=customers, partners=partners, skew=skew, seed=seed)
@@ -169,6 +177,7 @@ def simulate(
             split=split,
             num_partners=partners,
             min_partners=min(2, partners),
+            calibration_start=start,
             calibration_end=cal,
             holdout_end=hold,
         )
@@ -191,17 +200,24 @@ def simulate(
 
 
 def _holdout_window(
-    dataset: str, calibration_end: str | None, holdout_end: str | None
-) -> tuple[str, str]:
-    """The calibration and holdout end dates: those given, else the dataset's own."""
+    dataset: str,
+    calibration_start: str | None,
+    calibration_end: str | None,
+    holdout_end: str | None,
+) -> tuple[str, str, str]:
+    """The calibration start and end and the holdout end: those given, else the dataset's."""
     from insight import default_periods
 
     periods = default_periods(dataset)
+    start_day = periods.calibration_start if periods else None
+    start = calibration_start or (str(start_day.date()) if start_day is not None else None)
     cal = calibration_end or (str(periods.calibration_end.date()) if periods else None)
     hold = holdout_end or (str(periods.holdout_end.date()) if periods else None)
-    if cal is None or hold is None:
-        raise typer.BadParameter("give --calibration-end and --holdout-end for this dataset")
-    return cal, hold
+    if start is None or cal is None or hold is None:
+        raise typer.BadParameter(
+            "give --calibration-start, --calibration-end and --holdout-end for this dataset"
+        )
+    return start, cal, hold
 
 
 _OnProgress = Callable[[list[dict[str, Any]]], None]
@@ -240,9 +256,10 @@ def _round_info(done: list[dict[str, Any]]) -> str:
         return ""
     last = done[-1]
     c = last.get("evaluate") or {}
+    # The partners' figures are noised (privacy.evaluation); they release no correlation.
     auc = c.get("auc-any-repeat", float("nan"))
-    corr = c.get("corr-purchases", float("nan"))
-    return f"partners' AUC {auc:.3f}  corr {corr:.3f}  ({last['seconds']:.1f}s/round)"
+    mae = c.get("mae-purchases", float("nan"))
+    return f"partners' noisy AUC {auc:.3f}  MAE {mae:.3f}  ({last['seconds']:.1f}s/round)"
 
 
 def _parse_budgets(text: str) -> dict[str, float]:

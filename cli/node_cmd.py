@@ -239,10 +239,29 @@ def node_approve(
     except (ManifestError, ClientNodeError) as exc:
         raise fail(str(exc)) from None
     print_manifest(manifest, own_sigma=_own_sigma(home.root, manifest))
+    _warn_privacy_refusals(home.root, manifest)
     if not yes and not typer.confirm("approve this run on your data?"):
         raise typer.Exit(code=1)
     path = approve(home.state, manifest)
     console.print(f"approved {manifest['manifest_sha256']} -> {path}")
+
+
+def _warn_privacy_refusals(node_dir: Path, manifest: dict[str, Any]) -> None:
+    """Warn of the privacy terms this node would refuse (no DP under a budget, another δ)."""
+    from client_node.approval import privacy_refusals
+    from client_node.errors import ClientNodeError
+    from client_node.source import resolve_source
+    from federation import FederationError, NodeConfig
+    from privacy import PrivacyError
+
+    try:
+        source = resolve_source({}, {NodeConfig.NODE_DIR: str(node_dir)})
+        reasons = privacy_refusals(source, manifest)
+    except (ClientNodeError, FederationError, PrivacyError) as exc:
+        err.print(f"[yellow]warning:[/yellow] cannot check this node's privacy terms: {exc}")
+        return
+    for reason in reasons:
+        err.print(f"[bold red]warning:[/bold red] {reason}")
 
 
 def _own_sigma(node_dir: Path, manifest: dict[str, Any]) -> str:

@@ -154,3 +154,35 @@ def over_budget(source: PartnerSource, manifest: Mapping[str, Any]) -> str:
         f"the run's target-epsilon {settings.target_epsilon:g} is above this node's ε budget "
         f"of {budget:g}: the node will refuse every round"
     )
+
+
+def privacy_refusals(source: PartnerSource, manifest: Mapping[str, Any]) -> list[str]:
+    """Why this node would refuse every round of the run of ``manifest`` on privacy grounds, as
+    ``client_node.task`` refuses them: no DP while the node has an ε budget, or a ``target-delta``
+    other than the δ its ledger is fixed at. Shown as warnings when the partner approves."""
+    import math
+
+    from client_node.errors import ClientNodeError
+    from client_node.node_settings import node_settings
+    from federation import manifest_settings
+    from privacy import PrivacyLedger
+
+    settings = manifest_settings(manifest)
+    try:
+        node = node_settings(settings, {}, source.state)
+    except ClientNodeError:
+        return []
+    out = []
+    if not settings.dp and math.isfinite(node.epsilon_budget):
+        out.append(
+            f"the run has dp = false and this node has an ε budget of {node.epsilon_budget:g}: "
+            "the node will refuse every round and every evaluation"
+        )
+    path = source.state.ledger_path
+    fixed = PrivacyLedger(path).fixed_delta() if path.exists() else None  # never create one
+    if settings.dp and fixed is not None and not math.isclose(fixed, settings.target_delta):
+        out.append(
+            f"the run's target-delta {settings.target_delta:g} is not this node's δ {fixed:g} "
+            "(fixed in its privacy ledger): the node will refuse every round"
+        )
+    return out

@@ -153,6 +153,7 @@ def train(msg: Message, context: Context) -> Message:
             Partner.STATUS: outcome.status,
             Partner.REASON: outcome.reason,
             Partner.COMMITMENT: outcome.commitment,
+            Partner.UPDATE_HASH: outcome.update_hash,
         }
     )
     metrics = MetricRecord(dict(outcome.metrics))
@@ -169,23 +170,38 @@ def train(msg: Message, context: Context) -> Message:
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
     from client_node.data import load_partner
+    from client_node.node_settings import node_settings
     from client_node.task import evaluate_round
 
+    node_config = dict(context.node_config)
     name = _label(context)
     try:
         settings, source, refusal = _admit(context)
         name = source.name
         if refusal:
             return _refuse(msg, context, name, refusal)
-        data = load_partner(settings, dict(context.node_config), source)
+        data = load_partner(settings, node_config, source)
         arrays = msg.content.array_records[Record.ARRAYS]
-        metrics = MetricRecord(dict(evaluate_round(arrays.to_torch_state_dict(), data)))
+        config = msg.content.config_records.get(Record.CONFIG)
+        server_round = config.get(TrainRequest.SERVER_ROUND, 0) if config is not None else 0
+        outcome = evaluate_round(
+            arrays.to_torch_state_dict(),
+            data,
+            settings,
+            node_settings(settings, node_config, source.state),
+            source.state,
+            run_id=str(context.run_id),
+            server_round=server_round if isinstance(server_round, int) else 0,
+        )
     except _data_errors() as exc:
         logger.error("cannot evaluate: %s", exc)
         return _reply(msg, name, Status.ERROR, str(exc))
     except Exception as exc:  # a fault of the app: the coordinator learns its kind, not its text
         logger.exception("the node's app failed while evaluating")
         return _reply(msg, name, Status.FAILED, describe_failure(exc))
+    if outcome.status == Status.REFUSED:
+        return _refuse(msg, context, name, outcome.reason)
+    metrics = MetricRecord(dict(outcome.metrics))
     partner = ConfigRecord({Partner.NAME: data.name})
     content = RecordDict({Record.METRICS: metrics, Record.PARTNER: partner})
     return Message(content=content, reply_to=msg)

@@ -2,15 +2,22 @@
 
 A training round at a partner:
 
-1. refuse if the node has seen a split view of the audit log (it no longer trusts the run);
-2. with DP on, plan the round against the partner's persistent ledger: a round that would take
+1. refuse if the node has seen a split view of the audit log (it no longer trusts the run), or
+   if the run has no DP and the partner has a finite ε budget (a budget is never bypassed);
+2. with DP on, take the partner's own δ (fixed in its ledger; a run asking another is refused)
+   and plan the round against the partner's persistent ledger: a round that would take
    cumulative ε above the partner's budget is refused (a refusal, not an error);
 3. train (DP-SGD over customers, or plain), record the round in the ledger *before* the update
-   leaves the partner, and commit to the pseudonyms trained on (a Merkle root).
+   leaves the partner, and commit to the pseudonyms trained on (a Merkle root) and to the update
+   (a hash salted with a secret the partner keeps, ``privacy.update_commitment``).
+
+An evaluation is a charged query too (``evaluate_round``, ``privacy.evaluation``): the same
+refusals, at most the run's ``planned_evaluations``, noised metrics, recorded before release.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -21,19 +28,31 @@ from client_node.commitments import commit
 from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
 from client_node.witnessing import split_view_reason
-from federation import Metric, RunSettings, Status, dp_terms, partner_noise_multiplier
+from federation import (
+    Metric,
+    RunSettings,
+    Status,
+    dp_terms,
+    partner_noise_multiplier,
+    state_bytes,
+)
 from insight import (
     CustomerSequenceModel,
     PartnerData,
     TrainConfig,
-    evaluate_model,
+    predict,
     train,
 )
 from privacy import (
+    EvaluationQuery,
     PrivacyLedger,
+    partner_delta,
     plan_round,
+    private_evaluation,
     round_schedule,
+    salted_update_hash,
     train_private,
+    update_salt,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,6 +70,7 @@ class RoundOutcome:
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     reason: str = ""
     commitment: str = ""
+    update_hash: str = ""  # salted with the partner's own secret; '' when not trained
 
 
 def train_round(
@@ -67,6 +87,9 @@ def train_round(
     reason = split_view_reason(state)
     if reason:
         return RoundOutcome(status=Status.REFUSED, reason=f"split view of the audit log: {reason}")
+    reason = no_dp_refusal(settings, node)
+    if reason:
+        return RoundOutcome(status=Status.REFUSED, reason=reason)
     config = settings.train_config(seed=settings.seed * 10_000 + server_round)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
@@ -85,11 +108,24 @@ def train_round(
         metrics.update({Metric.TRAIN_STEPS: stats.steps, Metric.TRAIN_SECONDS: stats.seconds})
         metrics[Metric.TRAIN_LOSS] = stats.mean_loss
     commitment = commit(state, run_id, server_round, data.train.customer_ids.tolist())
+    update = model.state_dict()
+    salt = update_salt(state.root, run_id=run_id, server_round=server_round)
     return RoundOutcome(
         status=Status.TRAINED,
-        state=model.state_dict(),
+        state=update,
         metrics=metrics,
         commitment=commitment.root.hex(),
+        update_hash=salted_update_hash(state_bytes(update), salt=salt),
+    )
+
+
+def no_dp_refusal(settings: RunSettings, node: NodeSettings) -> str:
+    """Why a run without DP is refused ('' when DP is on, or the partner has no budget)."""
+    if settings.dp or not math.isfinite(node.epsilon_budget):
+        return ""
+    return (
+        f"refused: the run has dp = false, and this partner has an epsilon budget of "
+        f"{node.epsilon_budget:g}: a partner with a budget never releases anything without DP"
     )
 
 
@@ -108,13 +144,21 @@ def _train_dp(
             f"refused: the run plans epsilon {settings.target_epsilon:g}, above this partner's "
             f"budget of {node.epsilon_budget:g}"
         )
-    dp = dp_terms(settings).config(epsilon_budget=node.epsilon_budget)
+    terms = dp_terms(settings).config(epsilon_budget=node.epsilon_budget)
+    dp = dataclasses.replace(terms, engine=node.dp_engine)
     schedule = round_schedule(data.train, config)
-    delta = dp.delta_for(schedule.num_customers)
+    ledger = PrivacyLedger(state.ledger_path)
+    delta = partner_delta(
+        ledger,
+        requested=settings.target_delta,
+        configured=node.target_delta,
+        num_customers=schedule.num_customers,
+    )
+    if isinstance(delta, str):
+        return delta
     # Calibrated for the whole run's planned steps, so target-epsilon is the run's total; the
     # same function resolves the sigma the partner is shown when it approves the manifest.
     sigma = partner_noise_multiplier(settings, schedule.num_customers)
-    ledger = PrivacyLedger(state.ledger_path)
     decision = plan_round(
         ledger,
         noise_multiplier=sigma,
@@ -150,18 +194,101 @@ def _train_dp(
     }
 
 
-def evaluate_round(global_state: StateDict, data: PartnerData) -> dict[str, MetricValue]:
-    """Evaluate the global model on this partner's own customers (holdout targets).
+def evaluate_round(
+    global_state: StateDict,
+    data: PartnerData,
+    settings: RunSettings,
+    node: NodeSettings,
+    state: NodeState,
+    *,
+    run_id: str,
+    server_round: int,
+) -> RoundOutcome:
+    """Evaluate the global model on this partner's holdout, as a charged query.
 
-    Notes:
-        Evaluation releases aggregate metrics of the partner's holdout period without noise;
-        they are not covered by the DP accounting (as in the usual DP-FL practice).
+    Refused like a training round (no DP with a budget, another δ, over budget), and beyond the
+    run's ``planned_evaluations``. With DP the metrics are noised (``privacy.evaluation``) and
+    the release is recorded in the ledger, as run ``<run_id>:evaluate``, before it leaves.
+    Without DP (a partner without a budget) they are exact but still aggregate-only: no totals.
     """
     torch.set_num_threads(1)
+    reason = no_dp_refusal(settings, node)
+    if reason:
+        return RoundOutcome(status=Status.REFUSED, reason=reason)
     model = CustomerSequenceModel()
     model.load_state_dict(global_state)
-    out: dict[str, MetricValue] = {Metric.NUM_EXAMPLES: data.predict.num_customers}
-    for key, value in evaluate_model(model, data).items():
+    pred = predict(model, data.predict)
+    targets = data.targets
+    query = EvaluationQuery(
+        pred_any=pred.prob_any.astype(float),
+        pred_purchases=pred.expected_purchases.astype(float),
+        pred_spend=pred.expected_spend.astype(float),
+        actual_purchases=targets["purchases"].to_numpy(dtype=float),
+        actual_spend=targets["spend"].to_numpy(dtype=float),
+        any_repeat=targets["any_repeat"].to_numpy(dtype=bool),
+    )
+    if not settings.dp:
+        released = private_evaluation(query, noise_multiplier=None)
+    else:
+        charged = _charge_evaluation(query, data, settings, node, state, run_id, server_round)
+        if isinstance(charged, str):
+            return RoundOutcome(status=Status.REFUSED, reason=charged)
+        released = charged
+    out: dict[str, MetricValue] = {Metric.NUM_EXAMPLES: int(released["n_customers"])}
+    for key, value in released.items():
         if math.isfinite(value):
             out[key.replace("_", "-")] = value
-    return out
+    return RoundOutcome(status=Status.TRAINED, metrics=out)
+
+
+def _charge_evaluation(
+    query: EvaluationQuery,
+    data: PartnerData,
+    settings: RunSettings,
+    node: NodeSettings,
+    state: NodeState,
+    run_id: str,
+    server_round: int,
+) -> dict[str, float] | str:
+    """The noised metrics, recorded in the ledger; or why the evaluation is refused."""
+    ledger = PrivacyLedger(state.ledger_path)
+    delta = partner_delta(
+        ledger,
+        requested=settings.target_delta,
+        configured=node.target_delta,
+        num_customers=max(data.train.num_customers, 1),
+    )
+    if isinstance(delta, str):
+        return delta
+    charged_as = f"{run_id}:evaluate"
+    done = sum(1 for e in ledger.entries() if e.run_id == charged_as)
+    if done >= settings.planned_evaluations:
+        return (
+            f"refused: the run's manifest allows {settings.planned_evaluations} evaluation(s), "
+            f"and this partner has answered {done}"
+        )
+    sigma = settings.evaluation_noise_multiplier
+    accountant = dp_terms(settings).accountant
+    decision = plan_round(
+        ledger,
+        noise_multiplier=sigma,
+        sample_rate=1.0,
+        steps=1,
+        target_delta=delta,
+        accountant=accountant,
+        epsilon_budget=node.epsilon_budget,
+    )
+    if not decision.allowed:
+        return decision.reason
+    released = private_evaluation(query, noise_multiplier=sigma)
+    ledger.record(
+        run_id=charged_as,
+        round=server_round,
+        noise_multiplier=sigma,
+        sample_rate=1.0,
+        steps=1,
+        target_delta=delta,
+        accountant=accountant,
+        epsilon_budget=node.epsilon_budget,
+    )
+    return released

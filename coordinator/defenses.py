@@ -8,6 +8,13 @@ Two layers, both on the coordinator:
 - ``make_aggregator`` picks the aggregation rule: Flower's ``FedAvg`` (weighted mean),
   ``FedTrimmedAvg`` (coordinate-wise trimmed mean) or ``FedMedian`` (coordinate-wise median).
 
+Under partner-level (central) DP the raw updates are the private values, so nothing derived from
+one exactly may be published: ``norm_screen_bound`` turns the norm screen off (central clipping
+bounds every update instead; a logged verdict on a raw norm would be one non-private bit per
+partner), and ``published_update_hashes`` publishes the partners' own salted commitments
+(``privacy.update_commitment``), never a hash of a raw update, which would let anyone test a
+guessed data set exactly when the update is deterministic (no local DP).
+
 Notes:
     The norm bound stops a partner from moving the model far in one round; it does not stop a
     partner that stays under the bound every round. The robust aggregators limit what a
@@ -19,18 +26,30 @@ Notes:
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 import torch
-from flwr.app import ArrayRecord
+from flwr.app import ArrayRecord, Message
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Strategy
 
 from coordinator.errors import CoordinatorError
+from federation import Partner, Record, state_bytes
 
-__all__ = ["AGGREGATORS", "check_update", "make_aggregator", "update_norm"]
+__all__ = [
+    "AGGREGATORS",
+    "check_update",
+    "make_aggregator",
+    "norm_screen_bound",
+    "published_update_hashes",
+    "update_norm",
+]
 
 AGGREGATORS = ("fedavg", "median", "trimmed-mean")
+NO_COMMITMENT = "0" * 64  # the audit record's update hash of a partner that committed to none
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def update_norm(state: dict[str, torch.Tensor], global_state: dict[str, torch.Tensor]) -> float:
@@ -95,6 +114,34 @@ def check_update(
         if norm > max_update_norm:
             return f"update norm {norm:.3g} is above the bound {max_update_norm:g}"
     return ""
+
+
+def norm_screen_bound(max_update_norm: float, *, central_dp: bool) -> float:
+    """The norm bound ``check_update`` screens with: ``max_update_norm``, or 0 (off) under
+    central DP, where the screen would judge a raw update and its logged verdict leak a bit."""
+    return 0.0 if central_dp else max_update_norm
+
+
+def published_update_hashes(
+    updates: Iterable[tuple[str, Message]], *, central_dp: bool
+) -> dict[str, str]:
+    """What the round's audit record states for each ``(partner, reply)``.
+
+    Without central DP: the sha256 of the update as sent (with local DP a noised update, or
+    no DP claim at all). Under central DP: the partner's salted commitment from its reply
+    (``Partner.UPDATE_HASH``; ``NO_COMMITMENT``, 64 zeros, when it sent none or not a hex
+    SHA-256), never a hash of the raw update.
+    """
+    out: dict[str, str] = {}
+    for name, msg in updates:
+        if central_dp:
+            partner = msg.content.config_records.get(Record.PARTNER)
+            given = str(partner.get(Partner.UPDATE_HASH, "")) if partner is not None else ""
+            out[name] = given if _HEX64.fullmatch(given) else NO_COMMITMENT
+        else:
+            state = msg.content.array_records[Record.ARRAYS].to_torch_state_dict()
+            out[name] = hashlib.sha256(state_bytes(state)).hexdigest()
+    return out
 
 
 def make_aggregator(

@@ -32,9 +32,10 @@ def metric_values(record: MetricRecord | None) -> dict[str, float]:
     return {k: float(v) for k, v in record.items() if isinstance(v, (int, float))}
 
 
-# Evaluation metrics that count (customers, purchases): the federation's figure is the sum of
-# the partners', never their average.
-SUMMED_METRICS = ("actual-total-purchases", "n-customers", "predicted-total-purchases")
+# Evaluation metrics that count: the federation's figure is the sum of the partners', never their
+# average. Partners release no totals (a charged, noised query: ``privacy.evaluation``), only a
+# noisy customer count.
+SUMMED_METRICS = ("n-customers",)
 
 
 def average_metrics(replies: Iterable[Message]) -> dict[str, float]:

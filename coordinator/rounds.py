@@ -18,7 +18,6 @@ release when the round cannot give one, else release: aggregate, save, log, eval
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping
 
 from coordinator.audit_trail import AuditTrail, now
+from coordinator.defenses import norm_screen_bound, published_update_hashes
 from coordinator.errors import NoPartnersError
 from coordinator.mirror_ledger import append_ledger
 from coordinator.opening import FederationRun, open_run
@@ -53,7 +53,6 @@ from federation import (
     RunSettings,
     TrainRequest,
     save_model,
-    state_bytes,
 )
 
 logger = logging.getLogger(__name__)
@@ -145,7 +144,9 @@ def _train(run: FederationRun, rnd: int) -> SortedReplies:
         replies,
         run.reference,
         global_state=global_state,
-        max_update_norm=run.settings.max_update_norm,
+        max_update_norm=norm_screen_bound(
+            run.settings.max_update_norm, central_dp=run.settings.central_dp
+        ),
         names=run.names,
         sampled=asked,
         sent=sent,
@@ -225,7 +226,9 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
     """Aggregate the updates, save the model, log and cosign the round, keep the mirror ledger,
     evaluate, record the round's progress."""
     ok = replies.updates
-    update_hashes = _update_hashes(ok)
+    update_hashes = published_update_hashes(
+        ((partner_name(m), m) for m in ok), central_dp=run.settings.central_dp
+    )
     train_metrics = _aggregate(run, rnd, ok)
     after = save_model(run.arrays.to_torch_state_dict(), run.dir.round_model(rnd))
     spent, commitments = _partner_reports(run, ok)
@@ -277,17 +280,6 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
     logger.info("round %d done in %.1fs", rnd, record.seconds)
     run.before = after
     run.done_rounds = rnd
-
-
-def _update_hashes(updates: list[Message]) -> dict[str, str]:
-    """Hashes of what the partners sent, before aggregation (robust aggregators and central DP
-    consume or clip the replies' arrays)."""
-    return {
-        partner_name(m): hashlib.sha256(
-            state_bytes(m.content.array_records[Record.ARRAYS].to_torch_state_dict())
-        ).hexdigest()
-        for m in updates
-    }
 
 
 def _aggregate(run: FederationRun, rnd: int, updates: list[Message]) -> dict[str, float]:

@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from federation.dp import DPTerms, dp_terms, partner_noise_multiplier
+    from federation.dp import DPTerms, dp_terms, evaluation_history, partner_noise_multiplier
     from federation.errors import FederationError, LaunchError, ManifestError, SettingsError
     from federation.keys import (
         Action,
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "DPTerms": "federation.dp",
     "dp_terms": "federation.dp",
+    "evaluation_history": "federation.dp",
     "partner_noise_multiplier": "federation.dp",
     "FederationError": "federation.errors",
     "LaunchError": "federation.errors",
@@ -130,6 +131,7 @@ __all__ = [
     "build_manifest",
     "code_hash",
     "dp_terms",
+    "evaluation_history",
     "find_app_dir",
     "flower_bin",
     "flower_env",

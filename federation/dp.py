@@ -18,7 +18,13 @@ from privacy.config import ACCOUNTANTS, Accountant
 if TYPE_CHECKING:
     from federation.settings import RunSettings
 
-__all__ = ["DPTerms", "check_accountant", "dp_terms", "partner_noise_multiplier"]
+__all__ = [
+    "DPTerms",
+    "check_accountant",
+    "dp_terms",
+    "evaluation_history",
+    "partner_noise_multiplier",
+]
 
 RecordValue = float | int | str
 
@@ -114,8 +120,10 @@ def partner_noise_multiplier(settings: RunSettings, num_customers: int) -> float
     """The sigma a partner with ``num_customers`` customers with a training window trains under.
 
     A fixed ``noise-multiplier``, or the one calibrated so that the whole run (every round's
-    ``privacy.RoundSchedule`` steps) spends ``target-epsilon``: the partner trains with it
-    (``client_node.task``) and shows it when it approves the run's manifest.
+    ``privacy.RoundSchedule`` steps), composed with the run's ``planned_evaluations`` charged
+    evaluations (Gaussian, ``evaluation-noise-multiplier``, ``privacy.evaluation``), spends
+    ``target-epsilon``: the partner trains with it (``client_node.task``) and shows it when it
+    approves the run's manifest.
 
     Raises:
         PrivacyConfigError: no customer, or no sigma reaches ``target-epsilon``.
@@ -131,4 +139,13 @@ def partner_noise_multiplier(settings: RunSettings, num_customers: int) -> float
         sample_rate=schedule.sample_rate,
         steps=schedule.steps * settings.num_server_rounds,
         accountant=terms.accountant,
+        alongside=evaluation_history(settings),
     )
+
+
+def evaluation_history(settings: RunSettings) -> list[tuple[float, float, int]]:
+    """The ledger entries of the run's planned evaluations: each one step of the Gaussian
+    mechanism at sample rate 1 (``privacy.evaluation``); none without DP."""
+    if not settings.dp:
+        return []
+    return [(settings.evaluation_noise_multiplier, 1.0, settings.planned_evaluations)]

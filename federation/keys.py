@@ -65,6 +65,7 @@ class Partner:
     STATUS: Final = "status"  # one of ``Status``
     REASON: Final = "reason"  # why refused, or the error
     COMMITMENT: Final = "commitment"  # hex Merkle root of the pseudonyms trained on
+    UPDATE_HASH: Final = "update-hash"  # HMAC of the update under a salt the partner keeps
     WITNESS_VKEY: Final = "witness-vkey"  # hello: the node's cosigner key
     WITNESS_SIZE: Final = "witness-size"  # hello: the newest checkpoint size it cosigned
     COSIGNATURE: Final = "cosignature"  # cosign: the cosignature line
@@ -105,7 +106,9 @@ class NodeConfig:
     STATE_DIR: Final = "state-dir"  # its state folder (keys, ledger, caches)
     SCHEMA_PATH: Final = "schema-path"  # and its column roles (also a run-config key)
     PARTNER_NAME: Final = "partner-name"
-    EPSILON_BUDGET: Final = "epsilon-budget"
+    EPSILON_BUDGET: Final = "epsilon-budget"  # inf: no budget (then runs without DP allowed)
+    TARGET_DELTA: Final = "target-delta"  # the partner's fixed delta (default min(1e-5, 1/10n))
+    DP_ENGINE: Final = "dp-engine"  # "fedinsight" (default) or "opacus": the per-sample step
     REQUIRE_APPROVAL: Final = "require-approval"
     INJECT_FAULT: Final = "inject-fault"  # tests only: corrupt the update
 

@@ -20,8 +20,14 @@ never learns it, so the coordinator cannot honestly resolve a calibrated sigma: 
 states ``noise-multiplier`` null and ``noise-calibration`` names the rule, whose inputs are all
 terms of the manifest; the partner's node resolves its own sigma from its own data when it
 approves (``client_node.approval.own_noise_multiplier``), with the very function it trains
-with. A fixed sigma is stated as is. The manifest therefore depends on the run config only, and
-a partner recomputing it from the run config it received gets the coordinator's hash.
+with. A fixed sigma is stated as is.
+
+Evaluations. Each evaluation the coordinator asks of a partner is a charged query (Gaussian
+noise of ``evaluation-noise-multiplier``, ``privacy.evaluation``); ``num-evaluations``, derived
+from ``num-server-rounds`` and ``evaluate-every``, is the most a partner answers in the run, and
+the calibrated sigma leaves room for them in ``target-epsilon``. The manifest therefore
+depends on the run config only, and a partner recomputing it from the run config it received
+gets the coordinator's hash.
 
 Paths (run directory, data, keys), the simulation's dataset and partitioning, and a node's own
 ε budget are not terms (``NOT_TERMS``): they do not change what is computed on a partner's data,
@@ -63,6 +69,8 @@ DP_TERMS = (
     "target-delta",
     "dp-accountant",
     "max-grad-norm",
+    "evaluation-noise-multiplier",
+    "num-evaluations",
 )
 CENTRAL_DP_TERMS = ("central-dp", "central-noise-multiplier", "central-clipping-norm")
 TRAINING_TERMS = (
@@ -72,6 +80,7 @@ TRAINING_TERMS = (
     "learning-rate",
     "fraction-train",
     "seed",
+    "calibration-start",
     "calibration-end",
     "holdout-end",
     "max-events",
@@ -107,7 +116,8 @@ NOT_TERMS = (
 )
 CALIBRATED = (
     "at each partner: the smallest sigma whose num-server-rounds * local-epochs * "
-    "ceil(n / batch-size) steps at sample rate min(1, batch-size / n) spend target-epsilon at "
+    "ceil(n / batch-size) steps at sample rate min(1, batch-size / n), composed with "
+    "num-evaluations Gaussian evaluations of evaluation-noise-multiplier, spend target-epsilon at "
     "target-delta under dp-accountant; n = the partner's customers with a training window"
 )
 FIXED = "fixed: this noise-multiplier at every partner"
@@ -133,6 +143,7 @@ def build_manifest(
     fixed = dp_terms(settings).noise_multiplier
     values["noise-multiplier"] = fixed
     values["noise-calibration"] = CALIBRATED if fixed is None else FIXED
+    values["num-evaluations"] = settings.planned_evaluations
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "code_sha256": code_sha256,
@@ -155,6 +166,7 @@ def manifest_settings(manifest: Mapping[str, Any]) -> RunSettings:
     for section in MANIFEST_SECTIONS:
         values.update(manifest[section])
     values.pop("noise-calibration", None)
+    values.pop("num-evaluations", None)  # derived from num-server-rounds and evaluate-every
     values["noise-multiplier"] = values.get("noise-multiplier") or 0.0  # null: calibrated
     return RunSettings.from_mapping(values)
 

@@ -34,6 +34,10 @@ class RunSettings:
     columns: str = ""
     split: str = "dirichlet:1.0"
     num_partners: int = 5
+    # Training windows are cut from the public span [calibration-start, calibration-end], never
+    # from a partner's own earliest event (one customer would move everyone's windows); events
+    # before calibration-start are dropped, and counted.
+    calibration_start: str = "1997-01-01"
     calibration_end: str = "1997-09-30"
     holdout_end: str = "1998-06-30"
     max_events: int = 32
@@ -46,9 +50,13 @@ class RunSettings:
     noise_multiplier: float = 0.0  # 0: calibrate from target-epsilon over the run's steps
     max_grad_norm: float = 20.0
     target_epsilon: float = 3.0
-    target_delta: float = 1e-5
+    target_delta: float = 1e-5  # must equal every partner's own fixed delta (else refused)
     dp_accountant: str = "rdp"
-    epsilon_budget: float = 3.0  # a node's own budget (node config) takes precedence
+    epsilon_budget: float = 3.0  # a node's own budget (node config) wins; inf: no budget
+    # Evaluation is a query on the partners' holdout data: its metrics are noised (Gaussian,
+    # this noise multiplier; privacy.evaluation) and charged to each partner's ledger. The
+    # run's number of evaluations (``planned_evaluations``) is a manifest term.
+    evaluation_noise_multiplier: float = 20.0
     # Optional partner-level (central) DP: the coordinator clips each partner's update to
     # central-clipping-norm and adds Gaussian noise to the average (Flower's server-side strategy).
     central_dp: bool = False
@@ -106,6 +114,8 @@ class RunSettings:
         ``privacy``."""
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "epsilon_budget" and value == math.inf:
+                continue  # no budget
             if isinstance(value, float) and not math.isfinite(value):
                 raise SettingsError(f"run config '{f.name.replace('_', '-')}' must be finite")
         if self.num_server_rounds < 1:
@@ -134,7 +144,19 @@ class RunSettings:
             raise SettingsError("run config 'max-update-norm' must be >= 0 (0: no bound)")
         if self.calibration_timestamp >= self.holdout_timestamp:
             raise SettingsError("run config 'calibration-end' must be before 'holdout-end'")
+        if self.start_timestamp >= self.calibration_timestamp:
+            raise SettingsError("run config 'calibration-start' must be before 'calibration-end'")
+        if not 0 < self.target_delta < 1:
+            raise SettingsError("run config 'target-delta' must be in (0, 1)")
+        if not self.epsilon_budget > 0:
+            raise SettingsError("run config 'epsilon-budget' must be > 0 (inf: no budget)")
+        if not self.evaluation_noise_multiplier > 0:
+            raise SettingsError("run config 'evaluation-noise-multiplier' must be > 0")
         check_accountant(self.dp_accountant)
+
+    @property
+    def start_timestamp(self) -> pd.Timestamp:
+        return _parse_day(self.calibration_start, "calibration-start")
 
     @property
     def calibration_timestamp(self) -> pd.Timestamp:
@@ -145,13 +167,22 @@ class RunSettings:
         return _parse_day(self.holdout_end, "holdout-end")
 
     @property
+    def planned_evaluations(self) -> int:
+        """The evaluations the run asks of each partner: after every ``evaluate-every``-th round
+        and after the last (the coordinator's ``coordinator.rounds`` rule)."""
+        rounds = range(1, self.num_server_rounds + 1)
+        return sum(1 for r in rounds if r % self.evaluate_every == 0 or r == rounds[-1])
+
+    @property
     def holdout_weeks(self) -> float:
         return (self.holdout_timestamp - self.calibration_timestamp) / pd.Timedelta(days=7)
 
     def periods(self) -> Periods:
         """The calibration and holdout periods, as ``insight`` takes them."""
         return Periods(
-            calibration_end=self.calibration_timestamp, holdout_end=self.holdout_timestamp
+            calibration_end=self.calibration_timestamp,
+            holdout_end=self.holdout_timestamp,
+            calibration_start=self.start_timestamp,
         )
 
     def feature_config(self) -> FeatureConfig:

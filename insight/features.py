@@ -133,6 +133,16 @@ def training_cutoffs(
     return out
 
 
+def drop_before(daily_events: pd.DataFrame, start: pd.Timestamp | None) -> tuple[pd.DataFrame, int]:
+    """``daily_events`` without the rows before day ``start`` (none dropped when None), and how
+    many rows were dropped."""
+    if start is None:
+        return daily_events, 0
+    keep = daily_events["timestamp"] >= pd.Timestamp(start).normalize()
+    dropped = int((~keep).sum())
+    return (daily_events.loc[keep].reset_index(drop=True) if dropped else daily_events), dropped
+
+
 def build_training_windows(
     daily_events: pd.DataFrame,
     *,
@@ -142,12 +152,23 @@ def build_training_windows(
 ) -> WindowSet:
     """Windows with labels, every one inside the calibration period.
 
-    ``calibration_start`` (default: the earliest event) sets the span the horizons are cut from.
+    ``calibration_start`` sets the span the horizons are cut from; pass a public date (the run's
+    ``calibration-start``) and drop the events before it (``drop_before``): then one customer's
+    windows, features and labels depend on that customer's events only. Without it the span
+    starts at the earliest event, and one early customer moves every customer's windows.
     Requires ``daily_events`` to be collapsed per customer-day and truncated at
     ``calibration_end`` (``insight.protocol.truncate_events``); an event after it raises
-    ``InsightError`` rather than leaking holdout information.
+    ``InsightError`` rather than leaking holdout information, and so does an event before
+    ``calibration_start``.
     """
     _check_truncated(daily_events, calibration_end)
+    if calibration_start is not None:
+        earliest = pd.Timestamp(daily_events["timestamp"].min())
+        if earliest < calibration_start:
+            raise InsightError(
+                f"events before calibration-start ({earliest.date()} < "
+                f"{calibration_start.date()}) reached feature building; drop them first"
+            )
     start = calibration_start or pd.Timestamp(daily_events["timestamp"].min())
     cuts = training_cutoffs(calibration_end, start, config)
     return _build(daily_events, cuts, config, with_labels=True)

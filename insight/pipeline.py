@@ -14,6 +14,7 @@ from insight.features import (
     WindowSet,
     build_prediction_windows,
     build_training_windows,
+    drop_before,
 )
 from insight.metrics import evaluate, roc_auc
 from insight.models import CustomerSequenceModel
@@ -31,6 +32,7 @@ class PartnerData:
     train: WindowSet
     predict: WindowSet
     targets: pd.DataFrame
+    dropped_before_start: int = 0  # day-collapsed events before ``periods.calibration_start``
 
 
 def prepare_partner(
@@ -38,15 +40,24 @@ def prepare_partner(
 ) -> PartnerData:
     """Windows from calibration events only; holdout targets separately, for evaluation.
 
+    With ``periods.calibration_start``, events before it are dropped (and counted in
+    ``dropped_before_start``) and the training windows are cut from that public date, so that
+    no customer's data moves another customer's windows.
+
     Raises:
         InsightError: ``events`` has nothing in the calibration period.
     """
-    daily = collapse_daily(events)
+    daily, dropped = drop_before(collapse_daily(events), periods.calibration_start)
+    if dropped:
+        logger.warning("%s: %d customer-days before calibration-start dropped", name, dropped)
     calibration = truncate_events(daily, periods.calibration_end)
     if calibration.empty:
         raise InsightError(f"{name} has no events in the calibration period")
     train = build_training_windows(
-        calibration, calibration_end=periods.calibration_end, config=features
+        calibration,
+        calibration_end=periods.calibration_end,
+        config=features,
+        calibration_start=periods.calibration_start,
     ).trainable()
     forecast = build_prediction_windows(
         calibration,
@@ -56,7 +67,13 @@ def prepare_partner(
     )
     targets = holdout_targets(daily, periods).reindex(forecast.customer_ids)
     logger.info("%s: %d customers, %d trainable", name, forecast.num_customers, train.num_customers)
-    return PartnerData(name=name, train=train, predict=forecast, targets=targets)
+    return PartnerData(
+        name=name,
+        train=train,
+        predict=forecast,
+        targets=targets,
+        dropped_before_start=dropped,
+    )
 
 
 def evaluate_model(model: CustomerSequenceModel, data: PartnerData) -> dict[str, float]:

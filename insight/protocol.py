@@ -41,17 +41,21 @@ _TARGET_COLUMNS = ("purchases", "spend", "any_repeat")
 
 @dataclass(frozen=True)
 class Periods:
-    """Calibration and holdout ends, both inclusive days.
+    """Calibration and holdout ends, both inclusive days, and the calibration's public start.
 
     Calibration is every day up to and including ``calibration_end``; the holdout is
-    ``(calibration_end, holdout_end]``. Both are normalised to midnight on construction.
+    ``(calibration_end, holdout_end]``. ``calibration_start`` (None: not fixed) is a public date
+    the training windows are cut from (``insight.features.build_training_windows``); events
+    before it are dropped. All are normalised to midnight on construction.
 
     Raises:
-        ValueError: if ``holdout_end`` is not after ``calibration_end``.
+        ValueError: if ``holdout_end`` is not after ``calibration_end``, or
+            ``calibration_start`` not before it.
     """
 
     calibration_end: pd.Timestamp
     holdout_end: pd.Timestamp
+    calibration_start: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
         calibration_end = pd.Timestamp(self.calibration_end).normalize()
@@ -61,6 +65,14 @@ class Periods:
                 f"holdout_end {holdout_end.date()} must be after "
                 f"calibration_end {calibration_end.date()}"
             )
+        if self.calibration_start is not None:
+            start = pd.Timestamp(self.calibration_start).normalize()
+            if start >= calibration_end:
+                raise ValueError(
+                    f"calibration_start {start.date()} must be before "
+                    f"calibration_end {calibration_end.date()}"
+                )
+            object.__setattr__(self, "calibration_start", start)
         object.__setattr__(self, "calibration_end", calibration_end)
         object.__setattr__(self, "holdout_end", holdout_end)
 

@@ -2,7 +2,8 @@
 
 from privacy.accounting import calibrate_noise, epsilon_for
 from privacy.budget import RoundDecision, noise_multiplier_for, plan_round
-from privacy.config import DPConfig, default_delta
+from privacy.config import ENGINES, DPConfig, Engine, default_delta
+from privacy.delta import check_delta_bound, partner_delta
 from privacy.errors import (
     BudgetExceededError,
     LedgerError,
@@ -10,13 +11,18 @@ from privacy.errors import (
     PrivacyError,
     UnsupportedModelError,
 )
+from privacy.evaluation import EvaluationQuery, private_evaluation
 from privacy.ledger import LedgerEntry, PrivacyLedger
 from privacy.mia import membership_inference_auc
 from privacy.training import PrivateTrainStats, RoundSchedule, round_schedule, train_private
+from privacy.update_commitment import salted_update_hash, update_salt
 
 __all__ = [
+    "ENGINES",
     "BudgetExceededError",
     "DPConfig",
+    "Engine",
+    "EvaluationQuery",
     "LedgerEntry",
     "LedgerError",
     "PrivacyConfigError",
@@ -27,11 +33,16 @@ __all__ = [
     "RoundSchedule",
     "UnsupportedModelError",
     "calibrate_noise",
+    "check_delta_bound",
     "default_delta",
     "epsilon_for",
     "membership_inference_auc",
     "noise_multiplier_for",
+    "partner_delta",
     "plan_round",
+    "private_evaluation",
     "round_schedule",
+    "salted_update_hash",
     "train_private",
+    "update_salt",
 ]

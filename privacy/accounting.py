@@ -66,9 +66,12 @@ def calibrate_noise(
     sample_rate: float,
     steps: int,
     accountant: Accountant,
+    alongside: Sequence[HistoryEntry] = (),
 ) -> float:
     """The smallest noise multiplier (to Opacus's tolerance of 0.01 in epsilon) whose
-    ``steps`` steps at ``sample_rate`` spend at most ``target_epsilon``.
+    ``steps`` steps at ``sample_rate`` spend at most ``target_epsilon``; with ``alongside``
+    (other mechanisms of the same run, e.g. its charged evaluations), whose steps composed with
+    those spend at most ``target_epsilon``.
 
     Raises ``PrivacyConfigError`` when no noise multiplier up to Opacus's limit reaches it.
     """
@@ -79,6 +82,10 @@ def calibrate_noise(
         raise PrivacyConfigError("cannot calibrate noise for 0 steps")
     if accountant not in ACCOUNTANTS:
         raise PrivacyConfigError(f"accountant must be one of {ACCOUNTANTS}, got {accountant!r}")
+    if alongside:
+        return _calibrate_alongside(
+            target_epsilon, target_delta, sample_rate, steps, accountant, list(alongside)
+        )
     try:
         with _quiet():
             sigma = get_noise_multiplier(
@@ -94,6 +101,44 @@ def calibrate_noise(
             f"over {steps} steps at sample rate {sample_rate}: {exc}"
         ) from exc
     return float(sigma)
+
+
+def _calibrate_alongside(
+    target_epsilon: float,
+    target_delta: float,
+    sample_rate: float,
+    steps: int,
+    accountant: Accountant,
+    alongside: list[HistoryEntry],
+) -> float:
+    """Bisection for the smallest sigma with epsilon(alongside + sigma's steps) <= target (the
+    epsilon falls as sigma grows), to 0.1% of sigma."""
+
+    def spent(sigma: float) -> float:
+        history = [*alongside, (sigma, sample_rate, steps)]
+        return epsilon_for(history, target_delta=target_delta, accountant=accountant)
+
+    floor = epsilon_for(alongside, target_delta=target_delta, accountant=accountant)
+    if floor >= target_epsilon:
+        raise PrivacyConfigError(
+            f"the run's other releases alone spend epsilon {floor:.3f}, not below the target "
+            f"{target_epsilon}: no noise multiplier for training reaches it"
+        )
+    low, high = 0.0, 0.5
+    while spent(high) > target_epsilon:
+        low, high = high, high * 2
+        if high > 1e4:
+            raise PrivacyConfigError(
+                f"no noise multiplier up to 1e4 reaches epsilon {target_epsilon} at delta "
+                f"{target_delta} over {steps} steps at sample rate {sample_rate}"
+            )
+    while high - low > 1e-3 * high:
+        mid = (low + high) / 2
+        if spent(mid) > target_epsilon:
+            low = mid
+        else:
+            high = mid
+    return high
 
 
 def _rdp_epsilon(history: list[HistoryEntry], target_delta: float) -> float:

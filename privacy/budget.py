@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from privacy.accounting import calibrate_noise, epsilon_for
-from privacy.config import Accountant, DPConfig, check_positive
+from privacy.config import Accountant, DPConfig, check_budget
 from privacy.errors import PrivacyConfigError
 from privacy.ledger import PrivacyLedger
 
@@ -49,7 +49,7 @@ def plan_round(
 
     Reads the ledger and writes nothing; ``PrivacyLedger.record`` writes once the round ran.
     """
-    check_positive("epsilon_budget", epsilon_budget)
+    check_budget(epsilon_budget)
     history = ledger.history()
     before = epsilon_for(history, target_delta=target_delta, accountant=accountant)
     after = epsilon_for(

@@ -15,6 +15,8 @@ from privacy.errors import PrivacyConfigError
 
 Accountant = Literal["rdp", "prv"]
 ACCOUNTANTS: tuple[str, ...] = get_args(Accountant)
+Engine = Literal["fedinsight", "opacus"]
+ENGINES: tuple[str, ...] = get_args(Engine)
 
 
 def default_delta(num_customers: int) -> float:
@@ -43,7 +45,9 @@ class DPConfig:
         accountant: ``"rdp"`` (Opacus ``RDPAccountant``, the default) or ``"prv"``
             (``PRVAccountant``, tighter, slower).
         epsilon_budget: the most cumulative epsilon the partner's ledger may ever reach; a round
-            that would pass it is refused (``privacy.plan_round``).
+            that would pass it is refused (``privacy.plan_round``); ``math.inf``: no budget.
+        engine: the per-sample step, ``"fedinsight"`` (the project's own) or ``"opacus"``
+            (Opacus's ``GradSampleModule`` and ``DPOptimizer``; ``privacy.engines``).
     """
 
     enabled: bool = True
@@ -53,10 +57,11 @@ class DPConfig:
     target_delta: float | None = None
     accountant: Accountant = "rdp"
     epsilon_budget: float = 8.0
+    engine: Engine = "fedinsight"
 
     def __post_init__(self) -> None:
         check_positive("max_grad_norm", self.max_grad_norm)
-        check_positive("epsilon_budget", self.epsilon_budget)
+        check_budget(self.epsilon_budget)
         if self.noise_multiplier is not None:
             check_positive("noise_multiplier", self.noise_multiplier)
         if self.target_epsilon is not None:
@@ -72,6 +77,10 @@ class DPConfig:
             raise PrivacyConfigError(
                 f"accountant must be one of {', '.join(ACCOUNTANTS)}, got {self.accountant!r}"
             )
+        if self.engine not in ENGINES:
+            raise PrivacyConfigError(
+                f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"
+            )
         if self.enabled and (self.noise_multiplier is None) == (self.target_epsilon is None):
             raise PrivacyConfigError(
                 "set exactly one of noise_multiplier and target_epsilon "
@@ -84,6 +93,13 @@ class DPConfig:
         if self.target_delta is not None:
             return self.target_delta
         return default_delta(num_customers)
+
+
+def check_budget(epsilon_budget: float) -> None:
+    """Raise ``PrivacyConfigError`` unless ``epsilon_budget`` is > 0; ``math.inf`` is allowed and
+    means no budget (a partner that set none)."""
+    if epsilon_budget != math.inf:
+        check_positive("epsilon_budget", epsilon_budget)
 
 
 def check_positive(name: str, value: float) -> None:

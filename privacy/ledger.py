@@ -5,6 +5,10 @@ noise multiplier, sample rate and number of steps, and the cumulative epsilon af
 cumulative epsilon is always recomputed from all rows, across runs and restarts, so training twice
 spends twice. The file lives at the partner, next to its data, never at the coordinator.
 
+The ledger's δ is fixed once, by the partner, when its first round is recorded (or earlier by
+``fix_delta``): every ε of the ledger is at that δ, and a round at any other δ is refused. A δ
+chosen per run would let whoever chooses it "refund" spent ε by asking for a larger δ.
+
 Notes:
     The ledger holds no personal data: run ids, round numbers, privacy parameters and times only.
     Rows cannot be updated or deleted through SQLite (triggers abort it); deleting the file
@@ -113,6 +117,45 @@ class PrivacyLedger:
             raise LedgerError(f"{self.path}: cannot read the privacy ledger: {exc}") from exc
         return [LedgerEntry(*row) for row in rows]
 
+    def fixed_delta(self) -> float | None:
+        """The δ this ledger is fixed at; None while it is not fixed yet.
+
+        A ledger written before δ was fixed takes the δ of its first recorded round.
+        """
+        try:
+            with self._connect() as conn:
+                row = conn.execute(
+                    "SELECT value FROM ledger_meta WHERE key = 'target_delta'"
+                ).fetchone()
+                if row is None:
+                    row = conn.execute("SELECT delta FROM rounds ORDER BY seq LIMIT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot read the privacy ledger: {exc}") from exc
+        return None if row is None else float(row[0])
+
+    def fix_delta(self, target_delta: float) -> float:
+        """Fix the ledger's δ at ``target_delta`` unless it is fixed already; return the δ the
+        ledger is fixed at (the earlier one wins: a δ is never changed once fixed).
+
+        Requires ``0 < target_delta < 1``.
+        """
+        if not 0 < target_delta < 1:
+            raise LedgerError(f"target_delta must be in (0, 1), got {target_delta!r}")
+        fixed = self.fixed_delta()
+        if fixed is not None:
+            return fixed
+        try:
+            with self._connect() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('target_delta', ?)",
+                    (repr(float(target_delta)),),
+                )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot fix the ledger's delta: {exc}") from exc
+        fixed = self.fixed_delta()
+        assert fixed is not None
+        return fixed
+
     def spent(self, *, target_delta: float, accountant: Accountant) -> float:
         """The cumulative epsilon of every recorded round at ``target_delta``."""
         return epsilon_for(self.history(), target_delta=target_delta, accountant=accountant)
@@ -134,7 +177,8 @@ class PrivacyLedger:
         With ``epsilon_budget`` the check and the append happen under one write lock: if the
         round would take the cumulative epsilon above the budget (another process may have
         recorded since ``plan_round``), nothing is written and ``BudgetExceededError`` is raised.
-        Record a round before its model leaves the partner.
+        Record a round before its model leaves the partner. The first round recorded fixes the
+        ledger's δ (``fix_delta``); a round at another δ raises ``LedgerError``.
         """
         if not _RUN_ID.fullmatch(run_id):
             raise LedgerError(
@@ -144,6 +188,12 @@ class PrivacyLedger:
         if isinstance(round, bool) or not isinstance(round, int) or round < 0:
             raise LedgerError(f"round must be an integer >= 0, got {round!r}")
         new: HistoryEntry = (float(noise_multiplier), float(sample_rate), int(steps))
+        fixed = self.fix_delta(target_delta)
+        if fixed != target_delta:
+            raise LedgerError(
+                f"{self.path}: the ledger's delta is fixed at {fixed:.3g}; a round at delta "
+                f"{target_delta:.3g} is not recorded"
+            )
         try:
             with self._connect() as conn:
                 conn.execute("BEGIN IMMEDIATE")

@@ -31,12 +31,11 @@ from torch import Tensor
 
 from insight.features import WindowSet
 from insight.models import CustomerSequenceModel
-from insight.training import CustomerWindows, TrainConfig, multitask_loss
+from insight.training import CustomerWindows, TrainConfig
 from privacy.accounting import epsilon_for
-from privacy.clipping import noisy_average
 from privacy.config import DPConfig, check_positive
+from privacy.engines import make_step
 from privacy.errors import PrivacyConfigError
-from privacy.per_sample import PerSampleGradients
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +99,8 @@ def train_private(
     """Train ``model`` in place with DP-SGD over customers; the schedule is ``round_schedule``.
 
     ``noise_multiplier`` is the resolved sigma (``privacy.noise_multiplier_for``); it must equal
-    ``dp.noise_multiplier`` when that is set. The optimiser is AdamW with ``config``'s learning
+    ``dp.noise_multiplier`` when that is set. ``dp.engine`` picks the per-sample step
+    (``privacy.engines``). The optimiser is AdamW with ``config``'s learning
     rate and weight decay, applied to the noised gradient (post-processing).
     Requires ``dp.enabled`` and labelled windows.
     """
@@ -131,29 +131,26 @@ def train_private(
     model.train()
     t0 = time.perf_counter()
     steps, loss_sum, seen = 0, 0.0, 0
-    with PerSampleGradients(model) as psg:
+    engine = make_step(
+        dp.engine,
+        model,
+        optimizer,
+        max_grad_norm=dp.max_grad_norm,
+        noise_multiplier=noise_multiplier,
+        expected_batch_size=expected_batch_size,
+        generator=noise_generator,
+    )
+    try:
         for epoch in range(config.epochs):
             dataset.reseed(config.seed * 1000 + epoch)
             for indices in sampler:
-                optimizer.zero_grad(set_to_none=True)
-                if indices:
-                    losses = multitask_loss(model, _collate(dataset, indices), reduction="none")
-                    sums, _ = psg.clipped_sum(losses, max_grad_norm=dp.max_grad_norm)
-                    loss_sum += float(losses.detach().sum())
-                    seen += len(indices)
-                else:  # an empty Poisson batch: the step still happens, noise only
-                    sums = [torch.zeros_like(p) for p in psg.params]
-                grads = noisy_average(
-                    sums,
-                    max_grad_norm=dp.max_grad_norm,
-                    noise_multiplier=noise_multiplier,
-                    expected_batch_size=expected_batch_size,
-                    generator=noise_generator,
-                )
-                for param, grad in zip(psg.params, grads, strict=True):
-                    param.grad = grad
-                optimizer.step()
+                # An empty Poisson batch still makes a step: noise only.
+                batch = _collate(dataset, indices) if indices else None
+                loss_sum += engine.step(batch)
+                seen += len(indices)
                 steps += 1
+    finally:
+        engine.close()
     mean_loss = loss_sum / max(seen, 1)
     if not math.isfinite(mean_loss):
         raise FloatingPointError("private training diverged (non-finite loss)")

@@ -7,6 +7,7 @@ peak memory. Prints figures; asserts nothing.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 import time
@@ -59,6 +60,7 @@ def _simulate(
         num_partners=partners,
         split="dirichlet:1.0",
         dp=False,
+        epsilon_budget=math.inf,  # no DP: no budget (a budgeted partner refuses a run without DP)
     )
     mem = _PeakMemory()
     thread = threading.Thread(target=mem.run, daemon=True)

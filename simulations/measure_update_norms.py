@@ -72,7 +72,8 @@ def measure(settings: RunSettings, partners: list[PartnerData], rounds: int) -> 
     """Per round, each partner's update norm; rounds stop early if every partner refuses."""
     torch.manual_seed(settings.seed)
     global_state = CustomerSequenceModel().state_dict()
-    node = NodeSettings(epsilon_budget=settings.epsilon_budget)
+    # Without DP a partner must have no budget, or it refuses (client_node.task).
+    node = NodeSettings(epsilon_budget=settings.epsilon_budget if settings.dp else math.inf)
     norms: list[list[float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(1, rounds + 1):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +33,7 @@ from insight import (
     partition_customers,
     write_event_file,
 )
+from privacy import PrivacyConfigError, check_delta_bound
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
 from simulations.report import write_report
@@ -95,6 +97,7 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     pseudonymized copy and privacy ledger. Nothing else in the run directory holds raw data.
     """
     s = spec.settings
+    _check_no_dp_budget(spec)
     run_id = spec.run_id or make_run_id(s)
     run_dir = (spec.out_dir / run_id).resolve()
     if run_dir.exists():
@@ -113,6 +116,12 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
             f"the split kept {len(part.partners)} partner(s) with at least "
             f"{spec.min_customers} customers; min-partners is {s.min_partners}"
         )
+    if s.dp:
+        for name, ids in part.partners.items():
+            try:
+                check_delta_bound(s.target_delta, len(ids), where=name)
+            except PrivacyConfigError as exc:
+                raise SimulationError(str(exc)) from None
     run_dir.mkdir(parents=True)
     files = RunDir(run_dir)
     homes = files.partner_homes
@@ -149,6 +158,20 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     return PreparedRun(
         run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled, non_members=non_members
     )
+
+
+def _check_no_dp_budget(spec: SimulationSpec) -> None:
+    """A partner with a finite ε budget never trains without DP (its node would refuse every
+    round): stop before any data is written."""
+    if spec.settings.dp:
+        return
+    budgets = {"every partner": spec.settings.epsilon_budget, **spec.budgets}
+    finite = sorted(name for name, b in budgets.items() if math.isfinite(b))
+    if finite:
+        raise SimulationError(
+            f"--no-dp with an epsilon budget ({', '.join(finite)}): a partner with a budget never "
+            "trains without DP; drop the budget or train with DP"
+        )
 
 
 def _hold_out(

@@ -47,7 +47,7 @@ def epsilon_sweep(
             spec.settings,
             dp=private,
             target_epsilon=eps if private else spec.settings.target_epsilon,
-            epsilon_budget=eps if private else spec.settings.epsilon_budget,
+            epsilon_budget=eps if private else math.inf,  # no DP: no budget (else refused)
         )
         result = run_simulation(replace(spec, settings=settings))
         report = result.report

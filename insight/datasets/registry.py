@@ -1,18 +1,22 @@
 """The data sets `load_dataset` knows by name: each one's loader, default periods and help.
 
-Default calibration / holdout periods:
+Default calibration / holdout periods, and each calibration's public start (training windows
+are cut from it, never from a partner's earliest event; events before it are dropped):
 
 * ``cdnow``: the 39-week calibration (1997-01-01 to 1997-09-30) and 39-week holdout
-  (1997-10-01 to 1998-06-30) of Fader, Hardie & Lee (2005). Every customer's first purchase
-  lies in 1997-Q1, so the whole panel is the calibration cohort. The 1/10 sample
+  (1997-10-01 to 1998-06-30) of Fader, Hardie & Lee (2005), calibration starting 1997-01-01,
+  the panel's first day. Every customer's first purchase lies in 1997-Q1, so the whole panel
+  is the calibration cohort. The 1/10 sample
   (`load_cdnow_sample`) is part of the same panel and uses the same periods.
 * ``online-retail``: calibration 2010-12-01 to 2011-06-30 (30 weeks), holdout 2011-07-01 to
-  2011-12-09 (23 weeks, to the last day of the 2010-2011 release). The split leaves a
+  2011-12-09 (23 weeks, to the last day of the 2010-2011 release); calibration starts
+  2010-12-01, the first day of that release. The split leaves a
   calibration long enough to observe repeat behaviour for most of the cohort and a holdout
   that covers the autumn trading peak, the part of the year a wholesaler most wants
   forecast; calibration sees only one December, so the model cannot learn that seasonality
   from it, which is the honest setting for a forecast. For Online Retail II, which starts in
-  2009-12, these defaults still apply (the extra year only lengthens calibration histories).
+  2009-12, these defaults still apply: its first year is before calibration-start and is
+  dropped (give an earlier ``calibration-start`` to keep it).
 * ``synthetic``: a generated federation (`insight.datasets.synthetic`) on CDNOW's calendar,
   so CDNOW's periods.
 * ``csv``: the user's own table, so no default; the dates must be given.
@@ -124,7 +128,9 @@ def _load_csv(path: Path | None, columns: str) -> EventTable:
     return load_table(path, mapping)
 
 
-_CDNOW_PERIODS = Periods(pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30"))
+_CDNOW_PERIODS = Periods(
+    pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30"), pd.Timestamp("1997-01-01")
+)
 
 DATASET_REGISTRY: Mapping[str, Dataset] = MappingProxyType(
     {
@@ -140,7 +146,11 @@ DATASET_REGISTRY: Mapping[str, Dataset] = MappingProxyType(
                 "online-retail",
                 "UCI Online Retail or Online Retail II (.xlsx, .csv or .parquet; give its path)",
                 _load_online_retail,
-                Periods(pd.Timestamp("2011-06-30"), pd.Timestamp("2011-12-09")),
+                Periods(
+                    pd.Timestamp("2011-06-30"),
+                    pd.Timestamp("2011-12-09"),
+                    pd.Timestamp("2010-12-01"),
+                ),
             ),
             Dataset(
                 "synthetic",

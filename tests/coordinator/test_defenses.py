@@ -255,3 +255,47 @@ def test_trim_beta_outside_range_is_refused() -> None:
         make_aggregator(
             "trimmed-mean", fraction_train=1.0, weighted_by_key="num-examples", trim_beta=0.5
         )
+
+
+# central DP: nothing published from a raw update ------------------------------------------
+
+
+def _trained_reply(state: StateDict, update_hash: str | None) -> Message:
+    from tests.deployment.test_resume_and_replies import _metadata
+
+    partner = {"name": "p0", **({"update-hash": update_hash} if update_hash is not None else {})}
+    content = RecordDict(
+        {
+            "arrays": ArrayRecord(state),
+            "partner": ConfigRecord(partner),
+            "metrics": MetricRecord({}),
+        }
+    )
+    reply: Message = Message(content, metadata=_metadata(1))  # type: ignore[call-overload]
+    return reply
+
+
+def test_no_raw_update_hash_is_published_under_central_dp(global_state: StateDict) -> None:
+    import hashlib
+
+    from coordinator.defenses import published_update_hashes
+    from federation import state_bytes
+
+    update = _shifted(global_state, 2.0, seed=4)
+    raw = hashlib.sha256(state_bytes(update)).hexdigest()
+    salted = "5" * 64
+
+    central = published_update_hashes([("p0", _trained_reply(update, salted))], central_dp=True)
+    bare = published_update_hashes([("p0", _trained_reply(update, None))], central_dp=True)
+    local = published_update_hashes([("p0", _trained_reply(update, salted))], central_dp=False)
+
+    assert central == {"p0": salted}
+    assert bare == {"p0": "0" * 64}  # no commitment: stated as such, never the raw hash
+    assert local == {"p0": raw}  # local DP: the update itself is noised
+
+
+def test_the_norm_screen_is_off_under_central_dp() -> None:
+    from coordinator.defenses import norm_screen_bound
+
+    assert norm_screen_bound(50.0, central_dp=True) == 0.0
+    assert norm_screen_bound(50.0, central_dp=False) == 50.0

@@ -10,13 +10,12 @@ from coordinator.replies import average_metrics
 from tests.deployment.test_resume_and_replies import _metadata
 
 
-def _evaluated(node_id: int, customers: int, purchases: float, auc: float) -> Message:
+def _evaluated(node_id: int, customers: int, mae: float, auc: float) -> Message:
     metrics = MetricRecord(
         {
             "num-examples": customers,
             "n-customers": customers,
-            "actual-total-purchases": purchases,
-            "predicted-total-purchases": purchases / 2,
+            "mae-purchases": mae,
             "auc-any-repeat": auc,
         }
     )
@@ -25,13 +24,12 @@ def _evaluated(node_id: int, customers: int, purchases: float, auc: float) -> Me
     return reply
 
 
-def test_totals_are_summed_and_per_customer_metrics_averaged() -> None:
-    replies = [_evaluated(0, 100, 40.0, 0.6), _evaluated(1, 300, 200.0, 0.8)]
+def test_counts_are_summed_and_per_customer_metrics_averaged() -> None:
+    replies = [_evaluated(0, 100, 1.0, 0.6), _evaluated(1, 300, 2.0, 0.8)]
 
     out = average_metrics(replies)
 
     assert out["n-customers"] == 400
     assert out["num-examples"] == 400
-    assert out["actual-total-purchases"] == 240.0
-    assert out["predicted-total-purchases"] == 120.0
+    assert out["mae-purchases"] == pytest.approx((1.0 * 100 + 2.0 * 300) / 400)
     assert out["auc-any-repeat"] == pytest.approx((0.6 * 100 + 0.8 * 300) / 400)

@@ -151,7 +151,8 @@ def test_a_run_directory_with_only_a_manifest_is_compared_on_its_terms(tmp_path:
     with pytest.raises(ConfigMismatchError) as info:
         check_same_config(tmp_path, RunSettings(num_server_rounds=4))
 
-    assert info.value.keys == ["num-server-rounds"]
+    # num-evaluations is derived from num-server-rounds, so it differs too.
+    assert info.value.keys == ["num-evaluations", "num-server-rounds"]
 
 
 # the ServerApp with a fake grid ------------------------------------------------------------------

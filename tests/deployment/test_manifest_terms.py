@@ -29,7 +29,7 @@ from federation import (
     write_manifest,
 )
 from federation.manifest import CALIBRATED, FIXED, NOT_TERMS
-from privacy import DPConfig, RoundSchedule, noise_multiplier_for
+from privacy import DPConfig, RoundSchedule, epsilon_for, noise_multiplier_for
 
 CODE, ARCH = "c" * 64, "a" * 64
 runner = CliRunner()
@@ -55,6 +55,7 @@ TERM_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "target-delta": _floats(1e-9, 1e-3),
     "dp-accountant": st.sampled_from(["rdp", "prv"]),
     "max-grad-norm": _floats(0.01, 100.0),
+    "evaluation-noise-multiplier": _floats(0.5, 100.0),
     "central-dp": st.booleans(),
     "central-noise-multiplier": _floats(0.01, 10.0),
     "central-clipping-norm": _floats(0.01, 10.0),
@@ -64,6 +65,7 @@ TERM_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "learning-rate": _floats(1e-5, 1.0),
     "fraction-train": _floats(0.01, 1.0),
     "seed": st.integers(0, 2**31 - 1),
+    "calibration-start": _days("1996-01-01", "1996-12-31"),
     "calibration-end": _days("1997-01-01", "1997-12-31"),
     "holdout-end": _days("1998-01-01", "1998-12-31"),
     "max-events": st.integers(1, 512),
@@ -90,6 +92,7 @@ def test_every_run_config_key_is_a_term_or_named_as_not_one() -> None:
     keys = set(RunSettings().to_flower())
     terms = {key for section in MANIFEST_SECTIONS.values() for key in section}
     terms.discard("noise-calibration")  # derived from noise-multiplier, not a run-config key
+    terms.discard("num-evaluations")  # derived from num-server-rounds and evaluate-every
 
     assert terms | set(NOT_TERMS) == keys
     assert not terms & set(NOT_TERMS)
@@ -195,14 +198,30 @@ def test_a_partners_sigma_is_the_one_privacy_calibrates(customers: int, accounta
         accountant=settings_.dp_accountant,  # type: ignore[arg-type]
     )
 
-    expected = noise_multiplier_for(
+    alone = noise_multiplier_for(
         dp,
         sample_rate=schedule.sample_rate,
         steps=schedule.steps * settings_.num_server_rounds,
         target_delta=settings_.target_delta,
     )
+    evaluations = (settings_.evaluation_noise_multiplier, 1.0, settings_.planned_evaluations)
 
-    assert partner_noise_multiplier(settings_, customers) == expected
+    def spent(sigma: float) -> float:
+        training = (sigma, schedule.sample_rate, schedule.steps * settings_.num_server_rounds)
+        return epsilon_for(
+            [training, evaluations],
+            target_delta=settings_.target_delta,
+            accountant=settings_.dp_accountant,  # type: ignore[arg-type]
+        )
+
+    sigma = partner_noise_multiplier(settings_, customers)
+
+    # The run's training and its charged evaluations together spend target-epsilon, no more:
+    # the sigma is a little above the one of training alone, and the smallest that fits.
+    assert settings_.planned_evaluations == 3
+    assert sigma > alone
+    assert spent(sigma) <= settings_.target_epsilon
+    assert spent(sigma * 0.995) > settings_.target_epsilon
 
 
 def test_a_fixed_sigma_is_every_partners_sigma() -> None:
@@ -318,6 +337,29 @@ def test_approve_warns_first_when_dp_is_off(node: Path, tmp_path: Path) -> None:
     warning = text.find("WARNING: differential privacy is OFF")
     assert 0 <= warning < text.find("privacy terms")
     assert "noise multiplier at this partner" not in text
+
+
+def test_approve_warns_that_a_budgeted_node_will_refuse_a_run_without_dp(
+    node: Path, tmp_path: Path
+) -> None:
+    text, _ = _approve(node, RunSettings(dp=False), tmp_path)
+
+    assert "the run has dp = false and this node has an ε budget" in text
+    assert "will refuse every round and every evaluation" in text
+
+
+def test_approve_warns_when_the_run_asks_another_delta_than_the_nodes(
+    node: Path, tmp_path: Path
+) -> None:
+    from client_node.source import resolve_source
+    from privacy import PrivacyLedger
+
+    state = resolve_source({}, {"node-dir": str(node)}).state
+    PrivacyLedger(state.ledger_path).fix_delta(1e-6)
+
+    text, _ = _approve(node, RunSettings(target_delta=1e-5), tmp_path)
+
+    assert "target-delta 1e-05 is not this node's δ 1e-06" in text
 
 
 def test_approve_without_data_warns_and_still_shows_the_terms(node: Path, tmp_path: Path) -> None:

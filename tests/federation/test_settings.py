@@ -45,6 +45,11 @@ def test_the_accountants_of_privacy_are_accepted(accountant: str) -> None:
         ({"fraction-train": 1.5}, "fraction-train"),
         ({"target-delta": float("inf")}, "target-delta"),
         ({"calibration-end": "1998-07-01"}, "calibration-end"),
+        ({"calibration-start": "1997-09-30"}, "calibration-start"),
+        ({"target-delta": 1.5}, "target-delta"),
+        ({"epsilon-budget": 0.0}, "epsilon-budget"),
+        ({"epsilon-budget": float("nan")}, "epsilon-budget"),
+        ({"evaluation-noise-multiplier": 0.0}, "evaluation-noise-multiplier"),
         ({"holdout-end": "not a day"}, "holdout-end"),
     ],
 )
@@ -61,6 +66,19 @@ def test_unknown_keys_are_ignored_and_strings_parse_to_the_fields_types() -> Non
     assert (settings.num_server_rounds, settings.dp, settings.learning_rate) == (3, False, 0.01)
 
 
+def test_an_infinite_budget_means_none_and_round_trips() -> None:
+    settings = RunSettings.from_mapping({"epsilon-budget": "inf", "dp": False})
+
+    assert settings.epsilon_budget == float("inf")
+    assert RunSettings.from_mapping(settings.to_flower()) == settings
+
+
+def test_the_planned_evaluations_follow_the_coordinators_rule() -> None:
+    assert RunSettings(num_server_rounds=5, evaluate_every=1).planned_evaluations == 5
+    assert RunSettings(num_server_rounds=5, evaluate_every=2).planned_evaluations == 3  # 2, 4, 5
+    assert RunSettings(num_server_rounds=4, evaluate_every=10).planned_evaluations == 1
+
+
 def test_to_flower_round_trips() -> None:
     settings = dataclasses.replace(RunSettings(), dp_accountant="prv", num_partners=3)
 
@@ -71,7 +89,9 @@ def test_periods_and_feature_config_are_what_insight_takes() -> None:
     settings = RunSettings(calibration_end="1997-09-30", holdout_end="1998-06-30", max_events=16)
 
     assert settings.periods() == Periods(
-        calibration_end=pd.Timestamp("1997-09-30"), holdout_end=pd.Timestamp("1998-06-30")
+        calibration_end=pd.Timestamp("1997-09-30"),
+        holdout_end=pd.Timestamp("1998-06-30"),
+        calibration_start=pd.Timestamp("1997-01-01"),
     )
     assert settings.feature_config() == FeatureConfig(max_events=16, num_windows=6)
     assert settings.holdout_weeks == 39.0

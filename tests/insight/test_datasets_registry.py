@@ -11,15 +11,17 @@ from insight.protocol import Periods
 
 
 def test_online_retail_defaults_are_found_by_its_dataset_name() -> None:
-    expected = Periods(pd.Timestamp("2011-06-30"), pd.Timestamp("2011-12-09"))
+    expected = Periods(
+        pd.Timestamp("2011-06-30"), pd.Timestamp("2011-12-09"), pd.Timestamp("2010-12-01")
+    )
 
     assert default_periods("online-retail") == expected
     assert find_dataset("online-retail").periods == expected
 
 
-def test_cdnow_defaults_are_the_published_39_week_split() -> None:
+def test_cdnow_defaults_are_the_published_39_week_split_from_the_panels_first_day() -> None:
     assert default_periods("cdnow") == Periods(
-        pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30")
+        pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30"), pd.Timestamp("1997-01-01")
     )
 
 

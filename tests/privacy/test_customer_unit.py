@@ -9,7 +9,7 @@ from torch import Tensor
 from insight.models import CustomerSequenceModel
 from insight.training import CustomerWindows, TrainConfig, multitask_loss
 from privacy import DPConfig, train_private
-from privacy import training as private_training
+from privacy import engines as private_step
 from tests.privacy.conftest import synthetic_windows
 
 
@@ -29,7 +29,7 @@ def test_each_step_holds_distinct_customers(monkeypatch: pytest.MonkeyPatch) -> 
         steps.append([int(c) for c in batch[2][:, 0]])  # static[:, 0] is the customer's row
         return multitask_loss(model, batch, reduction=reduction)
 
-    monkeypatch.setattr(private_training, "multitask_loss", spy)
+    monkeypatch.setattr(private_step, "multitask_loss", spy)
     config = TrainConfig(epochs=3, batch_size=20, seed=1)
     stats = train_private(
         CustomerSequenceModel(), windows, config, DPConfig(), noise_multiplier=1.0

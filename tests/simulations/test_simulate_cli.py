@@ -35,8 +35,8 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _tiny_args(data: Path, *, rounds: int = 1) -> list[str]:
     return [
         "--dataset", "csv", "--data", str(data),
-        "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
-        "--partners", "2", "--split", "iid", "--rounds", str(rounds),
+        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
+        "--holdout-end", "1998-06-30", "--partners", "2", "--split", "iid", "--rounds", str(rounds),
         "--local-epochs", "1", "--min-customers", "10",
     ]  # fmt: skip
 
