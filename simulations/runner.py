@@ -34,6 +34,7 @@ from insight import (
 )
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
+from simulations.partner_insights import score_partners
 from simulations.report import write_report
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,8 @@ def run_simulation(
     events = read_progress(files.progress)
     if not any(e.get(Progress.EVENT) == Progress.END for e in events):
         raise SimulationError(f"the Flower run ended without a final model; see {files.flower_log}")
+    stage("each partner scores its own customers")
+    score_partners(run_dir, resolved)
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     stage("verifying the audit log")
