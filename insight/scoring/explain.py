@@ -92,32 +92,59 @@ _STEP_MATRIX = _group_matrix(STEP_FEATURES, STEP_GROUP)
 _STATIC_MATRIX = _group_matrix(STATIC_FEATURES, STATIC_GROUP)
 
 
+class AverageCustomer:
+    """The baseline's features (module doc), accumulated over chunks of customers."""
+
+    def __init__(self) -> None:
+        self._step_sum = torch.zeros(len(STEP_FEATURES), dtype=torch.float64)
+        self._steps = 0
+        self._static_sum = torch.zeros(len(STATIC_FEATURES), dtype=torch.float64)
+        self._customers = 0
+
+    def add(self, windows: WindowSet) -> None:
+        mask = torch.from_numpy(windows.mask[:, 0])
+        self._step_sum += torch.from_numpy(windows.seq[:, 0])[mask].double().sum(dim=0)
+        self._steps += int(mask.sum())
+        self._static_sum += torch.from_numpy(windows.static[:, 0]).double().sum(dim=0)
+        self._customers += windows.num_customers
+
+    def means(self) -> tuple[Tensor, Tensor]:
+        """(mean step features over real steps, mean static features), float32."""
+        steps, customers = max(self._steps, 1), max(self._customers, 1)
+        return (self._step_sum / steps).float(), (self._static_sum / customers).float()
+
+
 def explain(
     model: CustomerSequenceModel,
     windows: WindowSet,
     *,
+    average: AverageCustomer | None = None,
     steps: tuple[int, ...] = (16, 64, 256),
     tolerance: float = 1e-3,
     batch_size: int = 1024,
 ) -> Explanations:
     """Group attributions of each customer's expected purchases (first window of ``windows``).
 
-    The path integral is taken with Gauss-Legendre nodes, ``steps[0]`` of them first; a
-    customer whose completeness error exceeds ``tolerance * |f(x)|`` is computed again with
-    the next, larger number of steps (the max-pooling and clamps make the integrand kinked for
-    a few customers). ``delta`` holds the error of the last computation of each customer.
+    The baseline is ``average`` (default: the average of ``windows``' own customers). The path
+    integral is taken with Gauss-Legendre nodes, ``steps[0]`` of them first; a customer whose
+    completeness error exceeds ``tolerance * |f(x)|`` is computed again with the next, larger
+    number of steps (the max-pooling and clamps make the integrand kinked for a few
+    customers). ``delta`` holds the error of the last computation of each customer.
     Requires prediction windows (one window per customer) and at least one step count.
     """
     if not steps:
         raise ValueError("steps must name at least one number of integration steps")
+    if average is None:
+        average = AverageCustomer()
+        average.add(windows)
+    step_mean, static_mean = average.means()
     net = _frozen_copy(model)
     seq = torch.from_numpy(windows.seq[:, 0])
     mask = torch.from_numpy(windows.mask[:, 0])
     static = torch.from_numpy(windows.static[:, 0])
     horizon = torch.from_numpy(windows.horizon[:, 0])
-    step_mean = seq[mask].mean(dim=0) if mask.any() else seq.new_zeros(seq.shape[-1])
     seq_base = torch.where(mask[..., None], step_mean, seq)
-    static_base = static.mean(dim=0).expand_as(static).clone()
+    static_base = static_mean.expand_as(static).clone()
     col = STATIC_FEATURES.index("log_horizon")
     static_base[:, col] = static[:, col]
     inputs = (seq, static, mask, horizon, seq_base, static_base)

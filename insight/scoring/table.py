@@ -19,6 +19,7 @@ Columns (see ``docs/scoring.md`` for each derivation):
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ from insight.errors import InsightError
 from insight.features import FeatureConfig, WindowSet, build_prediction_windows
 from insight.models import CustomerSequenceModel
 from insight.protocol import collapse_daily, truncate_events
-from insight.scoring.explain import explain, top_drivers
+from insight.scoring.explain import GROUPS, AverageCustomer, explain, top_drivers
 from insight.scoring.process import (
     BuyingProcess,
     count_interval,
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 NO_AMOUNTS_NOTE = (
     "the events hold no amounts: expected_spend and the clv columns are left out, and the "
-    "amounts feature group is zero for every customer"
+    "amounts feature group explains next to nothing (every customer's amounts are alike)"
 )
 
 
@@ -56,6 +57,7 @@ class ScoreOptions:
     discount_rate: float = 0.10
     explain: bool = True
     batch_size: int = 4096
+    chunk_customers: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,59 @@ def score_customers(
 ) -> ScoreResult:
     """Score every customer with an event on or before ``options.as_of``.
 
+    Customers are featurised and scored ``options.chunk_customers`` at a time, so memory stays
+    bounded for a million customers; segments use every customer at once. Explanations take a
+    second pass, since their baseline is the average over all customers.
+
     Raises:
         InsightError: no event on or before the as-of date, or a horizon that is not positive.
     """
     if not options.horizon_weeks > 0:
         raise InsightError(f"the horizon must be positive, got {options.horizon_weeks} weeks")
     as_of = pd.Timestamp(options.as_of).normalize()
-    daily = truncate_events(collapse_daily(events), as_of)
+    daily = truncate_events(collapse_daily(events), as_of)  # sorted by customer, then day
     if daily.empty:
         raise InsightError(f"no events on or before the as-of date {as_of.date()}")
-    windows = build_prediction_windows(
-        daily, calibration_end=as_of, horizon_weeks=options.horizon_weeks, config=options.features
+    chunks = _chunks(daily, options.chunk_customers)
+    parts, average = [], AverageCustomer()
+    for chunk in chunks:
+        windows = _windows(chunk, as_of, options)
+        parts.append(_score_chunk(model, windows, options))
+        average.add(windows)
+    table = pd.concat(parts, ignore_index=True)
+    notes = [] if options.has_amounts else [NO_AMOUNTS_NOTE]
+    table["churn_risk"] = churn_risk(table["p_alive"].to_numpy())
+    table["segment"] = _segments(daily, table["customer_id"].to_numpy(), as_of)
+    importance, max_error = None, None
+    if options.explain:
+        found = [explain(model, _windows(c, as_of, options), average=average) for c in chunks]
+        groups = np.concatenate([e.groups for e in found])
+        table["top_drivers"] = top_drivers(groups)
+        importance = {g: float(v) for g, v in zip(GROUPS, np.abs(groups).mean(axis=0), strict=True)}
+        max_error = max(float(np.abs(e.delta).max(initial=0.0)) for e in found)
+    else:
+        notes.append("explanations were not computed: no top_drivers column")
+    logger.info("scored %d customers", len(table))
+    return ScoreResult(table, importance, max_error, notes)
+
+
+def _chunks(daily: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """``daily`` cut between customers, ``size`` customers a piece (requires it sorted by id)."""
+    ids = daily["customer_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    cuts = [*starts[::size].tolist(), len(daily)]
+    return [daily.iloc[lo:hi] for lo, hi in itertools.pairwise(cuts)]
+
+
+def _windows(chunk: pd.DataFrame, as_of: pd.Timestamp, options: ScoreOptions) -> WindowSet:
+    return build_prediction_windows(
+        chunk, calibration_end=as_of, horizon_weeks=options.horizon_weeks, config=options.features
     )
+
+
+def _score_chunk(
+    model: CustomerSequenceModel, windows: WindowSet, options: ScoreOptions
+) -> pd.DataFrame:
     proc, p_purchase, expected = _process(model, windows, options.batch_size)
     horizon = windows.horizon[:, 0].astype(np.float64)
     low, high = count_interval(proc, horizon, 0.8)
@@ -99,23 +142,9 @@ def score_customers(
             "expected_purchases_p90": high,
         }
     )
-    notes = []
     if options.has_amounts:
         _add_value(table, proc, horizon, expected, (low, high), options.discount_rate)
-    else:
-        notes.append(NO_AMOUNTS_NOTE)
-    table["churn_risk"] = churn_risk(proc.pi)
-    table["segment"] = _segments(daily, windows, as_of)
-    importance, max_error = None, None
-    if options.explain:
-        ex = explain(model, windows)
-        table["top_drivers"] = top_drivers(ex.groups)
-        importance = ex.global_importance()
-        max_error = float(np.abs(ex.delta).max()) if len(ex.delta) else 0.0
-    else:
-        notes.append("explanations were not computed: no top_drivers column")
-    logger.info("scored %d customers", len(table))
-    return ScoreResult(table, importance, max_error, notes)
+    return table
 
 
 @torch.no_grad()
@@ -160,11 +189,11 @@ def _add_value(
     table["clv_p90"] = interval[1] * proc.spend * factor
 
 
-def _segments(daily: pd.DataFrame, windows: WindowSet, as_of: pd.Timestamp) -> np.ndarray:
+def _segments(daily: pd.DataFrame, ids: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
     days = daily["timestamp"].to_numpy("datetime64[D]").astype(np.int64)
     frame = pd.DataFrame({"customer_id": daily["customer_id"].to_numpy(), "day": days})
     grouped = frame.groupby("customer_id", sort=True)["day"].agg(["min", "max", "size"])
-    grouped = grouped.reindex(windows.customer_ids.astype(str))
+    grouped = grouped.reindex(ids.astype(str))
     today = as_of.to_datetime64().astype("datetime64[D]").astype(np.int64)
     return rfm_segments(
         recency_weeks=(today - grouped["max"].to_numpy(np.float64)) / 7,
