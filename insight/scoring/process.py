@@ -99,14 +99,22 @@ def count_cdf(proc: BuyingProcess, horizon: FloatArray, top: int) -> torch.Tenso
         for v in (proc.pi, proc.lam, proc.mu, horizon)
     )
     k = torch.arange(top + 1, dtype=torch.float64)[None, :]
+    log_factorial = torch.lgamma(k + 1)
     total = lam + mu
     log_r = torch.log(lam) - torch.log(total)
-    ended = (mu / total) * torch.exp(k * log_r) * torch.special.gammainc(k + 1, total * h)
+    # P(Gamma(k + 1) <= x) = P(Poisson(x) > k): cheaper than the incomplete gamma, and exact.
+    x = total * h
+    gamma_cdf = (1 - torch.cumsum(_poisson_pmf(k, x, log_factorial), dim=1)).clamp(min=0)
+    ended = (mu / total) * torch.exp(k * log_r) * gamma_cdf
     lam_h = lam * h
-    poisson = torch.exp(k * torch.log(lam_h) - lam_h - torch.lgamma(k + 1))
+    poisson = _poisson_pmf(k, lam_h, log_factorial)
     pmf = pi * (ended + torch.exp(-mu * h) * poisson)
     pmf[:, 0] += (1 - pi)[:, 0]
     return torch.cumsum(pmf, dim=1)
+
+
+def _poisson_pmf(k: torch.Tensor, mean: torch.Tensor, log_factorial: torch.Tensor) -> torch.Tensor:
+    return torch.exp(k * torch.log(mean) - mean - log_factorial)
 
 
 def _chunk_interval(
