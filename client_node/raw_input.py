@@ -120,13 +120,13 @@ def _read_checked(path: Path, schema: PartnerSchema, limits: RawLimits) -> pd.Da
     )
     table = read_table(path, options)
     frame = table.frame
-    for column, default in OPTIONAL_EVENT_COLUMNS.items():
-        if column not in frame.columns:
-            frame[column] = default  # a visit log: one unit a row, no amounts
     for column, role in _required_columns(schema).items():
         if column not in frame.columns:
             hint = _header_hint(frame.columns) if table.unit == "line" else ""
             raise located(source, f"missing required column '{column}' ({role}){hint}")
+    for column, default in OPTIONAL_EVENT_COLUMNS.items():
+        if column not in frame.columns:
+            frame[column] = default  # a visit log: one unit a row, no amounts
 
     checks = [
         check_dates(frame["timestamp"], "timestamp", source, *limits.date_range()),
