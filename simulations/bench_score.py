@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--explain-customers", type=int, default=100_000)
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args(argv)
+    if not 0 < args.explain_customers <= args.customers:
+        parser.error("--explain-customers must be between 1 and --customers")
     console = Console()
     model = _model(args.model)
     rows: list[tuple[str, str, str]] = []
