@@ -13,7 +13,7 @@ err = Console(stderr=True)
 @bench_app.command("all")
 def bench_all() -> None:
     """Every benchmark, one after the other."""
-    for name in ("federated", "dp", "audit", "pii", "deployment"):
+    for name in ("federated", "dp", "audit", "pii", "deployment", "score"):
         console.rule(name)
         _run_bench(name)
 
@@ -34,7 +34,7 @@ def _run_bench(name: str) -> None:
         module.main()
 
 
-for _name in ("federated", "audit", "pii", "dp", "deployment"):
+for _name in ("federated", "audit", "pii", "dp", "deployment", "score"):
     bench_app.command(_name, help=f"The {_name} benchmark.")(
         (lambda n: lambda: _run_bench(n))(_name)
     )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from cli import pii_cmd
+from cli import pii_cmd, score_cmd
 from cli.deploy_common import (
     console,
     err,
@@ -326,3 +326,4 @@ node_app.command("approvals")(node_approvals)
 node_app.command("keygen", help="Create a partner's pseudonymization key file (0600).")(
     pii_cmd.keygen
 )
+node_app.command("score")(score_cmd.node_score)

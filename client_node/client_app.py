@@ -27,7 +27,7 @@ from client_node.approval import approval_refusal
 from client_node.errors import ClientNodeError
 from client_node.source import PartnerSource, resolve_source
 from client_node.witnessing import cosign, cosigner, latest_size
-from federation import Action, NodeConfig, Partner, Query, Record, Status, TrainRequest
+from federation import Action, Homecoming, NodeConfig, Partner, Query, Record, Status, TrainRequest
 
 if TYPE_CHECKING:
     from federation import RunSettings
@@ -232,6 +232,10 @@ def query(msg: Message, context: Context) -> Message:
             )
         except SplitViewError as exc:
             reply[Partner.REFUSAL] = f"split view: {exc}"
+    elif action == Homecoming.ACTION:
+        from client_node.homecoming import answer as model_home
+
+        reply.update(model_home(state, source.name, dict(config.items())))
     else:
         reply[Partner.REFUSAL] = f"unknown query action {action!r}"
     return Message(content=RecordDict({Record.PARTNER: ConfigRecord(reply)}), reply_to=msg)

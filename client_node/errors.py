@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ClientNodeError", "PartnerDataError"]
+__all__ = ["ClientNodeError", "ModelRefusedError", "PartnerDataError"]
 
 
 class ClientNodeError(Exception):
@@ -11,3 +11,7 @@ class ClientNodeError(Exception):
 
 class PartnerDataError(ClientNodeError):
     """The partner's data cannot be used (missing, malformed, or empty after filtering)."""
+
+
+class ModelRefusedError(ClientNodeError):
+    """A final model sent home does not match the run_end record this node cosigned."""

@@ -10,9 +10,11 @@ Accepted files:
 Columns: every column the partner schema names, and the event columns ``timestamp`` (ISO 8601
 text such as ``2024-01-31`` or ``2024-01-31 14:05:00``, or a datetime column; offsets are
 converted to UTC), ``quantity`` (a finite number) and ``amount`` (a finite number, 0 or more),
-as `insight.validate_events` requires. Other columns pass through. Dates must fall within
-`RawLimits`: from 1970-01-01 up to and including tomorrow (UTC) by default, which catches
-typed-in years such as 1850 or 2300 and keeps every date within pandas' Timestamp bounds.
+as `insight.validate_events` requires. A visit log may lack ``quantity`` (each row is then one
+unit) and ``amount`` (each row 0: scoring then leaves spend and value out). Other columns pass
+through. Dates must fall within `RawLimits`: from 1970-01-01 up to and including tomorrow (UTC)
+by default, which catches typed-in years such as 1850 or 2300 and keeps every date within
+pandas' Timestamp bounds.
 
 Rows without a customer id are dropped by `pseudonymize_table` whatever else they hold, so only
 rows with one are checked; those are checked whether or not the customer consented.
@@ -55,6 +57,8 @@ from insight.tables import (
 __all__ = ["EVENT_COLUMNS", "RawLimits", "read_partner_file"]
 
 EVENT_COLUMNS: tuple[str, ...] = ("timestamp", "quantity", "amount")
+# Event columns a file may lack (a visit log): the value every row then gets.
+OPTIONAL_EVENT_COLUMNS: dict[str, float] = {"quantity": 1.0, "amount": 0.0}
 EARLIEST_DATE = date(1970, 1, 1)
 
 BoolArray = npt.NDArray[np.bool_]
@@ -120,6 +124,9 @@ def _read_checked(path: Path, schema: PartnerSchema, limits: RawLimits) -> pd.Da
         if column not in frame.columns:
             hint = _header_hint(frame.columns) if table.unit == "line" else ""
             raise located(source, f"missing required column '{column}' ({role}){hint}")
+    for column, default in OPTIONAL_EVENT_COLUMNS.items():
+        if column not in frame.columns:
+            frame[column] = default  # a visit log: one unit a row, no amounts
 
     checks = [
         check_dates(frame["timestamp"], "timestamp", source, *limits.date_range()),
@@ -155,7 +162,8 @@ def _required_columns(schema: PartnerSchema) -> dict[str, str]:
     if schema.consent_column is not None:
         roles[schema.consent_column] = "the schema's consent column"
     for column in EVENT_COLUMNS:
-        roles.setdefault(column, "an event column")
+        if column not in OPTIONAL_EVENT_COLUMNS:
+            roles.setdefault(column, "an event column")
     return roles
 
 

@@ -17,6 +17,7 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from coordinator.audit_trail import AuditTrail, load_or_create_signer
+from coordinator.homecoming import send_model_home
 from coordinator.round_record import summarize
 from coordinator.rounds import run_federation
 from coordinator.run_guard import RunLock, check_not_finished, check_same_config, store_run_config
@@ -57,6 +58,7 @@ def run_locked(grid: Grid, settings: RunSettings, run_dir: Path) -> None:
         result = run_federation(
             grid, settings, run_dir, audit, manifest_hash=str(manifest["manifest_sha256"])
         )
+        send_model_home(grid, run_dir, audit)
     finally:
         audit.close()
     files.federation_summary.write_text(json.dumps(summarize(result), indent=2))

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from federation.errors import FederationError, LaunchError, ManifestError, SettingsError
     from federation.keys import (
         Action,
+        Homecoming,
         Metric,
         NodeConfig,
         Partner,
@@ -62,6 +63,7 @@ _WHERE = {
     "ManifestError": "federation.errors",
     "SettingsError": "federation.errors",
     "Action": "federation.keys",
+    "Homecoming": "federation.keys",
     "Metric": "federation.keys",
     "NodeConfig": "federation.keys",
     "Partner": "federation.keys",
@@ -114,6 +116,7 @@ __all__ = [
     "Action",
     "DPTerms",
     "FederationError",
+    "Homecoming",
     "LaunchError",
     "LocalSuperLink",
     "ManifestError",

@@ -14,6 +14,7 @@ from typing import Final
 
 __all__ = [
     "Action",
+    "Homecoming",
     "Metric",
     "NodeConfig",
     "Partner",
@@ -126,3 +127,18 @@ class Progress:
     STOPPED: Final = "stopped"  # the same; the run ends (every partner refused)
     FAILED: Final = "failed"  # reason: the run stopped on an error (a restart resumes it)
     END: Final = "end"  # final_model_sha256 (None: no model), stopped_early
+
+
+class Homecoming:
+    """The final model's trip home (``Action.MODEL_HOME`` queries): keys of the query's config
+    record, and of the reply's ``Record.PARTNER`` record."""
+
+    ACTION: Final = "model-home"  # value of ``Query.ACTION``
+    RUN: Final = "run"  # the run's name: the node keeps ``models/<run>.pt``
+    ORIGIN: Final = "origin"  # the audit log's origin line
+    MODEL: Final = "model"  # bytes of the final model file
+    MANIFEST: Final = "manifest"  # the run's manifest, JSON text
+    RECORD: Final = "run-end-record"  # bytes of the log's last leaf, the run_end record
+    TREE_SIZE: Final = "tree-size"  # the log's size; the record is its last leaf
+    INCLUSION: Final = "inclusion-proof"  # hex hashes, comma-separated
+    KEPT: Final = "kept-model-sha256"  # reply: the sha256 of the model the node kept

@@ -124,11 +124,17 @@ class CustomerSequenceModel(nn.Module):
         return out
 
     @staticmethod
-    def forecast(params: Tensor, horizon: Tensor) -> Forecast:
+    def process(params: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The buying process of raw ``params`` [B, 4]: (pi, lam, mu, spend_per_purchase)."""
         pi = torch.sigmoid(params[:, 0])
         lam = torch.exp(params[:, 1].clamp(-12, 4)) + _MIN_RATE
         mu = torch.exp(params[:, 2].clamp(-12, 4)) + _MIN_RATE
         per_purchase = torch.exp(params[:, 3].clamp(-5, 12))
+        return pi, lam, mu, per_purchase
+
+    @staticmethod
+    def forecast(params: Tensor, horizon: Tensor) -> Forecast:
+        pi, lam, mu, per_purchase = CustomerSequenceModel.process(params)
         expected = pi * lam * -torch.expm1(-mu * horizon) / mu
         prob_any = pi * lam / (lam + mu) * -torch.expm1(-(lam + mu) * horizon)
         return Forecast(

@@ -36,6 +36,7 @@ from insight import (
 from privacy import PrivacyConfigError, check_delta_bound
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
+from simulations.partner_insights import score_partners
 from simulations.report import write_report
 
 logger = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ def run_simulation(
             f"the Flower run ended without a final model ({why_no_model(events)}); "
             f"see {files.flower_log} and {files.progress}"
         )
+    stage("each partner scores its own customers")
+    score_partners(run_dir, resolved)
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     stage("verifying the audit log")

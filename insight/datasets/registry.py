@@ -117,13 +117,16 @@ def _load_synthetic(path: Path | None, columns: str) -> EventTable:
 def _load_csv(path: Path | None, columns: str) -> EventTable:
     if path is None:
         raise InsightError("the csv dataset needs the path of a CSV or Parquet file")
-    fields = parse_columns(_CANONICAL) | parse_columns(columns)
+    given = parse_columns(columns)
+    fields = parse_columns(_CANONICAL) | given
     mapping = ColumnMapping(
         customer_id=fields["customer_id"],
         timestamp=fields["timestamp"],
         quantity=fields["quantity"],
         amount=fields["amount"],
         date_format=fields.get("date_format"),
+        # A visit log may have neither: only columns the user mapped must be there.
+        optional=tuple(f for f in ("quantity", "amount") if f not in given),
     )
     return load_table(path, mapping)
 

@@ -25,7 +25,9 @@ __all__ = ["ColumnMapping", "load_table"]
 class ColumnMapping:
     """Names of the source columns that hold each event field.
 
-    ``quantity=None`` counts every row as one unit. ``date_format`` is a strptime format for
+    ``quantity=None`` counts every row as one unit. A field named in ``optional`` (``quantity``
+    or ``amount``) may be missing from the file: every row then counts as one unit, or as an
+    amount of 0 (a visit log without amounts). ``date_format`` is a strptime format for
     text timestamps; ``None`` means ISO 8601 (``2011-06-30`` or ``2011-06-30 14:05:00``).
     Columns named in ``extra`` are carried through unchanged under their own names.
     """
@@ -36,6 +38,7 @@ class ColumnMapping:
     amount: str
     date_format: str | None = None
     extra: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
 
 def load_table(
@@ -57,9 +60,16 @@ def load_table(
     frame, lines = table.frame, table.lines
     assert lines is not None, "a public read locates every row"
 
-    wanted = [mapping.customer_id, mapping.timestamp, mapping.amount, *mapping.extra]
-    if mapping.quantity is not None:
-        wanted.append(mapping.quantity)
+    absent = {
+        field
+        for field, column in (("quantity", mapping.quantity), ("amount", mapping.amount))
+        if field in mapping.optional and column not in frame.columns
+    }
+    quantity_column = None if "quantity" in absent else mapping.quantity
+    wanted = [mapping.customer_id, mapping.timestamp, *mapping.extra]
+    wanted += [c for f, c in (("amount", mapping.amount),) if f not in absent]
+    if quantity_column is not None:
+        wanted.append(quantity_column)
     for column in wanted:
         if column not in frame.columns:
             raise DataError(
@@ -79,12 +89,17 @@ def load_table(
         lines=lines,
         formats=formats,
     )
-    amount = parse_numbers(frame[mapping.amount], column=mapping.amount, source=source, lines=lines)
-    if mapping.quantity is None:
+    if "amount" in absent:
+        amount = np.zeros(len(frame), dtype=np.float64)
+    else:
+        amount = parse_numbers(
+            frame[mapping.amount], column=mapping.amount, source=source, lines=lines
+        )
+    if quantity_column is None:
         quantity = np.ones(len(frame), dtype=np.float64)
     else:
         quantity = parse_numbers(
-            frame[mapping.quantity], column=mapping.quantity, source=source, lines=lines
+            frame[quantity_column], column=quantity_column, source=source, lines=lines
         )
     events = pd.DataFrame(
         {

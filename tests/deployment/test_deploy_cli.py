@@ -205,11 +205,11 @@ def test_node_init_refuses_a_file_without_a_required_column(
     tmp_path: Path, coordinator: Path
 ) -> None:
     data = tmp_path / "events.csv"
-    data.write_text("customer_id,timestamp,quantity\n00001,1997-01-02,1\n", encoding="utf-8")
+    data.write_text("customer_id,quantity,amount\n00001,1,10.5\n", encoding="utf-8")
 
     result = _node_init(tmp_path / "p0", coordinator, data=data)
 
-    _refused(result, "missing required column 'amount'")
+    _refused(result, "missing required column 'timestamp'")
     assert "events.csv" in _squashed(result.output)
     assert not (tmp_path / "p0").exists()
 
@@ -283,11 +283,11 @@ def test_node_start_stops_on_bad_data_before_starting_flower(
 
     started: list[list[str]] = []
     monkeypatch.setattr(cli.node_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0)
-    _break_data(node, "customer_id,timestamp,quantity\n00001,1997-01-02,1\n")
+    _break_data(node, "customer_id,quantity,amount\n00001,1,10.5\n")
 
     result = _run("node", "start", node)
 
-    _refused(result, "missing required column 'amount'")
+    _refused(result, "missing required column 'timestamp'")
     assert started == []
 
 

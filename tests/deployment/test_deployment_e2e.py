@@ -44,7 +44,7 @@ def partner_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         files[f"p{i}"] = folder / f"p{i}.parquet"
         part.to_parquet(files[f"p{i}"])
     bad = folder / "bad.csv"
-    bad.write_text("customer_id,timestamp,quantity\n00001,1997-01-01,1\n", encoding="utf-8")
+    bad.write_text("customer_id,quantity,amount\n00001,1,10\n", encoding="utf-8")
     files["bad"] = bad
     return files
 
@@ -98,7 +98,7 @@ def test_secure_federation_with_bad_partners(
         bad = fed.add_node("bad", partner_files["bad"], check=False)
         for command in ("check", "start"):
             refused = fed.cli("node", command, str(bad), check=False, timeout=120)
-            assert "missing required column 'amount'" in " ".join(refused.split()), refused
+            assert "missing required column 'timestamp'" in " ".join(refused.split()), refused
         fed.add_node("evil", partner_files["p0"])
         fed.add_node("shy", partner_files["p1"])
         fed.add_node("stranger", partner_files["p2"], allow=False)
@@ -135,7 +135,7 @@ def test_secure_federation_with_bad_partners(
         assert first["participants"] == ["p0", "p1", "p2"]
         assert "not approved" in first["refusals"]["shy"]
         assert str(partner_files["bad"]) in first["errors"]["bad"]
-        assert "amount" in first["errors"]["bad"]
+        assert "timestamp" in first["errors"]["bad"]
         assert "norm" in first["rejected"]["evil"]
         # Excluded after round 1: not asked again.
         assert second["participants"] == ["p0", "p1", "p2"]

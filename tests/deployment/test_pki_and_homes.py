@@ -334,9 +334,9 @@ def test_init_node_refuses_unreadable_data_and_writes_nothing(
     tmp_path: Path, ca_file: Path
 ) -> None:
     data = tmp_path / "events.csv"
-    data.write_text("customer_id,timestamp,quantity\nc1,1997-01-01,1\n", encoding="utf-8")
+    data.write_text("customer_id,quantity,amount\nc1,1,10\n", encoding="utf-8")
 
-    with pytest.raises(PartnerDataError, match="missing required column 'amount'") as info:
+    with pytest.raises(PartnerDataError, match="missing required column 'timestamp'") as info:
         _init_node(tmp_path / "node", ca_file, data_path=data, check_data=True)
 
     assert str(data) in str(info.value)

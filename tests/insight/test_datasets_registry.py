@@ -68,3 +68,20 @@ def test_csv_is_read_through_its_column_mapping(tmp_path: Path) -> None:
 
     assert table.events["customer_id"].tolist() == ["a"]
     assert table.events["amount"].tolist() == [10.5]
+
+
+def test_a_csv_visit_log_with_only_customer_and_date_loads_with_no_amounts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "visits.csv"
+    path.write_text("customer_id,timestamp\na,2024-01-02\na,2024-02-03\nb,2024-01-05\n")
+    events = load_dataset("csv", path).events
+    assert events["quantity"].tolist() == [1.0, 1.0, 1.0]
+    assert events["amount"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_mapped_amount_column_must_be_there(tmp_path: Path) -> None:
+    path = tmp_path / "visits.csv"
+    path.write_text("customer_id,timestamp\na,2024-01-02\n")
+    with pytest.raises(InsightError, match="paid"):
+        load_dataset("csv", path, "amount=paid")

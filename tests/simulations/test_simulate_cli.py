@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,22 @@ def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
     assert scanned >= 8
     assert leaks == []
 
+    # Every partner scored its own customers at home; no score and no scored customer id is in
+    # anything the coordinator holds (the run directory outside the partners' homes).
+    outside = [p for p in run_dir.rglob("*") if p.is_file() and homes not in p.parents]
+    assert not [p for p in outside if p.name.startswith("scores")]
+    blobs = [p.read_bytes() for p in outside]
+    for home in sorted(homes.glob("partner-*")):
+        scores = pd.read_parquet(home / "insights" / "scores.parquet")
+        assert len(scores) > 50
+        values = [f"{v!r}".encode() for v in scores["expected_purchases"].head(50)]
+        values += [struct.pack("<d", v) for v in scores["p_alive"].head(50)]
+        values += [str(v).encode() for v in scores["customer_id"]]
+        found = [
+            v for v in values if any(v in blob for blob in blobs) or v.decode("latin-1") in output
+        ]
+        assert found == [], home.name
+
 
 def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
     tiny_csv: Path, tmp_path: Path
@@ -196,3 +213,29 @@ def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
     expected = epsilon_for([(1.5, 1.0, 2)], target_delta=1e-5, accountant="rdp")
     assert central["epsilon"] == pytest.approx(expected)
     assert report["audit"]["verified"] is True
+
+
+def test_a_visit_log_without_amounts_runs_end_to_end_and_every_partner_scores(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    visits = tmp_path / "visits.csv"
+    pd.read_csv(tiny_csv, dtype={"customer_id": str})[["customer_id", "timestamp"]].to_csv(
+        visits, index=False
+    )
+    run_dir, report, _ = _simulate(_tiny_args(visits), tmp_path / "runs")
+    digest = report["model_sha256"]
+    kept = json.loads((run_dir / "homecoming.json").read_text())
+    assert kept == {"partner-0": f"kept {digest}", "partner-1": f"kept {digest}"}
+    for name in ("partner-0", "partner-1"):
+        home = run_dir / "partner-homes" / name
+        model = home / "models" / f"{run_dir.name}.pt"
+        assert hashlib.sha256(model.read_bytes()).hexdigest() == digest
+        assert (home / "models" / f"{run_dir.name}.manifest.json").is_file()
+        scores = pd.read_parquet(home / "insights" / "scores.parquet")
+        raw_ids = set(pd.read_parquet(home / "raw.parquet")["customer_id"].astype(str))
+        assert set(scores["customer_id"]) <= raw_ids and len(scores) > 100
+        assert "clv" not in scores.columns and scores["top_drivers"].str.len().gt(0).all()
+        insight = json.loads((home / "insights" / "report.json").read_text())
+        assert insight["horizon_weeks"] == pytest.approx(39.0)
+        assert insight["as_of"] == "1997-09-30"
+        assert any("no amounts" in note for note in insight["notes"])
