@@ -95,6 +95,7 @@ def _play_round(run: FederationRun, rnd: int) -> bool:
     t0 = time.perf_counter()
     started = now()
     replies = _train(run, rnd)
+    run.audit.check_round(replies, rnd, dp=run.settings.dp)
     clock = _Clock(t0=t0, started=started, train_phase=time.perf_counter() - t0)
     _exclude(run, replies)
     withheld = _withheld(run, rnd, replies, clock)
@@ -108,7 +109,12 @@ def _play_round(run: FederationRun, rnd: int) -> bool:
 def _train(run: FederationRun, rnd: int) -> SortedReplies:
     """Send the global model to the partners the strategy samples; sort their replies."""
     global_state = run.arrays.to_torch_state_dict()
-    config = ConfigRecord({TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs})
+    config = ConfigRecord(
+        {
+            TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs,
+            TrainRequest.ORIGIN: run.audit.log.origin,
+        }
+    )
     sent = list(run.strategy.configure_train(rnd, run.arrays, config, run.active))  # type: ignore[arg-type]
     replies = list(run.grid.send_and_receive(sent, timeout=run.settings.round_timeout))
     return sort_replies(
@@ -192,6 +198,7 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
         commitments,
         clock.started,
         spent=spent,
+        central=run.central.record(len(ok)),
     )
     run.audit.round(run.grid, run.nodes, **fields)
     append_ledger(run.dir.epsilon_ledger, rnd, spent, run.cumulative, run.budgets, replies.refusals)

@@ -10,11 +10,12 @@ from privacy.errors import (
     PrivacyError,
     UnsupportedModelError,
 )
-from privacy.ledger import LedgerEntry, PrivacyLedger
+from privacy.ledger import LEDGER_GENESIS, LedgerEntry, PrivacyLedger, ledger_link
 from privacy.mia import membership_inference_auc
 from privacy.training import PrivateTrainStats, RoundSchedule, round_schedule, train_private
 
 __all__ = [
+    "LEDGER_GENESIS",
     "BudgetExceededError",
     "DPConfig",
     "LedgerEntry",
@@ -29,6 +30,7 @@ __all__ = [
     "calibrate_noise",
     "default_delta",
     "epsilon_for",
+    "ledger_link",
     "membership_inference_auc",
     "noise_multiplier_for",
     "plan_round",
