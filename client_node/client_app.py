@@ -24,6 +24,7 @@ from flwr.clientapp import ClientApp
 from audit import AuditError
 from client_node.approval import approval_refusal, requires_approval
 from client_node.errors import ClientNodeError
+from client_node.node_state import NodeState
 from client_node.source import PartnerSource, resolve_source
 from client_node.statement import signed_statement
 from client_node.witnessing import cosign, cosigner, latest_size, pin_log, pinned_origins, refusal
@@ -155,6 +156,28 @@ def evaluate(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
+def _joins(context: Context, state: NodeState, name: str, origin: str) -> bool:
+    """Whether this hello is the partner joining the run (it then pins the log). A simulated
+    partner's home is made for its run: it joins at the run's first hello, once. A node that
+    requires approval joins a log only for a run whose manifest it approved.
+
+    Notes:
+        A deployed node pins the origin and key of the first hello of an approved run, so a
+        coordinator that forks to a new origin later is refused; the manifest does not yet
+        name the origin and key (to be pinned at approval itself).
+    """
+    from federation import RunSettings
+
+    pins = pinned_origins(state, name)
+    node_config = dict(context.node_config)
+    if not requires_approval(state, node_config):
+        return not pins
+    if origin in pins:
+        return False
+    settings = RunSettings.from_mapping(dict(context.run_config))
+    return approval_refusal(state, node_config, settings) == ""
+
+
 def _hex_list(value: object) -> list[bytes]:
     return [bytes.fromhex(h) for h in str(value or "").split(",") if h]
 
@@ -172,14 +195,7 @@ def query(msg: Message, context: Context) -> Message:
         reply[Partner.WITNESS_VKEY] = cosigner(state, source.name).verifier.vkey
         origin = str(config.get(Query.ORIGIN, ""))
         vkey = str(config.get(Query.COORDINATOR_VKEY, ""))
-        node_config = dict(context.node_config)
-        # A simulated partner's home is made for its run: it joins at the run's first hello.
-        # A deployed node joins when it approves a manifest naming the log, never here.
-        if (
-            vkey
-            and not requires_approval(state, node_config)
-            and not pinned_origins(state, source.name)
-        ):
+        if vkey and _joins(context, state, source.name, origin):
             try:
                 pin_log(state, source.name, origin, vkey)
             except AuditError as exc:

@@ -29,9 +29,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from audit.merkle import NoteSigner, NoteVerifier, SignatureError
 from audit.run.canonical_json import canonical_json
 from audit.run.errors import RecordError
@@ -175,13 +172,11 @@ def verify_statement(signed: Mapping[str, Any], key: NoteVerifier, where: str) -
     """
     statement = check_signed_statement(signed, where)
     signature = base64.b64decode(signed["signature"])
-    try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, _message(statement))
-    except InvalidSignature:
+    if not key.verify_plain(_message(statement), signature):
         raise SignatureError(
             f"{where}: the statement's signature does not verify with {key.name}'s key "
             f"(key ID {key.key_id:08x})"
-        ) from None
+        )
     return statement
 
 

@@ -12,6 +12,7 @@ not verify, or a stated ε is below what the statement's own terms give (recompu
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +29,7 @@ from audit.merkle import (
     read_vkey,
 )
 from audit.run.rdp import rdp_epsilon
+from audit.run.records import parse_record
 from audit.run.statement import verify_statement
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "PartnerEpsilon",
     "PolicyReport",
     "TrustPolicy",
+    "bundle_policy",
     "check_epsilons",
     "check_quorum",
     "check_statements_signed",
@@ -241,3 +244,45 @@ def check_epsilons(
             rounds=len(history[partner]),
         )
     return out
+
+
+def bundle_policy(data: Mapping[str, Any], trust: TrustPolicy) -> PolicyReport:
+    """The policy on a proof bundle (already verified against ``trust.coordinator_key``): the
+    run start's witnesses trusted, a quorum of distinct trusted cosignatures on the bundle's
+    checkpoint, the round's statements signed and their per-round ε not below their terms.
+    A kept checkpoint must be the bundle's own (a bundle carries no consistency proof)."""
+    signed = SignedCheckpoint.parse(data["checkpoint"])
+    leaves = [base64.b64decode(entry["leaf"]) for entry in data["entries"]]
+    start, record = parse_record(leaves[0]), parse_record(leaves[1])
+    partners = dict(start["partners"])
+    check_trusted_witnesses(partners, trust)
+    keys = {partner: parse_vkey(vkey) for partner, vkey in partners.items()}
+    cosigners = {key.vkey for key in signed.note.verify_known(keys.values())}
+    quorum = len(partners) if trust.quorum is None else trust.quorum
+    check_quorum(signed.tree_size, cosigners, partners, quorum)
+    statements = check_statements_signed(record, signed.origin, keys)
+    for partner, st in statements.items():
+        if "epsilon" in st and st["accountant"] == "rdp":
+            terms = (st["noise_multiplier"], st["sample_rate"], st["steps"])
+            alone = rdp_epsilon([terms], st["delta"])
+            if _below(st["epsilon"], alone) or _below(st["epsilon_cumulative"], alone):
+                raise VerificationError(
+                    f"round {record['round']}: {partner} states epsilon below the "
+                    f"{alone:.9g} its own terms give"
+                )
+    kept = trust.kept_checkpoint(signed.origin)
+    if kept is not None and (kept.tree_size, kept.root) != (signed.tree_size, signed.root):
+        raise VerificationError(
+            f"the kept checkpoint (size {kept.tree_size}) is not the bundle's (size "
+            f"{signed.tree_size}); check it against the run directory",
+            expected=kept.tree_size,
+            computed=signed.tree_size,
+        )
+    return PolicyReport(
+        coordinator_vkey=trust.coordinator_key.vkey,
+        trusted_witnesses=tuple(key.vkey for key in trust.witness_keys),
+        quorum=quorum,
+        partners=partners,
+        min_cosignatures=len(cosigners),
+        checkpoint_size=None if kept is None else kept.tree_size,
+    )

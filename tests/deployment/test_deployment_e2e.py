@@ -61,7 +61,18 @@ def _records(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _verify(fed: LocalFederation, run_dir: Path) -> str:
-    return fed.cli("audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"))
+    """The officer's verify: the coordinator's key and every node folder's witness.vkey."""
+    witnesses = [
+        arg
+        for node in fed.nodes.values()
+        if (node / "witness.vkey").exists()
+        for arg in ("--witness-vkey", str(node / "witness.vkey"))
+    ]
+    vkey = run_dir / "audit" / "coordinator.vkey"
+    return fed.cli(
+        "audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"),
+        "--vkey", str(vkey), *witnesses,
+    )  # fmt: skip
 
 
 def _resubmit(fed: LocalFederation, name: str, run_config: str) -> subprocess.CompletedProcess[str]:
