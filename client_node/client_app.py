@@ -159,14 +159,15 @@ def evaluate(msg: Message, context: Context) -> Message:
 def _joins(context: Context, state: NodeState, name: str, origin: str) -> bool:
     """Whether this hello is the partner joining the run (it then pins the log). A simulated
     partner's home is made for its run: it joins at the run's first hello, once. A node that
-    requires approval joins a log only for a run whose manifest it approved.
+    requires approval joined when it approved a manifest naming the log (never here); only
+    for an approved manifest that names no log does it pin the first hello's origin and key.
 
     Notes:
-        A deployed node pins the origin and key of the first hello of an approved run, so a
-        coordinator that forks to a new origin later is refused; the manifest does not yet
-        name the origin and key (to be pinned at approval itself).
+        That fallback trusts the first hello of an approved run: a manifest made with
+        ``coordinator manifest --folder --name`` closes it.
     """
-    from federation import RunSettings
+    from client_node.approval import names_log
+    from federation import RunSettings, run_manifest
 
     pins = pinned_origins(state, name)
     node_config = dict(context.node_config)
@@ -175,7 +176,9 @@ def _joins(context: Context, state: NodeState, name: str, origin: str) -> bool:
     if origin in pins:
         return False
     settings = RunSettings.from_mapping(dict(context.run_config))
-    return approval_refusal(state, node_config, settings) == ""
+    if approval_refusal(state, node_config, settings):
+        return False
+    return not names_log(state, str(run_manifest(settings)["manifest_sha256"]))
 
 
 def _hex_list(value: object) -> list[bytes]:
