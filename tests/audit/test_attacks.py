@@ -299,3 +299,27 @@ def test_a_statement_whose_epsilon_is_below_its_terms_fails(real_run: Path, tmp_
 
     with pytest.raises(VerificationError, match="below"):
         verify_run_dir(forged, trust=no_quorum)
+
+
+def test_the_ledger_command_shows_one_chain_and_refuses_a_reset(
+    real_run: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.audit_cmd import app
+
+    runner = CliRunner()
+    bundles = []
+    for rnd in (1, 2):
+        out = tmp_path / f"round-{rnd}.json"
+        made = runner.invoke(app, ["proof", str(real_run), "--round", str(rnd), "--out", str(out)])
+        assert made.exit_code == 0, made.output
+        bundles.append(str(out))
+    vkey = str(RunDir(real_run).partner_homes / "partner-0" / "witness.vkey")
+
+    chain = runner.invoke(app, ["ledger", *bundles, "--witness-vkey", vkey])
+    reset = runner.invoke(app, ["ledger", bundles[0], bundles[0], "--witness-vkey", vkey])
+
+    assert chain.exit_code == 0, chain.output
+    assert "1..2 (0 not shown)" in chain.output and "no reset" in chain.output
+    assert reset.exit_code == 1 and "appears twice" in reset.output
