@@ -54,6 +54,7 @@ from audit.run.run_layout import audit_paths
 from audit.run.trust import (
     PolicyReport,
     TrustPolicy,
+    check_central,
     check_epsilons,
     check_quorum,
     check_statements_signed,
@@ -239,6 +240,7 @@ def _apply_policy(
             signed = check_statements_signed(record, origin, keys)
             statements += [(record["round"], p, st) for p, st in signed.items()]
     epsilons = check_epsilons(statements)
+    check_central(records)
     if not sequence.ended and not trust.allow_unfinished:
         raise VerificationError("the run is unfinished (no run_end); --allow-unfinished to accept")
     kept = trust.kept_checkpoint(origin)

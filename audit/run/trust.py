@@ -38,6 +38,7 @@ __all__ = [
     "PolicyReport",
     "TrustPolicy",
     "bundle_policy",
+    "check_central",
     "check_epsilons",
     "check_quorum",
     "check_statements_signed",
@@ -244,6 +245,24 @@ def check_epsilons(
             rounds=len(history[partner]),
         )
     return out
+
+
+def check_central(records: Sequence[Mapping[str, Any]]) -> None:
+    """Each round's partner-level ε (``central_dp``) is at least the composition of its
+    ``releases`` Gaussian mechanisms (every partner in every average: sample rate 1)."""
+    for record in records:
+        central = record.get("central_dp") if record["type"] == "round" else None
+        if not central or not central["releases"] or not central["noise_multiplier"]:
+            continue
+        terms = (central["noise_multiplier"], 1.0, central["releases"])
+        recomputed = rdp_epsilon([terms], central["delta"])
+        if _below(central["epsilon"], recomputed):
+            raise VerificationError(
+                f"round {record['round']}: central DP states epsilon {central['epsilon']:.9g}, "
+                f"below the {recomputed:.9g} of {central['releases']} release(s)",
+                expected=repr(recomputed),
+                computed=repr(central["epsilon"]),
+            )
 
 
 def bundle_policy(data: Mapping[str, Any], trust: TrustPolicy) -> PolicyReport:

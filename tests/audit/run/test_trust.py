@@ -163,3 +163,26 @@ def test_a_witness_cosigns_only_its_pinned_origin_and_key(tmp_path: Path) -> Non
         witness.cosign(evil.text(), [])
     with pytest.raises(SignatureError, match="re-pin"):
         witness.pin("coord.test/run", other.verifier)
+
+
+def test_a_central_epsilon_below_its_releases_fails() -> None:
+    from audit.run.trust import check_central
+
+    honest = rdp_epsilon([(1.0, 1.0, 3)], 1e-5)
+    record = {
+        "type": "round",
+        "round": 3,
+        "central_dp": {
+            "noise_multiplier": 1.0,
+            "clipping_norm": 1.0,
+            "sampled_partners": 3,
+            "releases": 3,
+            "epsilon": honest,
+            "delta": 1e-5,
+        },
+    }
+    check_central([record])
+    record["central_dp"]["epsilon"] = honest / 2  # type: ignore[index]
+
+    with pytest.raises(VerificationError, match="central DP"):
+        check_central([record])
