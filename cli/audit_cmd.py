@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,10 +17,15 @@ from audit import (
     NOTE_ED25519,
     AuditError,
     NoteSigner,
-    NoteVerifier,
+    PolicyReport,
+    TrustPolicy,
     VerificationError,
+    bundle_policy,
+    read_keys,
+    read_trust_file,
     read_vkey,
     verify_bundle,
+    verify_ledger,
     verify_run_dir,
     write_bundle,
     write_signer,
@@ -99,6 +105,58 @@ def proof(
     )
 
 
+def _trust(
+    vkey: Path | None,
+    witness_vkeys: list[Path],
+    trust_file: Path | None,
+    quorum: int | None,
+    checkpoint: Path | None,
+    allow_unfinished: bool,
+) -> TrustPolicy:
+    """The officer's trust from the options (a trust file, then --vkey/--witness-vkey add)."""
+    base: dict[str, Any] = {"coordinator_key": None, "witness_keys": (), "quorum": None}
+    if trust_file is not None:
+        base = read_trust_file(trust_file)
+    if vkey is not None:
+        base["coordinator_key"] = read_vkey(vkey)
+    base["witness_keys"] = (*base["witness_keys"], *read_keys(witness_vkeys))
+    if base["coordinator_key"] is None or not base["witness_keys"]:
+        raise _fail(
+            "verify takes trust from you, not from the log: pass --vkey COORD.vkey and "
+            "--witness-vkey P.vkey for each partner (or --trust FILE)",
+            2,
+        )
+    note = None if checkpoint is None else checkpoint.read_text(encoding="utf-8")
+    return TrustPolicy(
+        coordinator_key=base["coordinator_key"],
+        witness_keys=base["witness_keys"],
+        quorum=quorum if quorum is not None else base["quorum"],
+        checkpoint=note,
+        allow_unfinished=allow_unfinished,
+    )
+
+
+def _policy_rows(policy: PolicyReport | None) -> list[tuple[str, str]]:
+    if policy is None:
+        return []
+    rows = [
+        ("coordinator key", policy.coordinator_vkey.split("+")[0]),
+        ("trusted witnesses", ", ".join(v.split("+")[0] for v in policy.trusted_witnesses)),
+        ("quorum", f"{policy.quorum} (fewest on a checkpoint: {policy.min_cosignatures})"),
+    ]
+    if policy.checkpoint_size is not None:
+        rows.append(("kept checkpoint", f"size {policy.checkpoint_size}: extended"))
+    for partner, eps in sorted(policy.epsilon.items()):
+        again = "not recomputed" if eps.recomputed is None else f"{eps.recomputed:.9g}"
+        rows.append(
+            (
+                f"epsilon {partner}",
+                f"logged {eps.logged:.9g}, recomputed {again} ({eps.accountant})",
+            )
+        )
+    return rows
+
+
 @app.command()
 def verify(
     target: Annotated[Path, typer.Argument(exists=True, help="A run directory or a bundle.")],
@@ -113,54 +171,119 @@ def verify(
     vkey: Annotated[
         Path | None,
         typer.Option(
-            exists=True,
-            dir_okay=False,
-            help=("Coordinator verifier key obtained out of band (else the one beside the log)."),
+            exists=True, dir_okay=False, help="Coordinator verifier key obtained out of band."
         ),
     ] = None,
+    witness_vkey: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness-vkey",
+            exists=True,
+            dir_okay=False,
+            help="A partner's witness.vkey you trust (repeat for each partner).",
+        ),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help='Trust file: JSON {"coordinator_vkey", "witness_vkeys": [...], "quorum"}.',
+        ),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Distinct partner cosignatures every checkpoint needs "
+            "(default: every partner of the run).",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="A signed checkpoint kept elsewhere (a partner's last cosigned): the log "
+            "must extend it.",
+        ),
+    ] = None,
+    allow_unfinished: Annotated[
+        bool, typer.Option("--allow-unfinished", help="Accept a run without run_end.")
+    ] = False,
 ) -> None:
-    """Verify a run directory or a proof bundle offline; exit 1 at the first failure."""
+    """Verify a run directory or a proof bundle offline under the trust you give; exit 1 at
+    the first failure."""
     try:
-        key: NoteVerifier | None = None if vkey is None else read_vkey(vkey)
+        policy = _trust(vkey, witness_vkey or [], trust, quorum, checkpoint, allow_unfinished)
         if target.is_dir():
-            run = verify_run_dir(target, model_path=model, coordinator_key=key)
+            run = verify_run_dir(target, model_path=model, trust=policy)
             rows = [
                 ("origin", run.origin),
                 ("records", str(run.tree_size)),
                 ("rounds", str(run.rounds)),
                 ("run ended", "yes" if run.ended else "no"),
                 ("checkpoints", str(run.checkpoints)),
-                ("cosignatures", str(run.cosignatures)),
+                ("cosignatures", f"{run.cosignatures} distinct (size, key)"),
                 ("model hash", "matches" if run.model_checked else "not checked"),
-            ]
-            rows += [
-                (f"epsilon {p}", f"{e:.6g}") for p, e in sorted(run.epsilon_cumulative.items())
+                *_policy_rows(run.policy),
             ]
         else:
             if model is not None:
                 raise _fail("--model applies to a run directory, not a bundle", 2)
-            bundle = verify_bundle(target, coordinator_key=key)
+            bundle = verify_bundle(target, coordinator_key=policy.coordinator_key)
+            data = json.loads(target.read_text(encoding="utf-8"))
+            report = bundle_policy(data, policy)
             rows = [
                 ("origin", bundle.origin),
                 ("round", str(bundle.round_number)),
                 ("index", str(bundle.index)),
                 ("tree size", str(bundle.tree_size)),
                 ("cosigned by", ", ".join(bundle.cosigned_by) or "nobody"),
+                *_policy_rows(report),
             ]
     except VerificationError as exc:
         raise _fail(f"verification failed: {exc}") from None
-    except (AuditError, OSError) as exc:
+    except (AuditError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
     table = Table(title="audit log verified", show_header=False)
     for label, value in rows:
         table.add_row(label, value)
     console.print(table)
-    if key is None:
-        console.print(
-            "note: checked against the coordinator key found beside the log; pass "
-            "--vkey to pin the key you obtained out of band",
-            highlight=False,
-        )
+
+
+@app.command()
+def ledger(
+    bundles: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, help="Proof bundles, any runs.")
+    ],
+    witness_vkey: Annotated[
+        Path,
+        typer.Option(
+            "--witness-vkey", exists=True, dir_okay=False, help="The partner's witness.vkey."
+        ),
+    ],
+) -> None:
+    """Check one partner's privacy-ledger chain across runs' bundles: no reset, total ε."""
+    try:
+        report = verify_ledger(list(bundles), read_vkey(witness_vkey))
+    except VerificationError as exc:
+        raise _fail(f"verification failed: {exc}") from None
+    except (AuditError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title="partner ledger verified", show_header=False)
+    again = report.recomputed_epsilon
+    for label, value in (
+        ("partner key", report.partner_key.split("+")[0]),
+        ("rounds shown", str(report.rounds)),
+        ("runs", ", ".join(report.runs)),
+        ("ledger rows", f"{report.first_seq}..{report.last_seq} ({report.gaps} not shown)"),
+        ("continuity", "one chain, no reset"),
+        ("total epsilon", f"{report.total_epsilon:.9g}"),
+        ("recomputed (rounds shown)", "not recomputed" if again is None else f"{again:.9g}"),
+    ):
+        table.add_row(label, value)
+    console.print(table)
 
 
 @app.command()

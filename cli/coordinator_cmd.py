@@ -184,13 +184,28 @@ def coordinator_manifest(
     run_config: Annotated[
         str, typer.Option(help="run-config overrides, as for flwr run: 'num-server-rounds=5'")
     ] = "",
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="the coordinator's folder: with --name, the manifest names the log"),
+    ] = None,
+    name: Annotated[str, typer.Option(help="the run's name (as for coordinator run)")] = "",
 ) -> None:
     """Write the manifest of a run (code, architecture, DP and training terms) for partners to
-    review and approve (`fedinsight node approve`)."""
-    from federation import run_manifest, write_manifest
+    review and approve (`fedinsight node approve`). With --folder and --name it also names the
+    run's audit log (its origin and the coordinator's key), which partners pin on approval."""
+    from federation import run_manifest, with_audit_log, write_manifest
 
     settings, _ = _run_settings(run_config)
     manifest = run_manifest(settings)
+    if folder is not None and name:
+        from coordinator.audit_trail import run_origin
+        from coordinator.home import CoordinatorHome
+
+        signer = CoordinatorHome(folder.resolve()).signer()
+        origin = run_origin(signer, Path(name))
+        manifest = with_audit_log(manifest, origin=origin, coordinator_vkey=signer.verifier.vkey)
+    elif folder is not None or name:
+        raise fail("--folder and --name go together (they name the run's audit log)")
     write_manifest(manifest, out)
     print_manifest(manifest)
     console.print(f"manifest written to {out}")

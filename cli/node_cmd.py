@@ -227,6 +227,7 @@ def node_approve(
     """Review a run's manifest and approve it: this node then trains for runs with exactly
     these code, architecture and terms. The privacy terms come first, with the noise multiplier
     this node's customers would get (resolved from its own data when the run calibrates it)."""
+    from audit import AuditError
     from client_node.approval import approve
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome
@@ -242,7 +243,10 @@ def node_approve(
     _warn_privacy_refusals(home.root, manifest)
     if not yes and not typer.confirm("approve this run on your data?"):
         raise typer.Exit(code=1)
-    path = approve(home.state, manifest)
+    try:
+        path = approve(home.state, manifest, partner=home.partner_name())
+    except AuditError as exc:
+        raise fail(f"cannot join the run's audit log: {exc}") from None
     console.print(f"approved {manifest['manifest_sha256']} -> {path}")
 
 

@@ -41,9 +41,24 @@ def requires_approval(state: NodeState, node_config: Mapping[str, object]) -> bo
     return bool(read_node_file(state.root).get(NodeConfig.REQUIRE_APPROVAL, False))
 
 
-def approve(state: NodeState, manifest: Mapping[str, Any], *, note: str = "") -> Path:
-    """Record the approval of a (checked) manifest; idempotent. Returns the approval file."""
+def approve(
+    state: NodeState, manifest: Mapping[str, Any], *, note: str = "", partner: str = ""
+) -> Path:
+    """Record the approval of a (checked) manifest; idempotent. Returns the approval file.
+
+    When the manifest names the run's audit log (its ``audit`` section), the node joins it:
+    its witness pins that exact origin and the coordinator's key (``partner`` names the
+    witness key if it is made now).
+
+    Raises:
+        AuditError: the manifest's log is already pinned to another key (nothing recorded).
+    """
     digest = str(manifest["manifest_sha256"])
+    log = manifest.get("audit")
+    if isinstance(log, Mapping):
+        from client_node.witnessing import pin_log
+
+        pin_log(state, partner or state.root.name, str(log["origin"]), str(log["coordinator_vkey"]))
     folder = approvals_dir(state)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{digest}.json"
@@ -67,6 +82,16 @@ def revoke(state: NodeState, digest: str) -> bool:
         return False
     path.unlink()
     return True
+
+
+def names_log(state: NodeState, digest: str) -> bool:
+    """Whether the approved manifest ``digest`` named its audit log (pinned at approval)."""
+    path = approvals_dir(state) / f"{digest}.json"
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(entry, dict) and isinstance(entry.get("manifest", {}).get("audit"), dict)
 
 
 def is_approved(state: NodeState, digest: str) -> bool:

@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from audit import SplitViewError
+from audit import AuditError
 from client_node.app_failure import describe_failure
-from client_node.approval import approval_refusal
+from client_node.approval import approval_refusal, requires_approval
 from client_node.errors import ClientNodeError
+from client_node.node_state import NodeState
 from client_node.source import PartnerSource, resolve_source
-from client_node.witnessing import cosign, cosigner, latest_size
+from client_node.statement import signed_statement
+from client_node.witnessing import cosign, cosigner, latest_size, pin_log, pinned_origins, refusal
 from federation import Action, Homecoming, NodeConfig, Partner, Query, Record, Status, TrainRequest
 
 if TYPE_CHECKING:
@@ -164,6 +166,11 @@ def train(msg: Message, context: Context) -> Message:
         if fault:
             state = inject_fault(state, fault)
         content[Record.ARRAYS] = ArrayRecord(state)
+        origin = str(config.get(TrainRequest.ORIGIN, ""))
+        rnd = server_round if isinstance(server_round, int) else 0
+        why = signed_statement(partner, source.state, data.name, origin, rnd, state, outcome)
+        if why:
+            return _reply(msg, data.name, Status.REFUSED, why)
     return Message(content=content, reply_to=msg)
 
 
@@ -207,6 +214,35 @@ def evaluate(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
+def _joins(context: Context, state: NodeState, name: str, origin: str) -> bool:
+    """Whether this hello is the partner joining the run (it then pins the log). A simulated
+    partner's home is made for its run: it joins at the run's first hello, once. A node that
+    requires approval joined when it approved a manifest naming the log (never here); only
+    for an approved manifest that names no log does it pin the first hello's origin and key.
+
+    Notes:
+        That fallback trusts the first hello of an approved run: a manifest made with
+        ``coordinator manifest --folder --name`` closes it.
+    """
+    from client_node.approval import names_log
+    from federation import RunSettings, run_manifest
+
+    pins = pinned_origins(state, name)
+    node_config = dict(context.node_config)
+    if not requires_approval(state, node_config):
+        return not pins
+    if origin in pins:
+        return False
+    settings = RunSettings.from_mapping(dict(context.run_config))
+    if approval_refusal(state, node_config, settings):
+        return False
+    return not names_log(state, str(run_manifest(settings)["manifest_sha256"]))
+
+
+def _hex_list(value: object) -> list[bytes]:
+    return [bytes.fromhex(h) for h in str(value or "").split(",") if h]
+
+
 @app.query()
 def query(msg: Message, context: Context) -> Message:
     """``hello``: the partner's label and witness key; ``cosign``: cosign a checkpoint."""
@@ -219,19 +255,29 @@ def query(msg: Message, context: Context) -> Message:
     if action == Action.HELLO:
         reply[Partner.WITNESS_VKEY] = cosigner(state, source.name).verifier.vkey
         origin = str(config.get(Query.ORIGIN, ""))
+        vkey = str(config.get(Query.COORDINATOR_VKEY, ""))
+        if vkey and _joins(context, state, source.name, origin):
+            try:
+                pin_log(state, source.name, origin, vkey)
+            except AuditError as exc:
+                reply[Partner.REFUSAL] = f"cannot pin the log: {exc}"
         reply[Partner.WITNESS_SIZE] = latest_size(state, source.name, origin)
     elif action == Action.COSIGN:
-        proof_hex = str(config.get(Query.PROOF, ""))
         try:
             reply[Partner.COSIGNATURE] = cosign(
                 state,
                 source.name,
                 checkpoint=str(config[Query.CHECKPOINT]),
-                proof=[bytes.fromhex(h) for h in proof_hex.split(",") if h],
-                coordinator_vkey=str(config[Query.COORDINATOR_VKEY]),
+                proof=_hex_list(config.get(Query.PROOF, "")),
+                coordinator_vkey=str(config.get(Query.COORDINATOR_VKEY, "")),
+                leaf=bytes.fromhex(str(config.get(Query.LEAF, ""))),
+                leaf_proof=_hex_list(config.get(Query.LEAF_PROOF, "")),
             )
-        except SplitViewError as exc:
-            reply[Partner.REFUSAL] = f"split view: {exc}"
+        except (AuditError, ValueError) as exc:
+            reply[Partner.REFUSAL] = (
+                refusal(exc) if isinstance(exc, AuditError) else f"not cosigned: {exc}"
+            )
+            logger.warning("refused to cosign: %s", reply[Partner.REFUSAL])
     elif action == Homecoming.ACTION:
         from client_node.homecoming import answer as model_home
 

@@ -10,6 +10,7 @@ Layout (the folder is also the node's state folder, ``client_node.node_state.Nod
     auth/node.pub      its public key: the coordinator adds it to its allow-list
     pseudonym.key      HMAC key of this partner's pseudonyms (0600)
     witness.key        this partner's cosigner key for the audit log (0600)
+    witness.vkey       its public half, for the partner to hand to privacy officers
     approvals/         manifests of the runs this partner approved
     privacy.sqlite, erasure.jsonl, ingested/, commitments/   (see NodeState)
 

@@ -8,7 +8,10 @@ Layout::
 
     pseudonym.key        32-byte HMAC key (0600), created on first use
     witness.key          Ed25519 cosigner key for the audit log (0600), created on first use
-    witness.json         the newest checkpoint this node cosigned, per log origin
+    witness.vkey         its public half, for privacy officers (``audit verify --witness-vkey``)
+    witness.json         the logs it pinned (origin, coordinator key) and the newest checkpoint
+                         it cosigned of each
+    statements/          the signed statement it sent each round, checked before it cosigns
     privacy.sqlite       the persistent privacy accountant (privacy.PrivacyLedger)
     erasure.jsonl        pseudonyms of customers who asked to be forgotten
     ingested/            the pseudonymized copy of the raw data, keyed by input and key

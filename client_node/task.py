@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -44,8 +45,11 @@ from insight import (
     train,
 )
 from privacy import (
+    LEDGER_GENESIS,
     EvaluationQuery,
+    LedgerEntry,
     PrivacyLedger,
+    epsilon_for,
     partner_delta,
     plan_round,
     private_evaluation,
@@ -71,6 +75,7 @@ class RoundOutcome:
     reason: str = ""
     commitment: str = ""
     update_hash: str = ""  # salted with the partner's own secret; '' when not trained
+    dp_terms: dict[str, Any] = field(default_factory=dict)  # the statement's DP fields
 
 
 def train_round(
@@ -98,11 +103,13 @@ def train_round(
         Metric.NUM_EXAMPLES: data.train.num_customers,
         Metric.UNIT_WEIGHT: 1,
     }
+    statement_terms: dict[str, Any] = {}
     if settings.dp:
         outcome = _train_dp(model, data, settings, node, state, config, run_id, server_round)
         if isinstance(outcome, str):
             return RoundOutcome(status=Status.REFUSED, reason=outcome)
-        metrics.update(outcome)
+        metrics.update(outcome[0])
+        statement_terms = outcome[1]
     else:
         stats = train(model, data.train, config)
         metrics.update({Metric.TRAIN_STEPS: stats.steps, Metric.TRAIN_SECONDS: stats.seconds})
@@ -116,6 +123,7 @@ def train_round(
         metrics=metrics,
         commitment=commitment.root.hex(),
         update_hash=salted_update_hash(state_bytes(update), salt=salt),
+        dp_terms=statement_terms,
     )
 
 
@@ -138,7 +146,7 @@ def _train_dp(
     config: TrainConfig,
     run_id: str,
     server_round: int,
-) -> dict[str, MetricValue] | str:
+) -> tuple[dict[str, MetricValue], dict[str, Any]] | str:
     if not settings.noise_multiplier and settings.target_epsilon > node.epsilon_budget:
         return (
             f"refused: the run plans epsilon {settings.target_epsilon:g}, above this partner's "
@@ -182,7 +190,7 @@ def _train_dp(
         epsilon_budget=dp.epsilon_budget,
     )
     cumulative = float(entry.epsilon_after)
-    return {
+    metrics: dict[str, MetricValue] = {
         Metric.TRAIN_STEPS: stats.steps,
         Metric.TRAIN_SECONDS: stats.seconds,
         Metric.NOISE_MULTIPLIER: sigma,
@@ -191,6 +199,34 @@ def _train_dp(
         Metric.EPSILON_SPENT: max(cumulative - decision.epsilon_before, 0.0),
         Metric.EPSILON_CUMULATIVE: cumulative,
         Metric.EPSILON_BUDGET: dp.epsilon_budget,
+    }
+    return metrics, _statement_terms(ledger, entry, dp.epsilon_budget)
+
+
+def _statement_terms(ledger: PrivacyLedger, entry: LedgerEntry, budget: float) -> dict[str, Any]:
+    """The DP fields of the round's signed statement (``audit.sign_statement``): the round's
+    terms as the ledger recorded them, its ε alone and cumulative, and the ledger chain."""
+    heads = ledger.heads()
+    seqs = [e.seq for e in ledger.entries()]
+    row = seqs.index(entry.seq)
+    return {
+        "noise_multiplier": float(entry.noise_multiplier),
+        "sample_rate": float(entry.sample_rate),
+        "steps": int(entry.steps),
+        "delta": float(entry.delta),
+        "accountant": entry.accountant,
+        "epsilon": float(
+            epsilon_for(
+                [(entry.noise_multiplier, entry.sample_rate, entry.steps)],
+                target_delta=entry.delta,
+                accountant=entry.accountant,  # type: ignore[arg-type]
+            )
+        ),
+        "epsilon_cumulative": float(entry.epsilon_after),
+        "epsilon_budget": float(budget),
+        "ledger_seq": entry.seq,
+        "ledger_prev": heads[row - 1] if row else LEDGER_GENESIS,
+        "ledger_head": heads[row],
     }
 
 

@@ -2,8 +2,10 @@
 
 Before the next round starts, the round's record is appended to ``RUN_DIR/audit/log.sqlite``,
 a checkpoint of the log is signed with the coordinator's key, and every partner (a witness) is
-sent the checkpoint with a consistency proof from the last checkpoint it cosigned; the
-cosignatures are stored beside the checkpoint.
+sent the checkpoint with a consistency proof from the last checkpoint it cosigned, and the new
+record with its inclusion proof (the witness checks its own entry before it cosigns); the
+cosignatures are stored beside the checkpoint. A round record carries the partners' signed
+statements verbatim (``coordinator.statements``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from flwr.app import ConfigRecord, Message, MessageType, RecordDict
 from flwr.serverapp import Grid
 
 from audit import (
+    AuditError,
     NoteSigner,
     RunAuditLog,
     key_name_from,
@@ -31,6 +34,8 @@ from audit import (
     run_start_record,
     write_signer,
 )
+from coordinator.replies import SortedReplies
+from coordinator.statements import check_statements
 from federation import (
     Action,
     Partner,
@@ -88,6 +93,7 @@ class AuditTrail:
             self.log = RunAuditLog.create(run_dir, signer, origin=run_origin(signer, run_dir))
         self.signer = signer
         self.cosigned: dict[str, int] = {}
+        self.statements: dict[str, dict[str, Any]] = {}  # this round's, by partner
 
     def start(
         self,
@@ -116,7 +122,16 @@ class AuditTrail:
         record = run_resume_record(after_round=after_round, model_hash=model_hash, resumed_at=now())
         self._append_and_cosign(grid, nodes, record)
 
+    def check_round(self, replies: SortedReplies, rnd: int, *, dp: bool) -> None:
+        """Check the round's statements (bad ones become rejected updates) and keep the good
+        ones for the round's record."""
+        self.statements = check_statements(
+            replies, origin=self.log.origin, rnd=rnd, keys=self.log.witness_keys(), dp=dp
+        )
+
     def round(self, grid: Grid, nodes: Mapping[str, int], **fields: Any) -> None:
+        trained = set(fields.get("participants", ()))
+        fields["dp"] = {p: s for p, s in self.statements.items() if p in trained}
         self._append_and_cosign(grid, nodes, round_record(**fields))
 
     def end(
@@ -143,6 +158,9 @@ class AuditTrail:
         self, grid: Grid, nodes: Mapping[str, int], record: dict[str, Any]
     ) -> None:
         checkpoint = self.log.append_record(record)
+        index = checkpoint.tree_size - 1
+        leaf = self.log.log.leaf(index).hex()
+        leaf_proof = ",".join(p.hex() for p in self.log.log.inclusion_proof(index))
         messages = []
         for name, node_id in nodes.items():
             seen = self.cosigned.get(name, 0)
@@ -163,6 +181,8 @@ class AuditTrail:
                     Query.CHECKPOINT: checkpoint.text(),
                     Query.PROOF: ",".join(p.hex() for p in proof),
                     Query.COORDINATOR_VKEY: self.signer.verifier.vkey,
+                    Query.LEAF: leaf,
+                    Query.LEAF_PROOF: leaf_proof,
                 }
             )
             content = RecordDict({Record.CONFIG: config})
@@ -170,7 +190,7 @@ class AuditTrail:
         for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
             partner = reply.content.config_records[Record.PARTNER]
             line = partner.get(Partner.COSIGNATURE)
-            if isinstance(line, str) and self.log.add_cosignature(checkpoint.tree_size, line):
+            if isinstance(line, str) and self._store_cosignature(checkpoint.tree_size, line):
                 self.cosigned[name] = checkpoint.tree_size
             else:
                 logger.warning(
@@ -179,6 +199,13 @@ class AuditTrail:
                     checkpoint.tree_size,
                     partner.get(Partner.REFUSAL, "no cosignature"),
                 )
+
+    def _store_cosignature(self, tree_size: int, line: str) -> bool:
+        try:
+            return self.log.add_cosignature(tree_size, line)
+        except (AuditError, ValueError) as exc:
+            logger.warning("cosignature of checkpoint %d refused: %s", tree_size, exc)
+            return False
 
 
 def _replies_by_partner(replies: Iterable[Message]) -> list[tuple[str, Message]]:
@@ -193,10 +220,19 @@ def _replies_by_partner(replies: Iterable[Message]) -> list[tuple[str, Message]]
     return out
 
 
-def hello(grid: Grid, node_ids: Iterable[int], origin: str) -> dict[str, tuple[int, str, int]]:
+def hello(
+    grid: Grid, node_ids: Iterable[int], origin: str, coordinator_vkey: str = ""
+) -> dict[str, tuple[int, str, int]]:
     """Ask every node for its partner label, witness key and the size of the newest checkpoint
-    of this log it cosigned: ``{name: (node_id, vkey, size)}``."""
-    config = ConfigRecord({Query.ACTION: Action.HELLO, Query.ORIGIN: origin})
+    of this log it cosigned: ``{name: (node_id, vkey, size)}``. The log's origin and key go
+    with it: a simulated partner joins (pins the log) at its run's first hello."""
+    config = ConfigRecord(
+        {
+            Query.ACTION: Action.HELLO,
+            Query.ORIGIN: origin,
+            Query.COORDINATOR_VKEY: coordinator_vkey,
+        }
+    )
     messages = [
         Message(RecordDict({Record.CONFIG: config}), nid, MessageType.QUERY) for nid in node_ids
     ]

@@ -37,6 +37,22 @@ class CentralLedger:
             )
         )
 
+    def record(self, sampled_partners: int) -> dict[str, float | int] | None:
+        """The round record's ``central_dp`` after a release: the terms (clipping norm, noise
+        multiplier, partners in the average) and the partner-level ε of every release so far
+        at ``target-delta``; None without central DP."""
+        epsilon = self.epsilon()
+        if epsilon is None:
+            return None
+        return {
+            "noise_multiplier": self.settings.central_noise_multiplier,
+            "clipping_norm": self.settings.central_clipping_norm,
+            "sampled_partners": sampled_partners,
+            "releases": self.releases,
+            "epsilon": epsilon,
+            "delta": self.settings.target_delta,
+        }
+
     def summary(self) -> dict[str, Any]:
         if not self.settings.central_dp:
             return {}

@@ -114,7 +114,7 @@ def _admit(
 ) -> Partners:
     """The partners that answer hello; on resume, only those with the run's witness keys."""
     node_ids = wait_for_nodes(grid, settings.min_partners)
-    partners = hello(grid, node_ids, audit.log.origin)
+    partners = hello(grid, node_ids, audit.log.origin, audit.signer.verifier.vkey)
     if resume:
         for name, (_, vkey, _) in list(partners.items()):
             if resume.partners.get(name) != vkey:

@@ -76,9 +76,11 @@ def round_fields(
     started: str,
     *,
     spent: dict[str, float] | None = None,
+    central: dict[str, float | int] | None = None,
 ) -> dict[str, Any]:
-    """The fields of the round's audit-log record (``audit.round_record``)."""
-    return {
+    """The fields of the round's audit-log record (``audit.round_record``); ``central``: the
+    partner-level DP terms and ε of the round's release (``CentralLedger.record``)."""
+    fields: dict[str, Any] = {
         "round_number": rnd,
         "participants": participants,
         "dropouts": replies.dropouts(),
@@ -94,6 +96,9 @@ def round_fields(
         "started_at": started,
         "ended_at": now(),
     }
+    if central is not None:
+        fields["central_dp"] = central
+    return fields
 
 
 def no_release_fields(

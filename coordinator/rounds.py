@@ -105,6 +105,7 @@ def _play_round(run: FederationRun, rnd: int) -> bool:
     t0 = time.perf_counter()
     started = now()
     replies = _train(run, rnd)
+    run.audit.check_round(replies, rnd, dp=run.settings.dp)
     clock = _Clock(t0=t0, started=started, train_phase=time.perf_counter() - t0)
     _exclude(run, replies)
     withheld = _withheld(run, rnd, replies, clock)
@@ -124,7 +125,12 @@ def _train(run: FederationRun, rnd: int) -> SortedReplies:
     answer.
     """
     global_state = run.arrays.to_torch_state_dict()
-    config = ConfigRecord({TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs})
+    config = ConfigRecord(
+        {
+            TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs,
+            TrainRequest.ORIGIN: run.audit.log.origin,
+        }
+    )
     connected = set(run.active.get_node_ids())
     sent = []
     if connected:  # Flower's sampler would wait for a node
@@ -244,6 +250,7 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
         commitments,
         clock.started,
         spent=spent,
+        central=run.central.record(len(ok)),
     )
     run.audit.round(run.grid, run.nodes, **fields)
     append_ledger(run.dir.epsilon_ledger, rnd, spent, run.cumulative, run.budgets, replies.refusals)

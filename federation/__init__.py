@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         manifest_settings,
         read_manifest,
         run_manifest,
+        with_audit_log,
         write_manifest,
     )
     from federation.model_store import load_model_state, save_model, state_bytes, state_sha256
@@ -91,6 +92,7 @@ _WHERE = {
     "manifest_settings": "federation.manifest",
     "read_manifest": "federation.manifest",
     "run_manifest": "federation.manifest",
+    "with_audit_log": "federation.manifest",
     "write_manifest": "federation.manifest",
     "load_model_state": "federation.model_store",
     "save_model": "federation.model_store",
@@ -154,5 +156,6 @@ __all__ = [
     "stop_process_group",
     "toml_value",
     "wait_for_port",
+    "with_audit_log",
     "write_manifest",
 ]

@@ -40,6 +40,7 @@ class TrainRequest:
 
     SERVER_ROUND: Final = "server-round"  # set by Flower's strategies
     LOCAL_EPOCHS: Final = "local-epochs"
+    ORIGIN: Final = "origin"  # the audit log's origin: what the partner's statement names
 
 
 class Query:
@@ -49,7 +50,9 @@ class Query:
     ORIGIN: Final = "origin"  # hello: the audit log's origin line
     CHECKPOINT: Final = "checkpoint"  # cosign: the signed checkpoint's text
     PROOF: Final = "proof"  # cosign: consistency-proof hashes, hex, comma-separated
-    COORDINATOR_VKEY: Final = "coordinator-vkey"  # cosign: the log's verifier key
+    COORDINATOR_VKEY: Final = "coordinator-vkey"  # hello, cosign: the log's verifier key
+    LEAF: Final = "leaf"  # cosign: the newest record (hex), for the witness to check its entry
+    LEAF_PROOF: Final = "leaf-proof"  # cosign: its inclusion-proof hashes, hex, comma-separated
 
 
 class Action:
@@ -67,6 +70,7 @@ class Partner:
     REASON: Final = "reason"  # why refused, or the error
     COMMITMENT: Final = "commitment"  # hex Merkle root of the pseudonyms trained on
     UPDATE_HASH: Final = "update-hash"  # HMAC of the update under a salt the partner keeps
+    STATEMENT: Final = "statement"  # train: the partner's signed statement (JSON)
     WITNESS_VKEY: Final = "witness-vkey"  # hello: the node's cosigner key
     WITNESS_SIZE: Final = "witness-size"  # hello: the newest checkpoint size it cosigned
     COSIGNATURE: Final = "cosignature"  # cosign: the cosignature line

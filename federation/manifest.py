@@ -33,6 +33,12 @@ Paths (run directory, data, keys), the simulation's dataset and partitioning, an
 ε budget are not terms (``NOT_TERMS``): they do not change what is computed on a partner's data,
 or they are the partner's own.
 
+The audit log. ``coordinator manifest --folder --name`` adds an ``audit`` section: the exact
+origin of the run's audit log and the coordinator's verifier key. They are not terms of what is
+computed on the partner's data and not in ``manifest_sha256`` (a node recomputes the hash from
+the run config, which does not hold them); the partner pins them when it approves the manifest
+(``client_node.approval.approve``) and cosigns no other log for the run.
+
 Format ``fedinsight-run-manifest/2`` added the ``central_dp`` and ``federation`` sections and the
 resolved noise terms; ``read_manifest`` refuses a ``/1`` manifest, naming the format it needs.
 """
@@ -182,9 +188,20 @@ def run_manifest(settings: RunSettings) -> dict[str, Any]:
     )
 
 
+AUDIT_SECTION = "audit"
+
+
+def with_audit_log(
+    manifest: Mapping[str, Any], *, origin: str, coordinator_vkey: str
+) -> dict[str, Any]:
+    """The manifest naming its run's audit log (the hash is unchanged; module doc)."""
+    return {**manifest, AUDIT_SECTION: {"origin": origin, "coordinator_vkey": coordinator_vkey}}
+
+
 def manifest_hash(manifest: Mapping[str, Any]) -> str:
-    """sha256 of the manifest's canonical JSON, without its own ``manifest_sha256`` field."""
-    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    """sha256 of the manifest's canonical JSON, without its own ``manifest_sha256`` field and
+    without the ``audit`` section (module doc)."""
+    body = {k: v for k, v in manifest.items() if k not in ("manifest_sha256", AUDIT_SECTION)}
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
@@ -221,6 +238,13 @@ def read_manifest(path: Path) -> dict[str, Any]:
     not_tables = sorted(name for name in MANIFEST_SECTIONS if not isinstance(data[name], dict))
     if not_tables:
         raise ManifestError(f"{path}: manifest sections {', '.join(not_tables)} are not tables")
+    audit = data.get(AUDIT_SECTION)
+    if audit is not None and (
+        not isinstance(audit, dict)
+        or set(audit) != {"origin", "coordinator_vkey"}
+        or not all(isinstance(v, str) and v for v in audit.values())
+    ):
+        raise ManifestError(f"{path}: manifest section audit needs origin and coordinator_vkey")
     if manifest_hash(data) != data["manifest_sha256"]:
         raise ManifestError(
             f"{path}: manifest_sha256 does not match the manifest's content (edited after it "

@@ -12,13 +12,14 @@ from privacy.errors import (
     UnsupportedModelError,
 )
 from privacy.evaluation import EvaluationQuery, private_evaluation
-from privacy.ledger import LedgerEntry, PrivacyLedger
+from privacy.ledger import LEDGER_GENESIS, LedgerEntry, PrivacyLedger, ledger_link
 from privacy.mia import membership_inference_auc
 from privacy.training import PrivateTrainStats, RoundSchedule, round_schedule, train_private
 from privacy.update_commitment import salted_update_hash, update_salt
 
 __all__ = [
     "ENGINES",
+    "LEDGER_GENESIS",
     "BudgetExceededError",
     "DPConfig",
     "Engine",
@@ -36,6 +37,7 @@ __all__ = [
     "check_delta_bound",
     "default_delta",
     "epsilon_for",
+    "ledger_link",
     "membership_inference_auc",
     "noise_multiplier_for",
     "partner_delta",

@@ -17,6 +17,8 @@ Notes:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import sqlite3
@@ -33,6 +35,8 @@ from privacy.errors import BudgetExceededError, LedgerError
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+LEDGER_GENESIS = "0" * 64
+_CHAIN_CONTEXT = b"fedinsight-ledger/v1\n"
 _RUN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +73,26 @@ class LedgerEntry:
     epsilon_after: float
     delta: float
     recorded_at: str
+
+
+def ledger_link(prev: str, entry: LedgerEntry) -> str:
+    """The head of the ledger's hash chain after ``entry``, given the head before it (hex):
+    SHA-256 of ``fedinsight-ledger/v1\\n``, ``prev``, ``\\n`` and the JSON (sorted keys, no
+    spaces) of the row's seq, noise_multiplier, sample_rate, steps, delta and accountant. The
+    partner signs the head each round; a verifier recomputes it (``audit.ledger_link``)."""
+    body = json.dumps(
+        {
+            "seq": entry.seq,
+            "noise_multiplier": float(entry.noise_multiplier),
+            "sample_rate": float(entry.sample_rate),
+            "steps": int(entry.steps),
+            "delta": float(entry.delta),
+            "accountant": entry.accountant,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(_CHAIN_CONTEXT + prev.encode() + b"\n" + body.encode()).hexdigest()
 
 
 class PrivacyLedger:
@@ -155,6 +179,15 @@ class PrivacyLedger:
         fixed = self.fixed_delta()
         assert fixed is not None
         return fixed
+
+    def heads(self) -> list[str]:
+        """The hash chain's head after each row, oldest first (``ledger_link``): rows cannot
+        be changed or removed without changing every later head, across runs."""
+        out, head = [], LEDGER_GENESIS
+        for entry in self.entries():
+            head = ledger_link(head, entry)
+            out.append(head)
+        return out
 
     def spent(self, *, target_delta: float, accountant: Accountant) -> float:
         """The cumulative epsilon of every recorded round at ``target_delta``."""

@@ -307,6 +307,8 @@ def _audit_html(report: dict[str, Any]) -> str:
     run_id = html.escape(report["run_id"])
     return (
         f"<p>{a.get('tree_size')} records; root <code>{root}</code>; {status}. Check it "
-        f"yourself: <code>fedinsight audit verify {run_id}</code> in the output folder.</p>"
+        f"yourself: <code>fedinsight audit verify {run_id} --vkey {run_id}/audit/coordinator.vkey "
+        f"--witness-vkey {run_id}/partner-homes/PARTNER/witness.vkey ...</code> (one "
+        "<code>--witness-vkey</code> per partner) in the output folder.</p>"
         f"<pre>{html.escape(str(a.get('checkpoint', '')))}</pre>"
     )

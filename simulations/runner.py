@@ -253,18 +253,35 @@ def run_simulation(
     return SimulationResult(run_dir=run_dir, report=report)
 
 
+def simulation_trust(run_dir: Path) -> Any:
+    """The trust a simulation's officer takes: the coordinator's key (the simulation runs the
+    coordinator) and every simulated partner's public ``witness.vkey`` from its home."""
+    from audit import TrustPolicy, audit_paths, read_keys, read_vkey
+
+    homes = RunDir(run_dir).partner_homes
+    return TrustPolicy(
+        coordinator_key=read_vkey(audit_paths(run_dir)[1]),
+        witness_keys=read_keys(sorted(homes.rglob("witness.vkey"))),
+    )
+
+
 def _audit_summary(run_dir: Path) -> dict[str, Any]:
-    """The coordinator's audit summary, plus the offline verifier's verdict on the run."""
-    from audit import VerificationError, verify_run_dir
+    """The coordinator's audit summary, plus the offline verifier's verdict on the run, with
+    the simulated partners' witness keys trusted and every partner's cosignature required."""
+    from audit import AuditError, VerificationError, verify_run_dir
 
     files = RunDir(run_dir)
     federation = json.loads(files.federation_summary.read_text())
     summary: dict[str, Any] = dict(federation.get("audit", {}))
     try:
         # No model.pt when no round trained: the log alone is verified then.
-        verify_run_dir(run_dir, model_path=files.model if files.model.exists() else None)
+        verify_run_dir(
+            run_dir,
+            model_path=files.model if files.model.exists() else None,
+            trust=simulation_trust(run_dir),
+        )
         summary["verified"] = True
-    except VerificationError as exc:
+    except (VerificationError, AuditError, OSError) as exc:
         summary["verified"] = False
         summary["error"] = str(exc)
     return summary

@@ -106,6 +106,15 @@ class NoteVerifier:
         material = base64.b64encode(bytes([self.signature_type]) + self.public_key).decode()
         return f"{self.name}+{self.key_id:08x}+{material}"
 
+    def verify_plain(self, message: bytes, signature: bytes) -> bool:
+        """Check a bare Ed25519 signature over ``message`` (for signed statements, whose
+        messages carry their own context line, never a note or a cosignature's)."""
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
     def verify(self, text: bytes, payload: bytes) -> bool:
         """Check a signature payload (the note signature without its key ID) over ``text``."""
         if self.signature_type == COSIGNATURE_V1:

@@ -31,6 +31,7 @@ from audit.run.record_fields import (
     check_time,
     time_of,
 )
+from audit.run.statement import check_central, check_statements
 
 __all__ = [
     "DP_TERMS",
@@ -92,7 +93,7 @@ _FIELDS = {
             "started_at",
             "ended_at",
         },
-        {"rejected"},
+        {"rejected", "dp", "central_dp"},
     ),
     "run_resume": ({"v", "type", "after_round", "model_hash", "resumed_at"}, set()),
     "run_end": ({"v", "type", "final_model_hash", "rounds", "ended_at"}, set()),
@@ -192,6 +193,10 @@ def _check_round(record: Mapping[str, Any]) -> None:
             raise RecordError("rejected: a rejected update's partner is among the dropouts")
     if time_of(record["started_at"], "started_at") > time_of(record["ended_at"], "ended_at"):
         raise RecordError("started_at is after ended_at")
+    if "dp" in record:
+        check_statements(record, participants, trained)
+    if "central_dp" in record:
+        check_central(record["central_dp"])
 
 
 def _check_run_resume(record: Mapping[str, Any]) -> None:
@@ -294,9 +299,12 @@ def round_record(
     dropouts: Iterable[str] = (),
     refusals: Iterable[str] = (),
     rejected: Iterable[str] = (),
+    dp: Mapping[str, Mapping[str, Any]] | None = None,
+    central_dp: Mapping[str, float | int] | None = None,
 ) -> dict[str, Any]:
     """Build a valid round record (id lists are sorted). ``rejected``: the dropouts whose
-    update arrived but was refused before aggregation (non-finite, wrong shape, too large)."""
+    update arrived but was refused before aggregation (non-finite, wrong shape, too large).
+    ``dp``: the partners' signed statements, verbatim; ``central_dp``: partner-level DP."""
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "type": "round",
@@ -316,6 +324,10 @@ def round_record(
     }
     if rejected:
         record["rejected"] = sorted(rejected)
+    if dp:
+        record["dp"] = {partner: dict(signed) for partner, signed in dp.items()}
+    if central_dp is not None:
+        record["central_dp"] = dict(central_dp)
     validate_record(record)
     return record
 

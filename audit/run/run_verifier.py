@@ -7,11 +7,18 @@ checkpoints are consistent; records are well-formed and in sequence, with cumula
 within each partner's budget; every cosignature comes from a partner declared at run start
 and verifies; and, when a model file is given, its SHA-256 is the run-end model hash.
 
+With a ``TrustPolicy`` (``audit.run.trust``) the keys come from the officer, never from the
+log: the coordinator key, the trusted witness keys (every run-start witness must be one), a
+quorum of distinct trusted cosignatures on every checkpoint, every participant's signed
+statement with its ε recomputed from its terms, a kept checkpoint the log must extend, and a
+finished run (unless ``allow_unfinished``).
+
 Notes:
-    By default the coordinator key is read from the run directory, which proves integrity
-    relative to that key only; pin the key obtained out of band (``coordinator_key``). A
-    log cut short together with its checkpoints is only detected against a checkpoint kept
-    elsewhere (a witness's state, a proof bundle).
+    Without a policy the coordinator key is read from the run directory (or
+    ``coordinator_key``) and the run-start record's witnesses are believed: that proves
+    integrity relative to those keys only, which a coordinator holding its own key can
+    forge. A log cut short together with its checkpoints is only detected against a
+    checkpoint kept elsewhere (``TrustPolicy.checkpoint``).
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from audit.merkle import (
     AuditError,
@@ -43,6 +51,15 @@ from audit.run.errors import BudgetError
 from audit.run.record_sequence import RecordSequence
 from audit.run.records import parse_record
 from audit.run.run_layout import audit_paths
+from audit.run.trust import (
+    PolicyReport,
+    TrustPolicy,
+    check_central,
+    check_epsilons,
+    check_quorum,
+    check_statements_signed,
+    check_trusted_witnesses,
+)
 
 __all__ = ["RunReport", "file_sha256", "verify_run_dir"]
 
@@ -60,6 +77,7 @@ class RunReport:
     ended: bool
     epsilon_cumulative: dict[str, float] = field(default_factory=dict)
     model_checked: bool = False
+    policy: PolicyReport | None = None
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -71,13 +89,16 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _records(store: SqliteStore, sizes: list[int]) -> tuple[RecordSequence, Recomputed]:
+def _records(
+    store: SqliteStore, sizes: list[int], records: list[dict[str, Any]]
+) -> tuple[RecordSequence, Recomputed]:
     sequence = RecordSequence()
 
     def accept(index: int, data: bytes) -> None:
         try:
             record = parse_record(data)
             sequence.accept(record)
+            records.append(record)
         except BudgetError as exc:
             raise BudgetError(
                 f"leaf {index}: {exc.message}", expected=exc.expected, computed=exc.computed
@@ -89,15 +110,22 @@ def _records(store: SqliteStore, sizes: list[int]) -> tuple[RecordSequence, Reco
 
 
 def _check_cosignatures(
-    checkpoints: list[SignedCheckpoint], store: CheckpointStore, witnesses: dict[str, NoteVerifier]
-) -> int:
+    checkpoints: list[SignedCheckpoint],
+    store: CheckpointStore,
+    witnesses: dict[str, NoteVerifier],
+    quorum: int = 0,
+) -> tuple[int, int]:
+    """Every cosignature row is a partner's and verifies; returns the number of distinct
+    (size, key) cosignatures and the fewest distinct partner keys on a checkpoint (each at
+    least ``quorum``)."""
     orphans = set(store.cosigned_sizes()) - {signed.tree_size for signed in checkpoints}
     if orphans:
         raise VerificationError(
             f"cosignatures refer to tree sizes without a checkpoint: {sorted(orphans)}"
         )
-    count = 0
+    count, fewest = 0, len(witnesses)
     for signed in checkpoints:
+        distinct: set[str] = set()
         for row in store.raw_cosignatures(signed.tree_size):
             size, cosigner, key_id, line = row
             if (cosigner, key_id) != (line.name, line.key_id) or size != signed.tree_size:
@@ -115,8 +143,12 @@ def _check_cosignatures(
                 raise SignatureError(
                     f"checkpoint {signed.tree_size}: cosignature of {line.name} does not verify"
                 )
-            count += 1
-    return count
+            distinct.add(keys[0].vkey)
+        count += len(distinct)
+        fewest = min(fewest, len(distinct))
+        partners = {name: key.vkey for name, key in witnesses.items()}
+        check_quorum(signed.tree_size, distinct, partners, quorum)
+    return count, fewest
 
 
 def verify_run_dir(
@@ -124,14 +156,17 @@ def verify_run_dir(
     *,
     model_path: str | os.PathLike[str] | None = None,
     coordinator_key: NoteVerifier | None = None,
+    trust: TrustPolicy | None = None,
 ) -> RunReport:
     """Verify a run's audit log from scratch; see the module docstring for the checks.
 
     Raises:
         VerificationError: at the first failure, with a message that names it.
     """
+    if trust is not None:
+        coordinator_key = trust.coordinator_key
     try:
-        return _verify(Path(run_dir), model_path, coordinator_key)
+        return _verify(Path(run_dir), model_path, coordinator_key, trust)
     except VerificationError:
         raise
     except (AuditError, OSError, sqlite3.Error) as exc:
@@ -188,8 +223,60 @@ def _check_model(model_path: str | os.PathLike[str], sequence: RecordSequence) -
         )
 
 
+def _apply_policy(
+    trust: TrustPolicy,
+    sequence: RecordSequence,
+    records: list[dict[str, Any]],
+    origin: str,
+    log: MerkleLog,
+) -> tuple[PolicyReport, int]:
+    """The policy's checks on the records and the kept checkpoint; returns the report and the
+    quorum the cosignatures must reach."""
+    check_trusted_witnesses(sequence.partners, trust)
+    keys = {partner: parse_vkey(vkey) for partner, vkey in sequence.partners.items()}
+    statements = []
+    for record in records:
+        if record["type"] == "round":
+            signed = check_statements_signed(record, origin, keys)
+            statements += [(record["round"], p, st) for p, st in signed.items()]
+    epsilons = check_epsilons(statements)
+    check_central(records)
+    if not sequence.ended and not trust.allow_unfinished:
+        raise VerificationError("the run is unfinished (no run_end); --allow-unfinished to accept")
+    kept = trust.kept_checkpoint(origin)
+    if kept is not None:
+        if kept.tree_size > log.size:
+            raise VerificationError(
+                f"rollback: the log holds {log.size} records, fewer than the kept checkpoint's "
+                f"{kept.tree_size}",
+                expected=kept.tree_size,
+                computed=log.size,
+            )
+        verify_consistency(
+            kept.tree_size,
+            log.size,
+            log.consistency_proof(kept.tree_size, log.size),
+            kept.root,
+            log.root(),
+        )
+    quorum = len(sequence.partners) if trust.quorum is None else trust.quorum
+    report = PolicyReport(
+        coordinator_vkey=trust.coordinator_key.vkey,
+        trusted_witnesses=tuple(key.vkey for key in trust.witness_keys),
+        quorum=quorum,
+        partners=dict(sequence.partners),
+        min_cosignatures=0,
+        epsilon=epsilons,
+        checkpoint_size=None if kept is None else kept.tree_size,
+    )
+    return report, quorum
+
+
 def _verify(
-    run_dir: Path, model_path: str | os.PathLike[str] | None, coordinator_key: NoteVerifier | None
+    run_dir: Path,
+    model_path: str | os.PathLike[str] | None,
+    coordinator_key: NoteVerifier | None,
+    trust: TrustPolicy | None,
 ) -> RunReport:
     log_path, vkey_path = audit_paths(run_dir)
     key = read_vkey(vkey_path) if coordinator_key is None else coordinator_key
@@ -200,7 +287,9 @@ def _verify(
         checkpoints = _signed_checkpoints(checkpoint_store, origin, key)
         if not checkpoints:
             raise VerificationError(f"{log_path}: no signed checkpoint")
-        sequence, rebuilt = _records(store, [signed.tree_size for signed in checkpoints])
+        records: list[dict[str, Any]] = []
+        sizes = [signed.tree_size for signed in checkpoints]
+        sequence, rebuilt = _records(store, sizes, records)
         _check_roots(checkpoints, rebuilt)
         log = MerkleLog.from_store(store)
         for old, new in pairwise(checkpoints):
@@ -211,8 +300,13 @@ def _verify(
                 old.root,
                 new.root,
             )
+        policy, quorum = None, 0
+        if trust is not None:
+            policy, quorum = _apply_policy(trust, sequence, records, str(origin), log)
         witnesses = {partner: parse_vkey(vkey) for partner, vkey in sequence.partners.items()}
-        cosignatures = _check_cosignatures(checkpoints, checkpoint_store, witnesses)
+        cosignatures, fewest = _check_cosignatures(checkpoints, checkpoint_store, witnesses, quorum)
+        if policy is not None:
+            policy = replace(policy, min_cosignatures=fewest)
         if model_path is not None:
             _check_model(model_path, sequence)
         return RunReport(
@@ -225,6 +319,7 @@ def _verify(
             ended=sequence.ended,
             epsilon_cumulative=dict(sequence.cumulative),
             model_checked=model_path is not None,
+            policy=policy,
         )
     finally:
         store.close()

@@ -16,6 +16,8 @@ from audit import (
     round_record,
     run_end_record,
     run_start_record,
+    sign_statement,
+    write_vkey,
 )
 
 
@@ -59,9 +61,25 @@ def a_round(
     spent: float = 0.5,
     budget: float = 4.0,
     dropouts: tuple[str, ...] = (),
+    keys: dict[str, NoteSigner] | None = None,
+    origin: str = "",
 ) -> dict[str, Any]:
-    """Round ``number`` in which every partner spends ``spent`` epsilon."""
+    """Round ``number`` in which every partner spends ``spent`` epsilon; with ``keys``, each
+    participant's signed statement (without DP terms) under ``dp``."""
     trained = [p for p in partners if p not in dropouts]
+    statements = {
+        p: sign_statement(
+            keys[p],
+            {
+                "partner": p,
+                "origin": origin,
+                "round": number,
+                "update_hash": sha(f"update {p} {number}"),
+                "data_commitment": sha(f"data {p}"),
+            },
+        )
+        for p in (trained if keys else [])
+    }
     return round_record(
         round_number=number,
         participants=trained,
@@ -75,6 +93,7 @@ def a_round(
         data_commitments={p: sha(f"data {p}") for p in trained},
         started_at=f"2025-03-01T10:{number:02d}:00Z",
         ended_at=f"2025-03-01T10:{number:02d}:30Z",
+        dp=statements,
     )
 
 
@@ -113,7 +132,7 @@ def make_run(
         log.append_record(start_record(keys))
         cosign_latest(log, run)
         for number in range(1, rounds + 1):
-            log.append_record(a_round(number, list(partners)))
+            log.append_record(a_round(number, list(partners), keys=keys, origin=log.origin))
             cosign_latest(log, run)
         if end:
             log.append_record(
@@ -125,6 +144,21 @@ def make_run(
             )
             cosign_latest(log, run)
     return run
+
+
+def trust_args(run: Run, folder: Path) -> list[str]:
+    """``--vkey`` and one ``--witness-vkey`` per partner, as key files in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_vkey(folder / "coordinator.vkey", run.coordinator.verifier) if not (
+        folder / "coordinator.vkey"
+    ).exists() else None
+    args = ["--vkey", str(folder / "coordinator.vkey")]
+    for partner, key in run.witness_keys.items():
+        path = folder / f"{partner}.vkey"
+        if not path.exists():
+            write_vkey(path, key.verifier)
+        args += ["--witness-vkey", str(path)]
+    return args
 
 
 def drop_guards(conn: sqlite3.Connection) -> None:

@@ -12,14 +12,24 @@ from typer.testing import CliRunner
 
 from audit import audit_paths
 from cli.audit_cmd import app
-from tests.audit.runs import drop_guards, make_run
+from tests.audit.runs import Run, drop_guards, make_run, trust_args
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_run(tmp_path_factory.mktemp("cli") / "run", rounds=2).run_dir
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return make_run(tmp_path_factory.mktemp("cli") / "run", rounds=2)
+
+
+@pytest.fixture(scope="module")
+def run_dir(run: Run) -> Path:
+    return run.run_dir
+
+
+@pytest.fixture(scope="module")
+def trust(run: Run, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return trust_args(run, tmp_path_factory.mktemp("keys"))
 
 
 def test_keygen_writes_a_0600_key_and_prints_only_the_public_key(tmp_path: Path) -> None:
@@ -35,21 +45,29 @@ def test_keygen_writes_a_0600_key_and_prints_only_the_public_key(tmp_path: Path)
     assert again.exit_code == 1 and "refusing to overwrite" in again.output
 
 
-def test_verify_a_good_run_exits_0_and_reports_it(run_dir: Path) -> None:
-    result = runner.invoke(app, ["verify", str(run_dir)])
+def test_verify_a_good_run_exits_0_and_reports_it(run_dir: Path, trust: list[str]) -> None:
+    result = runner.invoke(app, ["verify", str(run_dir), *trust])
 
     assert result.exit_code == 0, result.output
     assert "audit log verified" in result.output and "hospital-a" in result.output
 
 
+def test_verify_without_trust_is_a_usage_error(run_dir: Path) -> None:
+    result = runner.invoke(app, ["verify", str(run_dir)])
+
+    assert result.exit_code == 2 and "takes trust from you" in result.output
+
+
 def test_verify_with_the_right_model_exits_0_and_a_wrong_one_exits_1(
-    run_dir: Path, tmp_path: Path
+    run_dir: Path, tmp_path: Path, trust: list[str]
 ) -> None:
     (tmp_path / "good.bin").write_bytes(b"model 2")
     (tmp_path / "bad.bin").write_bytes(b"model 1")
 
-    good = runner.invoke(app, ["verify", str(run_dir), "--model", str(tmp_path / "good.bin")])
-    bad = runner.invoke(app, ["verify", str(run_dir), "--model", str(tmp_path / "bad.bin")])
+    good = runner.invoke(
+        app, ["verify", str(run_dir), *trust, "--model", str(tmp_path / "good.bin")]
+    )
+    bad = runner.invoke(app, ["verify", str(run_dir), *trust, "--model", str(tmp_path / "bad.bin")])
 
     assert good.exit_code == 0 and "matches" in good.output
     assert bad.exit_code == 1
@@ -58,7 +76,7 @@ def test_verify_with_the_right_model_exits_0_and_a_wrong_one_exits_1(
 
 
 def test_verify_a_tampered_run_exits_1_with_a_precise_message(
-    run_dir: Path, tmp_path: Path
+    run_dir: Path, tmp_path: Path, trust: list[str]
 ) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
@@ -72,17 +90,17 @@ def test_verify_a_tampered_run_exits_1_with_a_precise_message(
     conn.commit()
     conn.close()
 
-    result = runner.invoke(app, ["verify", str(copy)])
+    result = runner.invoke(app, ["verify", str(copy), *trust])
 
     assert result.exit_code == 1
     assert "verification failed" in result.output and "leaf 2" in result.output
     assert "Traceback" not in result.output
 
 
-def test_proof_then_verify_bundle(run_dir: Path, tmp_path: Path) -> None:
+def test_proof_then_verify_bundle(run_dir: Path, tmp_path: Path, trust: list[str]) -> None:
     bundle = tmp_path / "round-1.json"
     written = runner.invoke(app, ["proof", str(run_dir), "--round", "1", "--out", str(bundle)])
-    checked = runner.invoke(app, ["verify", str(bundle), "--vkey", str(audit_paths(run_dir)[1])])
+    checked = runner.invoke(app, ["verify", str(bundle), *trust])
     missing = runner.invoke(app, ["proof", str(run_dir), "--round", "7"])
 
     assert written.exit_code == 0 and bundle.exists()

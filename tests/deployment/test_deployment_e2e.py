@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from federation import LaunchError
 from simulations.deployment import LocalFederation
 
 pytestmark = pytest.mark.slow
@@ -60,8 +61,21 @@ def _records(run_dir: Path) -> list[dict[str, Any]]:
         log.close()
 
 
-def _verify(fed: LocalFederation, run_dir: Path) -> str:
-    return fed.cli("audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"))
+def _verify(fed: LocalFederation, run_dir: Path, quorum: int) -> str:
+    """The officer's verify: the coordinator's key, every node folder's witness.vkey, and the
+    partners that must have cosigned every checkpoint (a partner that never approved the run,
+    or died, does not witness it)."""
+    witnesses = [
+        arg
+        for node in fed.nodes.values()
+        if (node / "witness.vkey").exists()
+        for arg in ("--witness-vkey", str(node / "witness.vkey"))
+    ]
+    vkey = run_dir / "audit" / "coordinator.vkey"
+    return fed.cli(
+        "audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"),
+        "--vkey", str(vkey), *witnesses, "--quorum", str(quorum),
+    )  # fmt: skip
 
 
 def _resubmit(fed: LocalFederation, name: str, run_config: str) -> subprocess.CompletedProcess[str]:
@@ -151,7 +165,10 @@ def test_secure_federation_with_bad_partners(
         assert round1["type"] == "round" and round1["rejected"] == ["evil"]
         assert set(round1["dropouts"]) == {"bad", "evil"} and round1["refusals"] == ["shy"]
         assert "evil" not in round1["update_hashes"]
-        assert "verified" in _verify(fed, run_dir).lower()
+        # shy never approved the run, so it never joined its log: it cosigns nothing.
+        assert "verified" in _verify(fed, run_dir, quorum=5).lower()
+        with pytest.raises(LaunchError, match="missing: shy"):
+            _verify(fed, run_dir, quorum=6)
         # The partner with malformed data wrote nothing half.
         ingested = fed.nodes["bad"] / "ingested"
         assert not ingested.exists() or not any(ingested.iterdir())
@@ -227,7 +244,7 @@ def test_node_killed_and_coordinator_resumed(
         assert records[2]["model_hash"] == records[1]["model_hash_after"]
         assert "p2" in records[1]["dropouts"]
         # The log verifies across the restart, and the final model is the one on disk.
-        assert "verified" in _verify(fed, run_dir).lower()
+        assert "verified" in _verify(fed, run_dir, quorum=2).lower()  # p2 died in round 1
         # Partners kept witnessing: no split view, and their ledgers agree with the log.
         for name in ("p0", "p1"):
             assert not (fed.nodes[name] / "split-view.txt").exists()

@@ -1,0 +1,121 @@
+"""One partner's privacy ledger across runs, from the proof bundles of the rounds it trained.
+
+Each round's signed statement carries the partner's ledger row number (``ledger_seq``) and the
+chain's heads before and after the row (``ledger_prev``, ``ledger_head``; ``ledger_link``). Put
+in row order, the statements of several runs must form one chain: rows strictly increasing
+(never a reset to a fresh ledger), and where two rows are consecutive the later one's
+``ledger_prev`` is the earlier one's ``ledger_head``. The first row's ``ledger_prev`` is the
+genesis head. Rows not in any bundle (rounds not bundled, rounds of other federations) are
+gaps: counted, not hidden. The total ε is the last statement's cumulative ε, checked to be at
+least what the shown rounds compose to.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.merkle import NoteVerifier, VerificationError
+from audit.run.proof_bundle import verify_bundle
+from audit.run.rdp import rdp_epsilon
+from audit.run.records import parse_record
+from audit.run.statement import LEDGER_GENESIS, verify_statement
+from audit.run.trust import EPSILON_TOLERANCE
+
+__all__ = ["LedgerReport", "verify_ledger"]
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    """What the bundles establish about the partner's ledger."""
+
+    partner_key: str
+    rounds: int
+    runs: tuple[str, ...]
+    first_seq: int
+    last_seq: int
+    gaps: int
+    total_epsilon: float
+    recomputed_epsilon: float | None
+
+
+def _statement_of(bundle: Path, key: NoteVerifier) -> Any:
+    report = verify_bundle(bundle)
+    data = json.loads(bundle.read_text(encoding="utf-8"))
+    start = parse_record(base64.b64decode(data["entries"][0]["leaf"]))
+    names = [p for p, vkey in start["partners"].items() if vkey.strip() == key.vkey]
+    if not names:
+        raise VerificationError(f"{bundle}: the partner's key is not a witness of that run")
+    signed = report.record.get("dp", {}).get(names[0])
+    if signed is None:
+        raise VerificationError(
+            f"{bundle}: no statement of the partner in round {report.round_number}"
+        )
+    return verify_statement(signed, key, f"{bundle}: statement")
+
+
+def verify_ledger(
+    bundles: list[str | os.PathLike[str]],
+    witness_key: NoteVerifier,
+) -> LedgerReport:
+    """Check one partner's ledger chain across the bundles (module doc).
+
+    Raises:
+        VerificationError: a bundle fails, a statement's signature fails, the chain breaks or
+            resets, or the total ε is below its rounds.
+    """
+    statements = []
+    for path in bundles:
+        statement = _statement_of(Path(path), witness_key)
+        if "ledger_seq" not in statement:
+            raise VerificationError(f"{path}: the partner's statement has no DP terms")
+        statements.append(statement)
+    if not statements:
+        raise VerificationError("no bundle given")
+    statements.sort(key=lambda st: st["ledger_seq"])
+    gaps = 0
+    previous: dict[str, Any] | None = None
+    for st in statements:
+        seq = st["ledger_seq"]
+        if previous is None:
+            if seq == 1 and st["ledger_prev"] != LEDGER_GENESIS:
+                raise VerificationError("ledger row 1 does not start from the genesis head")
+        elif seq == previous["ledger_seq"]:
+            raise VerificationError(
+                f"ledger row {seq} appears twice (in {previous['origin']} round "
+                f"{previous['round']} and {st['origin']} round {st['round']}): a reset ledger"
+            )
+        elif seq == previous["ledger_seq"] + 1:
+            if st["ledger_prev"] != previous["ledger_head"]:
+                raise VerificationError(
+                    f"ledger row {seq} does not continue row {seq - 1}'s chain",
+                    expected=previous["ledger_head"],
+                    computed=st["ledger_prev"],
+                )
+        else:
+            gaps += seq - previous["ledger_seq"] - 1
+        previous = st
+    last = statements[-1]
+    recomputed = None
+    if all(st["accountant"] == "rdp" for st in statements):
+        history = [(st["noise_multiplier"], st["sample_rate"], st["steps"]) for st in statements]
+        recomputed = rdp_epsilon(history, last["delta"])
+        if last["epsilon_cumulative"] < recomputed * (1 - EPSILON_TOLERANCE):
+            raise VerificationError(
+                f"the last cumulative epsilon {last['epsilon_cumulative']:.9g} is below the "
+                f"{recomputed:.9g} of the rounds shown"
+            )
+    return LedgerReport(
+        partner_key=witness_key.vkey,
+        rounds=len(statements),
+        runs=tuple(sorted({st["origin"] for st in statements})),
+        first_seq=statements[0]["ledger_seq"],
+        last_seq=last["ledger_seq"],
+        gaps=gaps + statements[0]["ledger_seq"] - 1,
+        total_epsilon=float(last["epsilon_cumulative"]),
+        recomputed_epsilon=recomputed,
+    )
