@@ -11,9 +11,9 @@ Two layers, both on the coordinator:
 Under partner-level (central) DP the raw updates are the private values, so nothing derived from
 one exactly may be published: ``norm_screen_bound`` turns the norm screen off (central clipping
 bounds every update instead; a logged verdict on a raw norm would be one non-private bit per
-partner), and ``published_update_hashes`` publishes the partners' own salted commitments
-(``privacy.update_commitment``), never a hash of a raw update, which would let anyone test a
-guessed data set exactly when the update is deterministic (no local DP).
+partner). ``published_update_hashes`` publishes the partners' own salted commitments
+(``privacy.update_commitment``) in every run, never a hash of a raw update, which would let
+anyone test a guessed data set exactly when the update is deterministic (no local DP).
 
 Notes:
     The norm bound stops a partner from moving the model far in one round; it does not stop a
@@ -26,7 +26,6 @@ Notes:
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -36,7 +35,7 @@ from flwr.app import ArrayRecord, Message
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Strategy
 
 from coordinator.errors import CoordinatorError
-from federation import Partner, Record, state_bytes
+from federation import Partner, Record
 
 __all__ = [
     "AGGREGATORS",
@@ -122,25 +121,17 @@ def norm_screen_bound(max_update_norm: float, *, central_dp: bool) -> float:
     return 0.0 if central_dp else max_update_norm
 
 
-def published_update_hashes(
-    updates: Iterable[tuple[str, Message]], *, central_dp: bool
-) -> dict[str, str]:
-    """What the round's audit record states for each ``(partner, reply)``.
-
-    Without central DP: the sha256 of the update as sent (with local DP a noised update, or
-    no DP claim at all). Under central DP: the partner's salted commitment from its reply
-    (``Partner.UPDATE_HASH``; ``NO_COMMITMENT``, 64 zeros, when it sent none or not a hex
-    SHA-256), never a hash of the raw update.
+def published_update_hashes(updates: Iterable[tuple[str, Message]]) -> dict[str, str]:
+    """What the round's audit record states for each ``(partner, reply)``: the partner's salted
+    commitment from its reply (``Partner.UPDATE_HASH``, the ``update_hash`` of its signed
+    statement; ``NO_COMMITMENT``, 64 zeros, when it sent none or not a hex SHA-256), never a
+    hash of the raw update, with or without DP.
     """
     out: dict[str, str] = {}
     for name, msg in updates:
-        if central_dp:
-            partner = msg.content.config_records.get(Record.PARTNER)
-            given = str(partner.get(Partner.UPDATE_HASH, "")) if partner is not None else ""
-            out[name] = given if _HEX64.fullmatch(given) else NO_COMMITMENT
-        else:
-            state = msg.content.array_records[Record.ARRAYS].to_torch_state_dict()
-            out[name] = hashlib.sha256(state_bytes(state)).hexdigest()
+        partner = msg.content.config_records.get(Record.PARTNER)
+        given = str(partner.get(Partner.UPDATE_HASH, "")) if partner is not None else ""
+        out[name] = given if _HEX64.fullmatch(given) else NO_COMMITMENT
     return out
 
 

@@ -232,9 +232,7 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
     """Aggregate the updates, save the model, log and cosign the round, keep the mirror ledger,
     evaluate, record the round's progress."""
     ok = replies.updates
-    update_hashes = published_update_hashes(
-        ((partner_name(m), m) for m in ok), central_dp=run.settings.central_dp
-    )
+    update_hashes = published_update_hashes((partner_name(m), m) for m in ok)
     train_metrics = _aggregate(run, rnd, ok)
     after = save_model(run.arrays.to_torch_state_dict(), run.dir.round_model(rnd))
     spent, commitments = _partner_reports(run, ok)

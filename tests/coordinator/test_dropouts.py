@@ -25,11 +25,21 @@ from flwr.app import (
 from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
-from audit import COSIGNATURE_V1, NoteSigner, RunAuditLog, read_signer
+from audit import COSIGNATURE_V1, NoteSigner, RunAuditLog, read_signer, sign_statement
 from coordinator.errors import NoPartnersError
 from coordinator.replies import NODE_OFFLINE, NOT_CONNECTED, sort_replies
 from coordinator.server_app import main
-from federation import Action, Partner, Progress, Query, Record, RunDir, RunSettings, Status
+from federation import (
+    Action,
+    Partner,
+    Progress,
+    Query,
+    Record,
+    RunDir,
+    RunSettings,
+    Status,
+    TrainRequest,
+)
 from tests.coordinator.test_run_guard import _task_identity  # noqa: F401 (autouse fixture)
 
 SUPERLINK = 1  # the node id Flower gives the SuperLink's own error replies
@@ -102,6 +112,18 @@ class VanishingGrid:
             content[Record.ARRAYS] = ArrayRecord(arrays.to_torch_state_dict())
             content[Record.METRICS] = MetricRecord({"num-examples": 10})
             partner[Partner.COMMITMENT] = "0" * 64
+            if kind == MessageType.TRAIN:  # an honest partner signs its statement of the round
+                config = msg.content.config_records[Record.CONFIG]
+                partner[Partner.UPDATE_HASH] = "a" * 64
+                statement = {
+                    "partner": NODES[node],
+                    "origin": config[TrainRequest.ORIGIN],
+                    "round": config[TrainRequest.SERVER_ROUND],
+                    "update_hash": "a" * 64,
+                    "data_commitment": "0" * 64,
+                }
+                signed = sign_statement(WITNESSES[NODES[node]], statement)
+                partner[Partner.STATEMENT] = json.dumps(signed)
         content[Record.PARTNER] = ConfigRecord(partner)
         reply: Message = Message(content, metadata=_metadata(node, kind))  # type: ignore[call-overload]
         return reply

@@ -55,7 +55,12 @@ def _statement(name: str, **override: Any) -> dict[str, Any]:
 
 def _reply(node_id: int, key: NoteSigner, signed: Any, **metrics: float) -> Message:
     name = f"partner-{node_id}"
-    partner = {"name": name, "status": "trained", "commitment": COMMITMENT}
+    partner = {
+        "name": name,
+        "status": "trained",
+        "commitment": COMMITMENT,
+        "update-hash": UPDATE_HASH,
+    }
     if signed is not None:
         partner["statement"] = signed if isinstance(signed, str) else json.dumps(signed)
     content = RecordDict(
