@@ -297,8 +297,36 @@ def serve(
         bool,
         typer.Option("--token-env", help="Require the bearer token from FEDINSIGHT_AUDIT_TOKEN."),
     ] = False,
+    vkey: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Coordinator verifier key obtained out of band."
+        ),
+    ] = None,
+    witness_vkey: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness-vkey",
+            exists=True,
+            dir_okay=False,
+            help="A partner's witness.vkey you trust (repeat for each partner).",
+        ),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Trust file (as for audit verify)."),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(min=0, help="Distinct partner cosignatures every checkpoint needs."),
+    ] = None,
+    allow_unfinished: Annotated[
+        bool, typer.Option("--allow-unfinished", help="Accept a run without run_end.")
+    ] = False,
 ) -> None:
-    """Serve the read-only audit API and page (uvicorn)."""
+    """Serve the read-only audit API and page (uvicorn), verifying the log under the trust you
+    give (--vkey and --witness-vkey, or --trust); without it the page says the log is checked
+    only against its own keys."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -316,8 +344,12 @@ def serve(
         loopback = host == "localhost"
     if settings.token is None and not loopback:
         raise _fail(f"refusing to serve on {host} without a token (set FEDINSIGHT_AUDIT_TOKEN)", 2)
+    given = vkey is not None or bool(witness_vkey) or trust is not None
+    policy = (
+        _trust(vkey, witness_vkey or [], trust, quorum, None, allow_unfinished) if given else None
+    )
     try:
-        web = create_app(run_dir, settings)
+        web = create_app(run_dir, settings, trust=policy)
     except AuditError as exc:
         raise _fail(str(exc)) from None
     uvicorn.run(web, host=host, port=port, log_level="info")

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from audit.run import TrustPolicy
 from audit.service.dependencies import authorize
 from audit.service.errors import add_error_handlers
 from audit.service.routers import (
@@ -52,12 +53,16 @@ _DATA_ROUTERS = (
 
 
 def create_app(
-    run_dir: str | os.PathLike[str], settings: AuditServiceSettings | None = None
+    run_dir: str | os.PathLike[str],
+    settings: AuditServiceSettings | None = None,
+    *,
+    trust: TrustPolicy | None = None,
 ) -> FastAPI:
     """Build the app serving ``run_dir``'s audit log (settings from the environment by
-    default). Requires ``RUN_DIR/audit/log.sqlite``; opens it read-only."""
+    default), verified under the officer's ``trust`` (None: against the log's own keys, which
+    the page says). Requires ``RUN_DIR/audit/log.sqlite``; opens it read-only."""
     settings = AuditServiceSettings() if settings is None else settings
-    view = RunView(run_dir)
+    view = RunView(run_dir, trust)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

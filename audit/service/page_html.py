@@ -8,7 +8,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from audit.run import TrustPolicy
 from audit.service.page_chart import epsilon_chart
+from audit.service.page_policy import policy_section
 from audit.service.page_sections import (
     epsilon_table,
     events_section,
@@ -56,6 +58,7 @@ def render_page(
     verification: Verification,
     manifest: Manifest | None,
     notes: dict[int, RoundNotes],
+    trust: TrustPolicy | None = None,
 ) -> str:
     """The whole HTML page; every value from the log or the run directory is escaped."""
     start = records[0] if records and records[0]["type"] == "run_start" else None
@@ -64,6 +67,7 @@ def render_page(
 {_status(verification)}
 <p>Tree size {tree_size}, root <code>{escape(root)}</code><br>
 Coordinator key <code>{escape(vkey)}</code></p>
+{policy_section(trust, verification.policy)}
 {run_terms_section(start)}
 {partner_dp_section(rounds)}
 {manifest_section(manifest, start)}
@@ -73,7 +77,8 @@ Coordinator key <code>{escape(vkey)}</code></p>
 {rounds_section(rounds, notes)}
 {events_section(records)}
 <p>JSON API: <a href="/docs">/docs</a>. Verify offline with
-<code>fedinsight audit verify RUN_DIR --vkey COORDINATOR.vkey</code>.</p>
+<code>fedinsight audit verify RUN_DIR --vkey COORDINATOR.vkey
+--witness-vkey PARTNER.vkey ...</code>.</p>
 </body></html>"""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.merkle import AuditError, CheckpointStore, MerkleLog, SignedCheckpoint, SqliteStore
-from audit.run import audit_paths, parse_record, verify_run_dir
+from audit.run import PolicyReport, TrustPolicy, audit_paths, parse_record, verify_run_dir
 from audit.service.errors import LogNotVerifiedError
 
 __all__ = ["RunView", "Verification", "b64"]
@@ -26,6 +26,7 @@ class Verification:
     ok: bool
     tree_size: int
     message: str
+    policy: PolicyReport | None = None  # what the officer's trust found (None: none given)
 
 
 def b64(value: bytes) -> str:
@@ -36,8 +37,9 @@ def b64(value: bytes) -> str:
 class RunView:
     """Thread-safe, read-only access to one run's audit log."""
 
-    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, run_dir: str | os.PathLike[str], trust: TrustPolicy | None = None) -> None:
         self.run_dir = Path(run_dir)
+        self.trust = trust  # the officer's, from whoever started the service
         log_path, self.vkey_path = audit_paths(self.run_dir)
         self._store = SqliteStore(log_path, readonly=True)
         self._log = MerkleLog.from_store(self._store)
@@ -133,12 +135,14 @@ class RunView:
         if cached is not None and cached.tree_size == size:
             return cached
         try:
-            report = verify_run_dir(self.run_dir)
+            report = verify_run_dir(self.run_dir, trust=self.trust)
+            under = "under the officer's trust" if self.trust else "against the log's own keys"
             result = Verification(
                 True,
                 report.tree_size,
                 f"verified {report.tree_size} records, {report.checkpoints} "
-                f"checkpoints, {report.cosignatures} cosignatures",
+                f"checkpoints, {report.cosignatures} cosignatures, {under}",
+                report.policy,
             )
         except AuditError as exc:
             result = Verification(False, size, str(exc))

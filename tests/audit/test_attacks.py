@@ -52,7 +52,8 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = base / "out"
     args = [
         "simulate", "--dataset", "csv", "--data", str(data),
-        "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
+        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
+        "--holdout-end", "1998-06-30",
         "--partners", "3", "--split", "iid", "--rounds", "2",
         "--local-epochs", "1", "--min-customers", "10", "--out", str(out),
     ]  # fmt: skip

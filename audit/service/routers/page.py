@@ -40,6 +40,7 @@ def page(view: View) -> HTMLResponse:
         records=records,
         epsilon=view.epsilon(),
         verification=verification,
+        trust=view.trust,
         manifest=read_manifest(view.run_dir, None if start is None else start.get("manifest_hash")),
         notes=read_notes(view.run_dir),
     )

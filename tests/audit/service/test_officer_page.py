@@ -107,7 +107,8 @@ def _page(run_dir: Path) -> str:
     with TestClient(create_app(run_dir, AuditServiceSettings())) as client:
         answer = client.get("/")
     assert answer.status_code == 200
-    return answer.text
+    text: str = answer.text
+    return text
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,8 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny[["customer_id", "timestamp", "quantity", "amount"]].to_csv(work / "tiny.csv", index=False)
     args = [
         "--dataset", "csv", "--data", str(work / "tiny.csv"),
-        "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
+        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
+        "--holdout-end", "1998-06-30",
         "--partners", "3", "--split", "iid", "--rounds", "2", "--local-epochs", "1",
         "--min-customers", "10", "--budgets", "partner-0=0.5", "--out", str(work / "runs"),
     ]  # fmt: skip
@@ -257,3 +259,76 @@ def test_in_chromium_no_label_is_clipped(made_page: str, tmp_path: Path) -> None
     title = re.search(r"<title>(probe [^<]*)</title>", done.stdout)
     assert title is not None, done.stderr[-2000:]
     assert title.group(1) == "probe legend-ok svg-ok"
+
+
+# -- the officer's trust policy --------------------------------------------------------------------
+
+
+def test_without_trust_the_page_says_the_log_vouches_for_itself(made_page: str) -> None:
+    assert "No trust was given" in made_page
+    assert "--witness-vkey" in made_page
+
+
+def _trusted_page(run_dir: Path) -> str:
+    from audit import read_vkey
+    from audit.run import TrustPolicy
+
+    witnesses = sorted((run_dir / "partner-homes").glob("*/witness.vkey"))
+    trust = TrustPolicy(
+        coordinator_key=read_vkey(run_dir / "audit" / "coordinator.vkey"),
+        witness_keys=tuple(read_vkey(path) for path in witnesses),
+    )
+    with TestClient(create_app(run_dir, AuditServiceSettings(), trust=trust)) as client:
+        answer = client.get("/")
+    assert answer.status_code == 200
+    text: str = answer.text
+    return text
+
+
+@pytest.mark.slow
+def test_the_page_shows_the_trusted_keys_quorum_and_recomputed_epsilon(
+    simulated_run: Path,
+) -> None:
+    from audit import read_vkey
+    from audit.run import verify_run_dir
+
+    page = _trusted_page(simulated_run)
+
+    assert "under the officer&#x27;s trust" in page and "No trust was given" not in page
+    for path in sorted((simulated_run / "partner-homes").glob("*/witness.vkey")):
+        assert read_vkey(path).vkey.split("+")[0] in page
+    assert "Quorum of distinct partner cosignatures on every checkpoint" in page
+    report = verify_run_dir(simulated_run)
+    for partner in ("partner-1", "partner-2"):  # partner-0 refused: it trained no round
+        assert re.search(rf"<td>{partner}</td><td>[0-9.]+</td><td>[0-9.]+</td>", page), partner
+    assert report.tree_size > 0
+
+
+_POLICY_PROBE = """<script>
+const heads = [...document.querySelectorAll('h2')].filter((h) => h.textContent === 'Trust policy');
+let table = heads.length ? heads[0].nextElementSibling : null;
+while (table && !['TABLE', 'H2'].includes(table.tagName)) table = table.nextElementSibling;
+const shown = table && table.tagName === 'TABLE' && table.getBoundingClientRect().height > 0;
+document.title = 'probe ' + (shown ? table.querySelectorAll('tr').length + ' rows' : 'missing');
+</script></body>"""
+
+
+@pytest.mark.slow
+def test_in_chromium_the_trust_policy_table_is_rendered(
+    simulated_run: Path, tmp_path: Path
+) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    page = tmp_path / "page.html"
+    page.write_text(_trusted_page(simulated_run).replace("</body>", _POLICY_PROBE))
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=900,2000",
+         "--disable-background-networking", "--disable-component-update", "--no-first-run",
+         "--user-data-dir=" + str(tmp_path / "profile"), "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    title = re.search(r"<title>(probe [^<]*)</title>", done.stdout)
+    assert title is not None, done.stderr[-2000:]
+    assert title.group(1) == "probe 3 rows"  # the header and the two partners that trained
