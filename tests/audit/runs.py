@@ -165,3 +165,17 @@ def drop_guards(conn: sqlite3.Connection) -> None:
     """Drop every trigger, as an attacker holding the file would."""
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
         conn.execute(f"DROP TRIGGER {name}")
+
+
+def officer_trust(folder: Path, coordinator_vkey: Path | None = None) -> list[str]:
+    """``audit verify`` options of an officer's trust: the given coordinator key (or a fresh
+    one) and a fresh partner witness key, written under ``folder``."""
+    from audit import COSIGNATURE_V1, NoteSigner, write_vkey
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if coordinator_vkey is None:
+        coordinator_vkey = folder / "coordinator.vkey"
+        write_vkey(coordinator_vkey, NoteSigner.generate("officer.test/log").verifier)
+    witness = folder / "witness.vkey"
+    write_vkey(witness, NoteSigner.generate("officer.test/p0", COSIGNATURE_V1).verifier)
+    return ["--vkey", str(coordinator_vkey), "--witness-vkey", str(witness)]

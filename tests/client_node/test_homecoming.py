@@ -19,7 +19,7 @@ from client_node.homecoming import (
     receive_model,
 )
 from client_node.node_state import NodeState
-from client_node.witnessing import cosign, cosigner
+from client_node.witnessing import cosign, cosigner, pin_log
 from federation import Homecoming, Partner, RunSettings, build_manifest, save_model
 from insight import CustomerSequenceModel
 
@@ -40,6 +40,7 @@ def _deliver(tmp_path: Path) -> tuple[NodeState, Delivery]:
     digest = save_model(CustomerSequenceModel().state_dict(), model_file)
     key = NoteSigner.generate("fedinsight.test/run-7")
     log = RunAuditLog.create(tmp_path / "run", key)
+    pin_log(state, "p0", log.origin, key.verifier.vkey)  # the node joined this run's log
     seen = 0
     for record in (
         run_start_record(
@@ -60,6 +61,8 @@ def _deliver(tmp_path: Path) -> tuple[NodeState, Delivery]:
             checkpoint=checkpoint.text(),
             proof=proof,
             coordinator_vkey=key.verifier.vkey,
+            leaf=log.log.leaf(checkpoint.tree_size - 1),
+            leaf_proof=log.log.inclusion_proof(checkpoint.tree_size - 1, checkpoint.tree_size),
         )
         seen = checkpoint.tree_size
     size = log.size

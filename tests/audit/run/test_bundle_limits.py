@@ -32,7 +32,7 @@ from audit import (
 from audit.run import canonical_json
 from audit.run.json_limits import MAX_BUNDLE_BYTES, MAX_JSON_DEPTH, loads_limited
 from tests.audit.run.bundle_forge import forged_bundle
-from tests.audit.runs import a_round, make_run, start_record
+from tests.audit.runs import a_round, make_run, officer_trust, start_record
 
 ROOT = Path(__file__).parents[3]
 SIGNER = NoteSigner.generate("fedinsight.test/forged")
@@ -270,8 +270,9 @@ def test_loads_limited_counts_brackets_inside_strings_as_text() -> None:
 def test_audit_verify_prints_one_line_and_no_traceback(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
+    trust = officer_trust(tmp_path / "trust")
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "audit", "verify", str(path)],
+        [sys.executable, "-m", "cli.main", "audit", "verify", str(path), *trust],
         capture_output=True,
         text=True,
         timeout=120,

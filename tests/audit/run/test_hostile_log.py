@@ -24,7 +24,7 @@ from audit import (
 )
 from audit.merkle import CheckpointStore, SqliteStore
 from audit.service import AuditServiceSettings, create_app
-from tests.audit.runs import make_run
+from tests.audit.runs import make_run, officer_trust
 
 ROOT = Path(__file__).parents[3]
 HOSTILE = {
@@ -70,10 +70,11 @@ def test_the_run_verifier_names_the_leaf(hostile: tuple[Path, str]) -> None:
     assert message.startswith("leaf 2: ") and wanted in message and "\n" not in message
 
 
-def test_audit_verify_prints_one_line(hostile: tuple[Path, str]) -> None:
+def test_audit_verify_prints_one_line(hostile: tuple[Path, str], tmp_path: Path) -> None:
     run_dir, wanted = hostile
+    trust = officer_trust(tmp_path / "trust", run_dir / "audit" / "coordinator.vkey")
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "audit", "verify", str(run_dir)],
+        [sys.executable, "-m", "cli.main", "audit", "verify", str(run_dir), *trust],
         capture_output=True,
         text=True,
         timeout=120,
