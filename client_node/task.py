@@ -205,10 +205,25 @@ def _train_dp(
 
 def _statement_terms(ledger: PrivacyLedger, entry: LedgerEntry, budget: float) -> dict[str, Any]:
     """The DP fields of the round's signed statement (``audit.sign_statement``): the round's
-    terms as the ledger recorded them, its ε alone and cumulative, and the ledger chain."""
+    terms as the ledger recorded them, its ε alone and cumulative, the ledger chain, and the
+    run's earlier ledger rows (``charges``: its earlier rounds and charged evaluations)."""
     heads = ledger.heads()
-    seqs = [e.seq for e in ledger.entries()]
-    row = seqs.index(entry.seq)
+    entries = ledger.entries()
+    row = [e.seq for e in entries].index(entry.seq)
+    # Every earlier row of this run (its rounds and its charged evaluations), so that a verifier
+    # composes the run's whole spend from what the partner signed.
+    charges = [
+        {
+            "seq": e.seq,
+            "noise_multiplier": float(e.noise_multiplier),
+            "sample_rate": float(e.sample_rate),
+            "steps": int(e.steps),
+            "delta": float(e.delta),
+            "accountant": e.accountant,
+        }
+        for e in entries[:row]
+        if e.run_id in (entry.run_id, f"{entry.run_id}:evaluate")  # see _charge_evaluation
+    ]
     return {
         "noise_multiplier": float(entry.noise_multiplier),
         "sample_rate": float(entry.sample_rate),
@@ -227,6 +242,7 @@ def _statement_terms(ledger: PrivacyLedger, entry: LedgerEntry, budget: float) -
         "ledger_seq": entry.seq,
         "ledger_prev": heads[row - 1] if row else LEDGER_GENESIS,
         "ledger_head": heads[row],
+        "charges": charges,
     }
 
 

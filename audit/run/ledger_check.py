@@ -6,8 +6,9 @@ in row order, the statements of several runs must form one chain: rows strictly 
 (never a reset to a fresh ledger), and where two rows are consecutive the later one's
 ``ledger_prev`` is the earlier one's ``ledger_head``. The first row's ``ledger_prev`` is the
 genesis head. Rows not in any bundle (rounds not bundled, rounds of other federations) are
-gaps: counted, not hidden. The total ε is the last statement's cumulative ε, checked to be at
-least what the shown rounds compose to.
+gaps: counted, not hidden; a statement lists the earlier rows of its run (``charges``: rounds
+and charged evaluations), so the chain is followed through them. The total ε is the last
+statement's cumulative ε, checked to be at least what the rows shown compose to.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from audit.merkle import NoteVerifier, VerificationError
 from audit.run.proof_bundle import verify_bundle
 from audit.run.rdp import rdp_epsilon
 from audit.run.records import parse_record
-from audit.run.statement import LEDGER_GENESIS, verify_statement
+from audit.run.statement import (
+    LEDGER_ENTRY_FIELDS,
+    LEDGER_GENESIS,
+    ledger_link,
+    verify_statement,
+)
 from audit.run.trust import EPSILON_TOLERANCE
 
 __all__ = ["LedgerReport", "verify_ledger"]
@@ -58,6 +64,54 @@ def _statement_of(bundle: Path, key: NoteVerifier) -> Any:
     return verify_statement(signed, key, f"{bundle}: statement")
 
 
+def _rows_shown(statements: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Every ledger row the statements show: their own rounds and the earlier rows of each run
+    they list (``charges``: rounds and charged evaluations), by row number."""
+    shown: dict[int, dict[str, Any]] = {}
+    for st in statements:
+        for row in st.get("charges") or []:
+            shown[row["seq"]] = dict(row)
+        shown[st["ledger_seq"]] = {
+            name: st["ledger_seq"] if name == "seq" else st[name] for name in LEDGER_ENTRY_FIELDS
+        }
+    return shown
+
+
+def _check_chain(statements: list[dict[str, Any]]) -> int:
+    """Check the chain between consecutive statements (in row order), linking through the rows
+    a statement lists between them; return the number of rows no statement shows."""
+    gaps = 0
+    previous: dict[str, Any] | None = None
+    for st in statements:
+        seq = st["ledger_seq"]
+        listed = {row["seq"]: row for row in st.get("charges") or []}
+        if previous is None:
+            if seq == 1 and st["ledger_prev"] != LEDGER_GENESIS:
+                raise VerificationError("ledger row 1 does not start from the genesis head")
+            gaps += sum(1 for n in range(1, seq) if n not in listed)
+        elif seq == previous["ledger_seq"]:
+            raise VerificationError(
+                f"ledger row {seq} appears twice (in {previous['origin']} round "
+                f"{previous['round']} and {st['origin']} round {st['round']}): a reset ledger"
+            )
+        else:
+            between = range(previous["ledger_seq"] + 1, seq)
+            if all(n in listed for n in between):
+                head = previous["ledger_head"]
+                for n in between:
+                    head = ledger_link(head, listed[n])
+                if head != st["ledger_prev"]:
+                    raise VerificationError(
+                        f"ledger row {seq} does not continue row {seq - 1}'s chain",
+                        expected=head,
+                        computed=st["ledger_prev"],
+                    )
+            else:
+                gaps += sum(1 for n in between if n not in listed)
+        previous = st
+    return gaps
+
+
 def verify_ledger(
     bundles: list[str | os.PathLike[str]],
     witness_key: NoteVerifier,
@@ -77,45 +131,28 @@ def verify_ledger(
     if not statements:
         raise VerificationError("no bundle given")
     statements.sort(key=lambda st: st["ledger_seq"])
-    gaps = 0
-    previous: dict[str, Any] | None = None
-    for st in statements:
-        seq = st["ledger_seq"]
-        if previous is None:
-            if seq == 1 and st["ledger_prev"] != LEDGER_GENESIS:
-                raise VerificationError("ledger row 1 does not start from the genesis head")
-        elif seq == previous["ledger_seq"]:
-            raise VerificationError(
-                f"ledger row {seq} appears twice (in {previous['origin']} round "
-                f"{previous['round']} and {st['origin']} round {st['round']}): a reset ledger"
-            )
-        elif seq == previous["ledger_seq"] + 1:
-            if st["ledger_prev"] != previous["ledger_head"]:
-                raise VerificationError(
-                    f"ledger row {seq} does not continue row {seq - 1}'s chain",
-                    expected=previous["ledger_head"],
-                    computed=st["ledger_prev"],
-                )
-        else:
-            gaps += seq - previous["ledger_seq"] - 1
-        previous = st
+    shown = _rows_shown(statements)
+    gaps = _check_chain(statements)
     last = statements[-1]
     recomputed = None
-    if all(st["accountant"] == "rdp" for st in statements):
-        history = [(st["noise_multiplier"], st["sample_rate"], st["steps"]) for st in statements]
+    if all(row["accountant"] == "rdp" and row["delta"] == last["delta"] for row in shown.values()):
+        history = [
+            (row["noise_multiplier"], row["sample_rate"], row["steps"])
+            for _, row in sorted(shown.items())
+        ]
         recomputed = rdp_epsilon(history, last["delta"])
         if last["epsilon_cumulative"] < recomputed * (1 - EPSILON_TOLERANCE):
             raise VerificationError(
                 f"the last cumulative epsilon {last['epsilon_cumulative']:.9g} is below the "
-                f"{recomputed:.9g} of the rounds shown"
+                f"{recomputed:.9g} of the rows shown"
             )
     return LedgerReport(
         partner_key=witness_key.vkey,
         rounds=len(statements),
         runs=tuple(sorted({st["origin"] for st in statements})),
-        first_seq=statements[0]["ledger_seq"],
+        first_seq=min(shown),
         last_seq=last["ledger_seq"],
-        gaps=gaps + statements[0]["ledger_seq"] - 1,
+        gaps=gaps,
         total_epsilon=float(last["epsilon_cumulative"]),
         recomputed_epsilon=recomputed,
     )

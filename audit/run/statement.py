@@ -62,8 +62,11 @@ DP_STATEMENT_FIELDS = frozenset(
         "ledger_seq",
         "ledger_prev",
         "ledger_head",
+        "charges",
     }
 )
+MAX_CHARGES = 100_000
+"""Most earlier ledger rows one statement may list."""
 LEDGER_GENESIS = "0" * 64
 """The ledger chain's head before its first row."""
 LEDGER_ENTRY_FIELDS = ("seq", "noise_multiplier", "sample_rate", "steps", "delta", "accountant")
@@ -112,6 +115,33 @@ def check_signed_statement(value: Any, where: str) -> dict[str, Any]:
     return dict(statement)
 
 
+def _check_charges(charges: Any, seq: Any, where: str) -> None:
+    """``charges``: the partner's earlier ledger rows of this run (training rounds and charged
+    evaluations), oldest first, each with exactly ``LEDGER_ENTRY_FIELDS``, below ``seq``."""
+    if not isinstance(charges, list) or len(charges) > MAX_CHARGES:
+        raise RecordError(f"{where}: a list of at most {MAX_CHARGES} ledger rows")
+    last = 0
+    for n, row in enumerate(charges):
+        at = f"{where}[{n}]"
+        if not isinstance(row, Mapping) or set(row) != set(LEDGER_ENTRY_FIELDS):
+            raise RecordError(f"{at}: an object of {', '.join(LEDGER_ENTRY_FIELDS)}")
+        row_seq = check_int(row["seq"], f"{at}.seq", minimum=last + 1)
+        if row_seq >= seq:
+            raise RecordError(f"{at}.seq: below the statement's ledger_seq {seq}")
+        last = row_seq
+        for name in ("noise_multiplier", "sample_rate", "delta"):
+            check_number(row[name], f"{at}.{name}")
+        check_int(row["steps"], f"{at}.steps", minimum=0)
+        if row["noise_multiplier"] <= 0 or not 0 < row["sample_rate"] <= 1:
+            raise RecordError(f"{at}: noise_multiplier > 0 and sample_rate in (0, 1]")
+        if not 0 < row["delta"] < 1:
+            raise RecordError(f"{at}.delta: in (0, 1)")
+        if not isinstance(row["accountant"], str) or not re.fullmatch(
+            r"[a-z0-9_-]{1,32}", row["accountant"]
+        ):
+            raise RecordError(f"{at}.accountant: a short lowercase name such as 'rdp'")
+
+
 def _check_statement(statement: Any, where: str) -> None:
     if not isinstance(statement, Mapping):
         raise RecordError(f"{where}: an object")
@@ -158,6 +188,7 @@ def _check_statement(statement: Any, where: str) -> None:
             f"{where}: epsilon_cumulative {statement['epsilon_cumulative']} exceeds the "
             f"budget {statement['epsilon_budget']}"
         )
+    _check_charges(statement["charges"], statement["ledger_seq"], f"{where}.charges")
     entry = {name: statement[name] for name in LEDGER_ENTRY_FIELDS if name != "seq"}
     entry["seq"] = statement["ledger_seq"]
     if ledger_link(statement["ledger_prev"], entry) != statement["ledger_head"]:

@@ -203,7 +203,8 @@ def check_epsilons(
 ) -> dict[str, PartnerEpsilon]:
     """``statements``: (round, partner, statement) in round order. Each DP statement's ε must
     be at least its own terms' ε, and its cumulative ε at least the composition of the
-    partner's rounds so far in the run (earlier runs only add to it), at its δ."""
+    partner's charges so far in the run (the earlier ledger rows it lists, charged evaluations
+    included, and its round; earlier runs only add to it), at its δ."""
     history: dict[str, list[tuple[float, float, int]]] = {}
     out: dict[str, PartnerEpsilon] = {}
     last_seq: dict[str, int] = {}
@@ -228,7 +229,7 @@ def check_epsilons(
                     expected=repr(alone),
                     computed=repr(st["epsilon"]),
                 )
-            recomputed = rdp_epsilon(history[partner], st["delta"])
+            recomputed = rdp_epsilon(_run_terms(st, history[partner]), st["delta"])
             if _below(st["epsilon_cumulative"], recomputed):
                 raise VerificationError(
                     f"round {rnd}: {partner} states cumulative epsilon "
@@ -245,6 +246,22 @@ def check_epsilons(
             rounds=len(history[partner]),
         )
     return out
+
+
+def _run_terms(
+    statement: Mapping[str, Any], rounds: list[tuple[float, float, int]]
+) -> list[tuple[float, float, int]]:
+    """The (noise multiplier, sample rate, steps) of every charge of the run up to this
+    statement: the earlier ledger rows it lists (rounds and charged evaluations) and its own
+    round; the statements' rounds alone when it lists none (or one under another accountant
+    or δ, which this closed form cannot compose)."""
+    charges = statement.get("charges") or []
+    if not charges or any(
+        c["accountant"] != "rdp" or c["delta"] != statement["delta"] for c in charges
+    ):
+        return rounds
+    own = (statement["noise_multiplier"], statement["sample_rate"], statement["steps"])
+    return [(c["noise_multiplier"], c["sample_rate"], c["steps"]) for c in charges] + [own]
 
 
 def check_central(records: Sequence[Mapping[str, Any]]) -> None:

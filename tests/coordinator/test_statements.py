@@ -48,6 +48,7 @@ def _statement(name: str, **override: Any) -> dict[str, Any]:
         "steps": 100, "delta": 1e-5, "accountant": "rdp", "epsilon": eps,
         "epsilon_cumulative": eps, "epsilon_budget": 8.0, "ledger_seq": 1,
         "ledger_prev": LEDGER_GENESIS, "ledger_head": ledger_link(LEDGER_GENESIS, entry),
+        "charges": [],
     }  # fmt: skip
     statement.update(override)
     return statement

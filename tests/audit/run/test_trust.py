@@ -71,6 +71,7 @@ def _terms(**override: object) -> dict[str, object]:
         "ledger_seq": 1,
         "ledger_prev": LEDGER_GENESIS,
         "ledger_head": ledger_link(LEDGER_GENESIS, entry),
+        "charges": [],
     }
     statement.update(override)
     return statement
@@ -93,6 +94,7 @@ def test_a_signed_statement_verifies_and_a_changed_one_does_not() -> None:
         ({"data_commitment": ""}, "data_commitment"),
         ({"epsilon_cumulative": 9.0}, "exceeds the budget"),
         ({"ledger_head": sha("x")}, "chain link"),
+        ({"charges": [{"seq": 1}]}, "charges"),
     ],
 )
 def test_a_malformed_statement_is_refused_before_signing(
