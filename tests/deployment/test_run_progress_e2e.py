@@ -73,9 +73,15 @@ def _env(fed: LocalFederation) -> dict[str, str]:
 
 
 def _ledger_sizes(fed: LocalFederation) -> dict[str, int]:
+    """Training rows per partner's ledger (charged evaluations are rows too, under
+    ``<run>:evaluate``: one submission trains and evaluates once a round)."""
     from privacy import PrivacyLedger
 
-    return {n: len(PrivacyLedger(fed.nodes[n] / "privacy.sqlite").entries()) for n in PARTNERS}
+    def trained(node: str) -> int:
+        entries = PrivacyLedger(fed.nodes[node] / "privacy.sqlite").entries()
+        return sum(1 for e in entries if not e.run_id.endswith(":evaluate"))
+
+    return {n: trained(n) for n in PARTNERS}
 
 
 def _audit_records(fed: LocalFederation, name: str) -> list[dict[str, Any]]:
