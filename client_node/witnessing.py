@@ -152,6 +152,11 @@ def check_own_entry(
     if name not in record["participants"]:
         if name in record["dropouts"] and logged in (None, sent):
             return  # the update was rejected or lost: not in the model, not misreported
+        released = record["participants"] or (
+            record["model_hash_after"] != record["model_hash_before"]
+        )
+        if not released and logged in (None, sent):
+            return  # the round released nothing (central DP withheld it): no update was used
         raise VerificationError(f"round {rnd}: this partner's update is missing from the record")
     statement = sent["statement"]
     if logged != sent:

@@ -225,8 +225,7 @@ def run_simulation(
         raise SimulationError(f"{exc} ({why}); see also {files.progress}") from exc
     federated_seconds = time.perf_counter() - t0
     events = read_progress(files.progress)
-    end = [e for e in events if e.get(Progress.EVENT) == Progress.END]
-    if not end or not end[-1].get("final_model_sha256"):
+    if not any(e.get(Progress.EVENT) == Progress.END for e in events):
         raise SimulationError(
             f"the Flower run ended without a final model ({why_no_model(events)}); "
             f"see {files.flower_log} and {files.progress}"
