@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +30,7 @@ from audit import (
     write_signer,
     write_vkey,
 )
+from audit.run.json_limits import MAX_BUNDLE_BYTES, read_json_file
 
 app = typer.Typer(
     help="The audit log: keys, proof bundles, offline verification, service.",
@@ -232,7 +232,7 @@ def verify(
             if model is not None:
                 raise _fail("--model applies to a run directory, not a bundle", 2)
             bundle = verify_bundle(target, coordinator_key=policy.coordinator_key)
-            data = json.loads(target.read_text(encoding="utf-8"))
+            data = read_json_file(target, max_bytes=MAX_BUNDLE_BYTES)
             report = bundle_policy(data, policy)
             rows = [
                 ("origin", bundle.origin),

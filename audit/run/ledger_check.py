@@ -14,13 +14,13 @@ statement's cumulative ε, checked to be at least what the rows shown compose to
 from __future__ import annotations
 
 import base64
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from audit.merkle import NoteVerifier, VerificationError
+from audit.run.json_limits import MAX_BUNDLE_BYTES, read_json_file
 from audit.run.proof_bundle import verify_bundle
 from audit.run.rdp import rdp_epsilon
 from audit.run.records import parse_record
@@ -51,7 +51,7 @@ class LedgerReport:
 
 def _statement_of(bundle: Path, key: NoteVerifier) -> Any:
     report = verify_bundle(bundle)
-    data = json.loads(bundle.read_text(encoding="utf-8"))
+    data = read_json_file(bundle, max_bytes=MAX_BUNDLE_BYTES)
     start = parse_record(base64.b64decode(data["entries"][0]["leaf"]))
     names = [p for p, vkey in start["partners"].items() if vkey.strip() == key.vkey]
     if not names:

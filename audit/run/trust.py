@@ -13,11 +13,9 @@ not verify, or a stated ε is below what the statement's own terms give (recompu
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from audit.merkle import (
@@ -28,6 +26,7 @@ from audit.merkle import (
     parse_vkey,
     read_vkey,
 )
+from audit.run.json_limits import read_json_file
 from audit.run.rdp import rdp_epsilon
 from audit.run.records import parse_record
 from audit.run.statement import verify_statement
@@ -45,6 +44,9 @@ __all__ = [
     "check_trusted_witnesses",
     "read_trust_file",
 ]
+
+MAX_TRUST_BYTES = 1 << 20
+"""Largest trust file read (a thousand partners' keys fit in a tenth of it)."""
 
 EPSILON_TOLERANCE = 1e-6
 """Relative tolerance between a stated ε and the verifier's recomputation."""
@@ -83,8 +85,8 @@ def read_trust_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         FormatError: naming the file and the field.
     """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        data = read_json_file(path, max_bytes=MAX_TRUST_BYTES)
+    except OSError as exc:
         raise FormatError(f"{path}: not a readable JSON trust file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("coordinator_vkey"), str):
         raise FormatError(f"{path}: a trust file needs coordinator_vkey (a verifier key)")
