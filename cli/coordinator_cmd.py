@@ -8,7 +8,6 @@ SIGTERM) stops what it started. It also prints the plain Flower command it runs.
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import subprocess
 import time
@@ -18,7 +17,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.deploy_common import console, err, fail, print_manifest, run_foreground
+from cli.deploy_common import (
+    console,
+    err,
+    fail,
+    print_manifest,
+    run_foreground,
+    wait_for_serverapp,
+)
+from cli.run_view import print_evaluation
 
 if TYPE_CHECKING:
     from coordinator.home import CoordinatorHome
@@ -325,6 +332,8 @@ def _submit_and_follow(
                 if _ended(events) or _failed(events):
                     break
             view.update(read_progress(progress)[before:])
+        if _ended(read_progress(progress)[before:]):
+            wait_for_serverapp(run_dir, deadline=t0 + timeout)
     finally:
         stop_process_group(proc)
 
@@ -356,23 +365,8 @@ def _report_end(name: str, run_dir: Path, log_path: Path, seconds: float) -> Non
         + (f"; stopped early: {end['stopped_early']}" if end.get("stopped_early") else "")
     )
     if rounds and rounds[-1].get("evaluate"):
-        _print_evaluation(rounds[-1]["evaluate"])
+        print_evaluation(console, rounds[-1]["evaluate"])
     console.print(f"run directory: {run_dir}")
-
-
-def _print_evaluation(metrics: dict[str, float]) -> None:
-    """The last evaluation: the federation's totals (sums over partners), then the per-customer
-    metrics (averages over partners, weighted by their customers)."""
-    from coordinator.replies import SUMMED_METRICS
-    from federation import Metric
-
-    summed = (*SUMMED_METRICS, Metric.NUM_EXAMPLES)
-    totals = {k: v for k, v in metrics.items() if k in summed}
-    averages = {k: v for k, v in metrics.items() if k not in summed}
-    console.print("federation totals (sums over partners):")
-    console.print(json.dumps(totals, indent=1, sort_keys=True))
-    console.print("per-customer metrics (averages over partners, weighted by customers):")
-    console.print(json.dumps(averages, indent=1, sort_keys=True))
 
 
 def _ended(events: list[dict[str, Any]]) -> dict[str, Any] | None:

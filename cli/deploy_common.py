@@ -153,3 +153,24 @@ def print_manifest(manifest: dict[str, Any], *, own_sigma: str = "") -> None:
         for key in MANIFEST_SECTIONS[section]:
             rest.add_row(f"{section}.{key}", str(manifest[section][key]))
     console.print(rest)
+
+
+def wait_for_serverapp(run_dir: Path, *, deadline: float) -> None:
+    """After its end event the ServerApp still sends the final model home to the partners and
+    writes the run's summary: wait until it lets go of the run directory's lock, so that the
+    command returns when the run is over (a submission right after it is "already finished",
+    not "in progress")."""
+    from coordinator.errors import RunLockedError
+    from coordinator.run_guard import RunLock
+    from federation import RunDir
+
+    lock = RunLock(RunDir(run_dir).lock, what=f"run {run_dir.name}")
+    with console.status("sending the final model home to the partners"):
+        while time.monotonic() < deadline:
+            try:
+                lock.acquire()
+            except RunLockedError:
+                time.sleep(0.5)
+                continue
+            lock.release()
+            return

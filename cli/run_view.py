@@ -13,6 +13,7 @@ Notes:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -199,3 +200,18 @@ class RunView:
         if self.current is not None or (self.shown == 0 and not self.closing):
             return Group(self.table, self.spinner)
         return Group(self.table)
+
+
+def print_evaluation(console: Console, metrics: Mapping[str, float]) -> None:
+    """The last evaluation: the federation's totals (sums over partners), then the per-customer
+    metrics (averages over partners, weighted by their customers)."""
+    from coordinator.replies import SUMMED_METRICS
+    from federation import Metric
+
+    summed = (*SUMMED_METRICS, Metric.NUM_EXAMPLES)
+    totals = {k: v for k, v in metrics.items() if k in summed}
+    averages = {k: v for k, v in metrics.items() if k not in summed}
+    console.print("federation totals (sums over partners):")
+    console.print(json.dumps(totals, indent=1, sort_keys=True))
+    console.print("per-customer metrics (averages over partners, weighted by customers):")
+    console.print(json.dumps(averages, indent=1, sort_keys=True))
