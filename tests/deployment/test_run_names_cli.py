@@ -100,9 +100,11 @@ def test_a_name_in_use_is_refused(coordinator: Path, lock: str, message: str) ->
 def test_the_evaluation_labels_totals_as_sums_and_metrics_as_averages(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from cli.coordinator_cmd import _print_evaluation
+    from rich.console import Console
 
-    _print_evaluation({"n-customers": 400, "auc-any-repeat": 0.7, "num-examples": 400})
+    from cli.run_view import print_evaluation
+
+    print_evaluation(Console(), {"n-customers": 400, "auc-any-repeat": 0.7, "num-examples": 400})
 
     out = capsys.readouterr().out
     totals, averages = out.split("per-customer metrics (averages over partners")
