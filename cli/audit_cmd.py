@@ -157,6 +157,43 @@ def _policy_rows(policy: PolicyReport | None) -> list[tuple[str, str]]:
     return rows
 
 
+# The officer's trust, the same options on verify and serve.
+_VKey = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True, dir_okay=False, help="Coordinator verifier key obtained out of band."
+    ),
+]
+_WitnessVKeys = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--witness-vkey",
+        exists=True,
+        dir_okay=False,
+        help="A partner's witness.vkey you trust (repeat for each partner).",
+    ),
+]
+_TrustFile = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        help='Trust file: JSON {"coordinator_vkey", "witness_vkeys": [...], "quorum"}.',
+    ),
+]
+_Quorum = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="Distinct partner cosignatures every checkpoint needs "
+        "(default: every partner of the run).",
+    ),
+]
+_AllowUnfinished = Annotated[
+    bool, typer.Option("--allow-unfinished", help="Accept a run without run_end.")
+]
+
+
 @app.command()
 def verify(
     target: Annotated[Path, typer.Argument(exists=True, help="A run directory or a bundle.")],
@@ -168,37 +205,10 @@ def verify(
             help=("Model file whose SHA-256 must be the run's final model hash."),
         ),
     ] = None,
-    vkey: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True, dir_okay=False, help="Coordinator verifier key obtained out of band."
-        ),
-    ] = None,
-    witness_vkey: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--witness-vkey",
-            exists=True,
-            dir_okay=False,
-            help="A partner's witness.vkey you trust (repeat for each partner).",
-        ),
-    ] = None,
-    trust: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help='Trust file: JSON {"coordinator_vkey", "witness_vkeys": [...], "quorum"}.',
-        ),
-    ] = None,
-    quorum: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            help="Distinct partner cosignatures every checkpoint needs "
-            "(default: every partner of the run).",
-        ),
-    ] = None,
+    vkey: _VKey = None,
+    witness_vkey: _WitnessVKeys = None,
+    trust: _TrustFile = None,
+    quorum: _Quorum = None,
     checkpoint: Annotated[
         Path | None,
         typer.Option(
@@ -208,9 +218,7 @@ def verify(
             "must extend it.",
         ),
     ] = None,
-    allow_unfinished: Annotated[
-        bool, typer.Option("--allow-unfinished", help="Accept a run without run_end.")
-    ] = False,
+    allow_unfinished: _AllowUnfinished = False,
 ) -> None:
     """Verify a run directory or a proof bundle offline under the trust you give; exit 1 at
     the first failure."""
@@ -297,32 +305,11 @@ def serve(
         bool,
         typer.Option("--token-env", help="Require the bearer token from FEDINSIGHT_AUDIT_TOKEN."),
     ] = False,
-    vkey: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True, dir_okay=False, help="Coordinator verifier key obtained out of band."
-        ),
-    ] = None,
-    witness_vkey: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--witness-vkey",
-            exists=True,
-            dir_okay=False,
-            help="A partner's witness.vkey you trust (repeat for each partner).",
-        ),
-    ] = None,
-    trust: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Trust file (as for audit verify)."),
-    ] = None,
-    quorum: Annotated[
-        int | None,
-        typer.Option(min=0, help="Distinct partner cosignatures every checkpoint needs."),
-    ] = None,
-    allow_unfinished: Annotated[
-        bool, typer.Option("--allow-unfinished", help="Accept a run without run_end.")
-    ] = False,
+    vkey: _VKey = None,
+    witness_vkey: _WitnessVKeys = None,
+    trust: _TrustFile = None,
+    quorum: _Quorum = None,
+    allow_unfinished: _AllowUnfinished = False,
 ) -> None:
     """Serve the read-only audit API and page (uvicorn), verifying the log under the trust you
     give (--vkey and --witness-vkey, or --trust); without it the page says the log is checked
