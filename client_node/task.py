@@ -222,7 +222,7 @@ def _statement_terms(ledger: PrivacyLedger, entry: LedgerEntry, budget: float) -
             "accountant": e.accountant,
         }
         for e in entries[:row]
-        if e.run_id in (entry.run_id, f"{entry.run_id}:evaluate")  # see _charge_evaluation
+        if e.run_id in (entry.run_id, evaluation_ledger_run(entry.run_id))
     ]
     return {
         "noise_multiplier": float(entry.noise_multiplier),
@@ -244,6 +244,11 @@ def _statement_terms(ledger: PrivacyLedger, entry: LedgerEntry, budget: float) -
         "ledger_head": heads[row],
         "charges": charges,
     }
+
+
+def evaluation_ledger_run(run_id: str) -> str:
+    """The ledger's run id of a run's charged evaluations (kept apart from its rounds)."""
+    return f"{run_id}:evaluate"
 
 
 def evaluate_round(
@@ -312,7 +317,7 @@ def _charge_evaluation(
     )
     if isinstance(delta, str):
         return delta
-    charged_as = f"{run_id}:evaluate"
+    charged_as = evaluation_ledger_run(run_id)
     done = sum(1 for e in ledger.entries() if e.run_id == charged_as)
     if done >= settings.planned_evaluations:
         return (
