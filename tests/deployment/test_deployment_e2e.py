@@ -214,8 +214,12 @@ def test_node_killed_and_coordinator_resumed(
         round1 = next(e for e in fed.progress("r") if e["event"] == "round")
         assert round1["participants"] == ["p0", "p1"] and round1["failures"] == ["p2"]
 
-        # The coordinator dies (-9) during round 2.
-        time.sleep(8)
+        # The coordinator dies (-9) during round 2: as soon as round 2 has started (a round
+        # takes seconds: every partner starts a ClientApp process for it), never on a timer.
+        deadline = time.monotonic() + 120
+        while not any(e["event"] == "round-start" and e["round"] == 2 for e in fed.progress("r")):
+            assert time.monotonic() < deadline, "round 2 never started"
+            time.sleep(0.1)
         assert not any(e["event"] == "round" and e["round"] == 2 for e in fed.progress("r"))
         fed.kill("coordinator", signal.SIGKILL)
         fed.kill("run-r", signal.SIGTERM)
