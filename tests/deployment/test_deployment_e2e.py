@@ -257,10 +257,11 @@ def test_node_killed_and_coordinator_resumed(
             from privacy import PrivacyLedger
 
             entries = PrivacyLedger(fed.nodes[name] / "privacy.sqlite").entries()
-            # Charged evaluations are rows too (run "<run>:evaluate"); of the training rows,
-            # round 2 was trained twice (before and after the crash): both are counted.
+            # Charged evaluations are rows too (run "<run>:evaluate"). Of the training rows,
+            # round 2's first try is there when the partner had released it before the crash
+            # (the coordinator died at round 2's start): a try released is a try counted.
             trained = [e for e in entries if not e.run_id.endswith(":evaluate")]
-            assert len(trained) == 4
+            assert [e.round for e in trained] in ([1, 2, 3], [1, 2, 2, 3])
             assert trained[-1].epsilon_after == pytest.approx(
                 last["epsilon_cumulative"][name], rel=1e-9
             )
