@@ -18,7 +18,7 @@ def bench_all() -> None:
         _run_bench(name)
 
 
-def _run_bench(name: str) -> None:
+def _run_bench(name: str, argv: list[str] | None = None) -> None:
     import importlib
 
     try:
@@ -29,12 +29,24 @@ def _run_bench(name: str) -> None:
     import inspect
 
     if "argv" in inspect.signature(module.main).parameters:
-        module.main([])  # its own argument parser must not read `fedinsight bench ...`
+        module.main(argv or [])  # its own argument parser must not read `fedinsight bench ...`
+    elif argv:
+        raise typer.BadParameter(f"the {name} benchmark takes no options: {' '.join(argv)}")
     else:
         module.main()
 
 
+def _command(name: str) -> None:
+    def run(ctx: typer.Context) -> None:
+        _run_bench(name, list(ctx.args))
+
+    bench_app.command(
+        name,
+        help=f"The {name} benchmark (options after its name are its own).",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )(run)
+
+
 for _name in ("federated", "audit", "pii", "dp", "deployment", "score"):
-    bench_app.command(_name, help=f"The {_name} benchmark.")(
-        (lambda n: lambda: _run_bench(n))(_name)
-    )
+    _command(_name)

@@ -164,14 +164,23 @@ def node_start(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="start even if the data file cannot be read")
     ] = False,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="no partner-side worker: every message is worked in Flower's ClientApp process",
+        ),
+    ] = False,
 ) -> None:
     """Read the node's data file as a run would (stop if it cannot be used, unless
     --no-check), then start Flower's SuperNode with TLS (the coordinator's CA), the node's auth
     key and its folder as node config; stays in the foreground (Ctrl-C stops it). Shows each
     change of state: connecting, retrying (and why), connected, refused by the coordinator,
     port in use, a run refused (and why), stopped. Exits 1 with the reason when the SuperNode
-    ends without being stopped."""
+    ends without being stopped. Beside the SuperNode it runs the node's worker, which keeps
+    torch and the partner's code loaded between messages (``client_node.worker``)."""
     from cli.node_watch import NodeWatch
+    from cli.node_worker import node_worker
     from client_node.data_check import check_node_data
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome, supernode_command
@@ -195,24 +204,26 @@ def node_start(
     console.print("running: " + shlex.join(cmd))
     log_path = home.root / "logs" / "supernode.log"
     watch = NodeWatch(str(config.get("superlink", "")), log_path, console.print)
-    while True:
-        code = run_foreground(
-            cmd,
-            env=flower_env(home.root / "flwr-home"),  # where the SuperNode installs the app
-            log_path=log_path,
-            pid_path=pid_path,
-            ready=lambda p: console.print(f"SuperNode started (pid {p.pid}); log: {log_path}"),
-            on_line=watch.line,
-            on_stop=watch.stopped,
-        )
-        pause = watch.pause_before_restart()
-        if pause is None:
-            break
-        try:
-            time.sleep(pause)
-        except KeyboardInterrupt:
-            watch.stopped()
-            break
+    env = flower_env(home.root / "flwr-home")  # where the SuperNode installs the app
+    with node_worker(home.root, env=env, log_path=log_path, enabled=not no_worker):
+        while True:
+            code = run_foreground(
+                cmd,
+                env=env,
+                log_path=log_path,
+                pid_path=pid_path,
+                ready=lambda p: console.print(f"SuperNode started (pid {p.pid}); log: {log_path}"),
+                on_line=watch.line,
+                on_stop=watch.stopped,
+            )
+            pause = watch.pause_before_restart()
+            if pause is None:
+                break
+            try:
+                time.sleep(pause)
+            except KeyboardInterrupt:
+                watch.stopped()
+                break
     code, reason = watch.ending(code)
     if code:
         raise fail(reason)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 app = ClientApp()
 logger = logging.getLogger(__name__)
+timing = logging.getLogger("client_node.timing")  # one INFO line per train/evaluate message
 
 
 def _log_to_stderr_unless_configured() -> None:
@@ -54,6 +55,7 @@ def _log_to_stderr_unless_configured() -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(lambda record: not record.name.startswith("flwr"))
     root.addHandler(handler)
+    timing.setLevel(logging.INFO)
 
 
 _log_to_stderr_unless_configured()
@@ -113,8 +115,51 @@ def _admit(context: Context) -> tuple[RunSettings, PartnerSource, str]:
     return settings, source, approval_refusal(source.state, dict(context.node_config), settings)
 
 
+def _delegated(kind: str, msg: Message, context: Context) -> Message | None:
+    """The node's worker's reply (``client_node.worker``), or None: then this process works."""
+    from pathlib import Path
+
+    from client_node.worker_link import delegate
+
+    node_dir = str(context.node_config.get(NodeConfig.NODE_DIR, "") or "")
+    return delegate(kind, msg, context, Path(node_dir)) if node_dir else None
+
+
+def _answer(kind: str, msg: Message, context: Context) -> Message:
+    """Handed to the node's worker when it runs one, else done here; one timing line in the
+    node's log (``bench deployment`` reads it): the seconds from this process's start to the
+    message, and the seconds the answer took."""
+    import time
+
+    import psutil
+
+    started, wall = time.monotonic(), time.time()
+    reply = _delegated(kind, msg, context)
+    by = "the node's worker"
+    if reply is None:
+        by = "this app"
+        reply = train_here(msg, context) if kind == "train" else evaluate_here(msg, context)
+    timing.info(
+        "%s message: answered by %s in %.2fs, %.2fs after this process started",
+        kind,
+        by,
+        time.monotonic() - started,
+        wall - psutil.Process().create_time(),
+    )
+    return reply
+
+
 @app.train()
 def train(msg: Message, context: Context) -> Message:
+    return _answer("train", msg, context)
+
+
+@app.evaluate()
+def evaluate(msg: Message, context: Context) -> Message:
+    return _answer("evaluate", msg, context)
+
+
+def train_here(msg: Message, context: Context) -> Message:
     from flwr.app import ArrayRecord
 
     from client_node.data import load_partner
@@ -174,8 +219,7 @@ def train(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
-@app.evaluate()
-def evaluate(msg: Message, context: Context) -> Message:
+def evaluate_here(msg: Message, context: Context) -> Message:
     from client_node.data import load_partner
     from client_node.node_settings import node_settings
     from client_node.task import evaluate_round

@@ -1,7 +1,8 @@
 """Benchmark: the same 3-partner run on the deployment engine and on the simulation engine,
 and the time a coordinator takes to resume a run after being killed (-9).
 
-    python -m simulations.bench_deployment [--rounds 3] [--local-epochs 2] [--no-crash]
+    fedinsight bench deployment [--rounds 3] [--local-epochs 2] [--no-crash] [--no-worker]
+                                [--json]
 
 CDNOW is split iid into 3 partners (Parquet files). The deployment side runs everything with
 fedinsight's own commands (``coordinator init/start/run``, ``node init/start/approve``): a
@@ -10,14 +11,23 @@ same app, run config and partner files with ``flwr run`` on a simulation SuperLi
 is from submission to the run's ``end`` record. The crash run kills the coordinator in round 2,
 restarts it and resubmits; it reports the seconds from restart to the ``run_resume`` record and
 to the end of the run.
+
+Per message, each node's log has one timing line (``client_node.client_app``): who answered
+(the node's worker or the ClientApp itself), the seconds the answer took, and the seconds from
+the ClientApp process's start to the message. ``messages`` summarises them (medians by kind).
+``--no-worker`` starts the nodes without their worker, so every message is worked in Flower's
+fresh ClientApp process. With ``--json`` the last line is one object: ``{"deployment_s",
+"simulation_s", "ratio"}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import signal
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -56,9 +66,35 @@ def _rounds(events: list[dict[str, Any]]) -> list[float]:
     ]
 
 
-def _deployment(work: Path, files: dict[str, Path], run_config: str, crash: bool) -> dict[str, Any]:
+_TIMING = re.compile(
+    r"(train|evaluate) message: answered by (the node's worker|this app) in ([0-9.]+)s, "
+    r"([0-9.]+)s after this process started"
+)
+
+
+def message_timings(logs: list[Path]) -> dict[str, dict[str, float | int | str]]:
+    """Medians of the nodes' timing lines, by message kind."""
+    seen: dict[str, list[tuple[str, float, float]]] = {}
+    for log in logs:
+        for match in _TIMING.finditer(log.read_text(errors="replace")):
+            kind, by, answer, start = match.groups()
+            seen.setdefault(kind, []).append((by, float(answer), float(start)))
+    return {
+        kind: {
+            "messages": len(rows),
+            "by_worker": sum(1 for by, _, _ in rows if by != "this app"),
+            "process_start_to_message_s": round(statistics.median(r[2] for r in rows), 2),
+            "answer_s": round(statistics.median(r[1] for r in rows), 2),
+        }
+        for kind, rows in sorted(seen.items())
+    }
+
+
+def _deployment(
+    work: Path, files: dict[str, Path], run_config: str, crash: bool, *, workers: bool = True
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with LocalFederation(work) as fed:
+    with LocalFederation(work, workers=workers) as fed:
         fed.init()
         for name, path in files.items():
             fed.add_node(name, path, epsilon_budget=100.0)
@@ -73,6 +109,9 @@ def _deployment(work: Path, files: dict[str, Path], run_config: str, crash: bool
         fed.submit("bench", run_config).wait()
         out["wall_seconds"] = round(time.monotonic() - t0, 1)
         out["round_seconds"] = _rounds(fed.progress("bench"))
+        out["messages"] = message_timings(
+            [fed.nodes[n] / "logs" / "supernode.log" for n in sorted(files)]
+        )
         if crash:
             fed.submit("crash", run_config)
             fed.wait_for("crash", Progress.ROUND, 1, timeout=1800)
@@ -136,6 +175,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-crash", action="store_true", help="skip the resume measurement")
     parser.add_argument("--work", type=Path, default=None, help="keep the folders here")
+    parser.add_argument("--no-worker", action="store_true", help="nodes without their worker")
+    parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = parser.parse_args(argv)
     # SIGTERM (and SIGINT, ignored in background jobs) must unwind, so every process is stopped.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -150,12 +191,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "partners": args.partners,
         "run_config": run_config,
         "simulation": _simulation(work / "simulation", files, run_config),
-        "deployment": _deployment(work / "deployment", files, run_config, not args.no_crash),
+        "deployment": _deployment(
+            work / "deployment", files, run_config, not args.no_crash, workers=not args.no_worker
+        ),
+        "workers": not args.no_worker,
     }
-    result["deployment_over_simulation"] = round(
-        result["deployment"]["wall_seconds"] / result["simulation"]["wall_seconds"], 2
-    )
+    deployment_s = result["deployment"]["wall_seconds"]
+    simulation_s = result["simulation"]["wall_seconds"]
+    result["deployment_over_simulation"] = round(deployment_s / simulation_s, 2)
     print(json.dumps(result, indent=2))
+    if args.json:
+        summary = {"deployment_s": deployment_s, "simulation_s": simulation_s}
+        print(json.dumps({**summary, "ratio": result["deployment_over_simulation"]}))
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return result

@@ -32,7 +32,9 @@ from federation import (
 class LocalFederation:
     """A coordinator folder and node folders under ``root``, on a free loopback port."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, workers: bool = True) -> None:
+        """``workers``: whether ``node start`` runs each node's partner-side worker."""
+        self.workers = workers
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -134,6 +136,8 @@ class LocalFederation:
             args += ["--node-config", node_config]
         if not check:
             args.append("--no-check")
+        if not self.workers:
+            args.append("--no-worker")
         return self._spawn(name, args, self.root / "logs" / f"{name}.out")
 
     def online_nodes(self) -> int:

@@ -179,6 +179,39 @@ def test_coordinator_run_in_a_terminal_shows_each_round(fed: LocalFederation) ->
     assert "run shown finished in" in end
 
 
+def test_a_dead_worker_leaves_the_work_to_the_clientapp_and_the_round_completes(
+    fed: LocalFederation,
+) -> None:
+    import psutil
+
+    log = fed.nodes["p0"] / "logs" / "supernode.log"
+    assert "worker: answered a train message" in log.read_text()  # the runs before used it
+
+    def is_worker(proc: psutil.Process) -> bool:
+        try:
+            return "client_node.worker" in proc.cmdline()
+        except psutil.Error:  # a ClientApp process that just ended
+            return False
+
+    workers = [p for p in psutil.Process(fed.procs["p0"].pid).children(True) if is_worker(p)]
+    assert len(workers) == 1
+    workers[0].kill()  # SIGKILL: its socket file stays behind, with nobody listening
+    deadline = time.monotonic() + 30
+    while workers[0].is_running() and workers[0].status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the worker did not die"
+        time.sleep(0.2)
+    offset = len(log.read_bytes())
+
+    run = fed.submit("no-worker", CONFIG.format(rounds=1))
+    assert run.wait(timeout=900) == 0, (fed.root / "logs" / "run-no-worker.out").read_text()
+
+    rounds = [e for e in fed.progress("no-worker") if e["event"] == "round"]
+    assert len(rounds) == 1 and rounds[0]["participants"] == list(PARTNERS)
+    after = log.read_bytes()[offset:].decode(errors="replace")
+    assert "the node's worker did not answer" in after
+    assert "worker: answered" not in after
+
+
 def test_a_node_killed_between_rounds_is_a_dropout_of_every_later_round(
     fed: LocalFederation,
 ) -> None:
