@@ -87,6 +87,13 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
     assert _processes_mentioning(str(run_dir)) == []
     assert report["audit"]["verified"] is True
 
+    # Each partner's pseudonymization key is in a keys folder apart from its home.
+    homes = run_dir / "partner-homes"
+    assert list(homes.glob("partner-*/**/pseudonym.key")) == []
+    assert sorted(p.parent.name for p in homes.glob("keys/*/pseudonym.key")) == [
+        "partner-0", "partner-1",
+    ]  # fmt: skip
+
     # The partner proves, against the audit log, which customers its round-1 update came from.
     home = run_dir / "partner-homes" / "partner-0"
     (flower_run,) = [d.name for d in (home / "commitments").iterdir()]
