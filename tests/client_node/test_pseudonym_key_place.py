@@ -48,8 +48,8 @@ def test_init_keeps_the_key_outside_the_folder_and_records_only_its_path(
     assert _mode(key) == 0o600 and _mode(key.parent) == 0o700
     settings = tomllib.loads(home.config_path.read_text(encoding="utf-8"))
     assert settings["pseudonym-key"] == str(key)
-    secret = key.read_text(encoding="ascii").strip()
-    assert not [p for p in home.root.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    secret = key.read_text(encoding="ascii").strip().encode()
+    assert not [p for p in home.root.rglob("*") if p.is_file() and secret in p.read_bytes()]
 
 
 def test_init_uses_a_key_the_partner_already_keeps(tmp_path: Path, ca_file: Path) -> None:
