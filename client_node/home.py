@@ -195,7 +195,7 @@ def init_node(
         raise PartnerDataError(f"epsilon budget must be > 0, got {epsilon_budget}")
     if home.private_key.exists():
         raise PartnerDataError(f"{home.private_key} exists: this folder already has node keys")
-    key = (pseudonym_key or default_key_path(home.root)).absolute()
+    key = (pseudonym_key or default_key_path(home.root)).expanduser().absolute()
     if key.resolve().is_relative_to(home.root):
         raise PartnerDataError(
             f"pseudonymization key {key}: keep it outside the node folder {home.root}"

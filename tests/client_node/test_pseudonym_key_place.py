@@ -120,3 +120,32 @@ def test_a_simulated_partner_keeps_its_key_in_a_separate_keys_folder(tmp_path: P
     assert source.state.pseudonym_key_path == homes / "keys" / "partner-0" / "pseudonym.key"
     assert list((homes / "partner-0").rglob("pseudonym.key")) == []
     assert Pseudonymizer(source.state.pseudonym_key()).pseudonym("c1") == pseudonym
+
+
+def test_node_init_on_a_terminal_asks_where_to_keep_the_key(tmp_path: Path, ca_file: Path) -> None:
+    """`fedinsight node init` run on a terminal asks for the key's place (a real pty)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    data = tmp_path / "events.csv"
+    data.write_text(GOOD_CSV, encoding="utf-8")
+    chosen = tmp_path / "vault" / "p0.key"
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "node", "init", str(tmp_path / "node"), "--name", "p0",
+         "--data", str(data), "--superlink", "127.0.0.1:9555", "--root-cert", str(ca_file)],
+        stdin=child, stdout=child, stderr=child, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    os.close(child)
+    seen = b""
+    while b"]: " not in seen:  # the prompt, with its default in brackets
+        seen += os.read(parent, 4096)
+    os.write(parent, f"{chosen}\n".encode())
+    assert proc.wait(timeout=120) == 0
+    os.close(parent)
+
+    assert str(tmp_path / "keys" / "node" / "pseudonym.key").encode() in seen  # the default
+    assert NodeHome(tmp_path / "node").state.pseudonym_key_path == chosen
+    assert _mode(chosen) == 0o600
