@@ -29,6 +29,13 @@ if TYPE_CHECKING:
         SchemaError,
         TableError,
     )
+    from anonymization.keyed_leaves import (
+        LeafOpening,
+        round_key,
+        round_leaf,
+        round_leaves,
+        verify_opened_membership,
+    )
     from anonymization.keys import KEY_BYTES, generate_key_file, load_key
     from anonymization.parallel import usable_cores
     from anonymization.pseudonyms import Pseudonymizer
@@ -70,6 +77,11 @@ _WHERE = {
     "usable_cores": "anonymization.parallel",
     "Pseudonymizer": "anonymization.pseudonyms",
     "RecordIdentifiers": "anonymization.record",
+    "LeafOpening": "anonymization.keyed_leaves",
+    "round_key": "anonymization.keyed_leaves",
+    "round_leaf": "anonymization.keyed_leaves",
+    "round_leaves": "anonymization.keyed_leaves",
+    "verify_opened_membership": "anonymization.keyed_leaves",
     "PartnerSchema": "anonymization.schema",
     "import_offline_default": "anonymization.startup",
     "make_pii_events": "anonymization.synthetic",
@@ -101,6 +113,7 @@ __all__ = [
     "ConsentError",
     "ErasureListError",
     "KeyFileError",
+    "LeafOpening",
     "LeafProof",
     "MembershipProof",
     "NlpModelError",
@@ -125,10 +138,14 @@ __all__ = [
     "pii_schema",
     "prove_membership",
     "pseudonymize_table",
+    "round_key",
+    "round_leaf",
+    "round_leaves",
     "spacy_model_analyzer",
     "spacy_model_engine",
     "usable_cores",
     "usable_rows",
     "verify_membership",
+    "verify_opened_membership",
     "write_pii_schema",
 ]

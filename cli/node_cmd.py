@@ -41,17 +41,24 @@ def prove(
         Path | None, typer.Option(help="run directory: check the root against its audit log")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="write the proof as JSON")] = None,
+    pseudonym_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="the node's pseudonymization key (default: as node.toml says, or "
+            "keys/<folder-name>/pseudonym.key beside the state folder)"
+        ),
+    ] = None,
 ) -> None:
     """Prove that a customer's pseudonym was (or was not) in a round's data commitment."""
     from anonymization import AnonymizationError
     from audit import AuditError
     from client_node.commitments import proof_json, prove_customer
     from client_node.errors import ClientNodeError
-    from client_node.node_state import NodeState
+    from client_node.home import open_state
 
     try:
         result = prove_customer(
-            NodeState(state_dir),
+            open_state(state_dir, pseudonym_key),
             customer_id,
             run_id=run_id,
             server_round=round_number,
@@ -91,17 +98,36 @@ def node_init(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="accept a data file that cannot be read (yet)")
     ] = False,
+    pseudonym_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="where to keep the pseudonymization key, outside the node folder (an existing "
+            "key there is used); asked on a terminal; default: keys/<folder-name>/pseudonym.key "
+            "beside the folder"
+        ),
+    ] = None,
 ) -> None:
-    """Create a node folder: SuperNode auth key pair, pseudonymization key, witness key,
-    ε budget, data path and schema. The data file is read first, as a run reads it: one that
-    cannot be used is refused (unless --no-check) and no folder is written."""
+    """Create a node folder: SuperNode auth key pair, pseudonymization key (kept outside the
+    folder, which records its path), witness key, ε budget, data path and schema. The data
+    file is read first, as a run reads it: one that cannot be used is refused (unless
+    --no-check) and no folder is written."""
+    import sys
+
     from anonymization import AnonymizationError
     from client_node.errors import ClientNodeError
     from client_node.home import init_node
+    from client_node.node_state import default_key_path
     from client_node.witnessing import cosigner
     from coordinator.errors import CoordinatorError
     from coordinator.home import check_partner_name
 
+    if pseudonym_key is None and sys.stdin.isatty():
+        pseudonym_key = Path(
+            typer.prompt(
+                "where to keep this node's pseudonymization key (outside the node folder)",
+                default=str(default_key_path(folder.resolve())),
+            )
+        )
     try:
         check_partner_name(name)
         home = init_node(
@@ -114,6 +140,7 @@ def node_init(
             schema_path=schema,
             runtime_port=runtime_port,
             check_data=not no_check,
+            pseudonym_key=pseudonym_key,
         )
     except (ClientNodeError, CoordinatorError, AnonymizationError) as exc:
         raise fail(str(exc)) from None
@@ -122,6 +149,10 @@ def node_init(
     console.print(f"node folder ready: {home.root}")
     if not no_check:
         console.print(f"  data file readable; summary: fedinsight node check {home.root}")
+    console.print(
+        f"  pseudonymization key: {home.state.pseudonym_key_path} (keep it, and a backup, "
+        "apart from the node folder: without it this node's pseudonyms cannot be remade)"
+    )
     console.print(f"  send the coordinator your public key: {home.public_key}")
     console.print(f"  witness key: {cosigner(home.state, name).verifier.vkey}")
     console.print(f"  then: fedinsight node start {home.root}")

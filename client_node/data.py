@@ -75,7 +75,7 @@ def load_partner(
         source.name,
         str(raw_path),
         raw_path.stat().st_mtime_ns,
-        str(state.root),
+        state,
         str(source.schema_path or ""),
         erasure_mtime,
         source.cache_windows,
@@ -88,12 +88,11 @@ def _cached_partner(
     name: str,
     raw_path: str,
     _raw_mtime: int,
-    state_root: str,
+    state: NodeState,
     schema_path: str,
     _erasure_mtime: int,
     cache_windows: bool = False,
 ) -> PartnerData:
-    state = NodeState(Path(state_root))
     schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
     if not cache_windows:
         return prepare_partner(

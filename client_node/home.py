@@ -2,17 +2,20 @@
 
 Layout (the folder is also the node's state folder, ``client_node.node_state.NodeState``)::
 
-    node.toml          partner-name, data-path, schema-path, epsilon-budget, require-approval,
-                       superlink, root-certificates, runtime-port
+    node.toml          partner-name, data-path, schema-path, pseudonym-key (the key's path),
+                       epsilon-budget, require-approval, superlink, root-certificates,
+                       runtime-port
     schema.toml        which columns hold the customer id, identifiers, free text, consent
     ca.pem             the coordinator's CA certificate (to check the SuperLink's TLS certificate)
     auth/node.key      SuperNode authentication key, EC P-384, OpenSSH format (0600)
     auth/node.pub      its public key: the coordinator adds it to its allow-list
-    pseudonym.key      HMAC key of this partner's pseudonyms (0600)
     witness.key        this partner's cosigner key for the audit log (0600)
     witness.vkey       its public half, for the partner to hand to privacy officers
     approvals/         manifests of the runs this partner approved
     privacy.sqlite, erasure.jsonl, ingested/, commitments/   (see NodeState)
+
+The HMAC key of this partner's pseudonyms (0600) is not in the folder: ``node.toml`` records
+where the partner keeps it (by default ``keys/<folder-name>/pseudonym.key`` beside the folder).
 
 The SuperNode is started with one node-config key, ``node-dir``; everything else is read here,
 so the partner's settings stay in the partner's folder.
@@ -31,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from audit import write_private
 from client_node.errors import PartnerDataError
-from client_node.node_state import NodeState
+from client_node.node_state import NodeState, default_key_path
 from federation import NodeConfig
 
 NODE_FILE = "node.toml"
@@ -85,7 +88,13 @@ class NodeHome:
 
     @property
     def state(self) -> NodeState:
-        return NodeState(self.root)
+        """The state folder, with the key ``node.toml`` names; a node's key is made only by
+        ``init_node``, so a missing one is an error, not a new key."""
+        value = str(read_node_file(self.root).get(NodeConfig.PSEUDONYM_KEY, "") or "")
+        key = Path(value) if value else None
+        if key is not None and not key.is_absolute():
+            key = self.root / key
+        return NodeState(self.root, key, create_key=False)
 
     def config(self) -> dict[str, Any]:
         if not self.config_path.exists():
@@ -110,6 +119,14 @@ class NodeHome:
 
     def partner_name(self) -> str:
         return str(self.config().get(NodeConfig.PARTNER_NAME, "") or self.root.name)
+
+
+def open_state(folder: Path, pseudonym_key: Path | None = None) -> NodeState:
+    """The state of `folder`: a node folder's (its ``node.toml`` names the key) or a bare state
+    folder's, its key at `pseudonym_key` or the default beside it; never makes a key."""
+    if pseudonym_key is None and (folder / NODE_FILE).exists():
+        return NodeHome(folder).state
+    return NodeState(folder, pseudonym_key, create_key=False)
 
 
 def create_node_keys(private_path: Path, public_path: Path, *, comment: str = "") -> str:
@@ -148,15 +165,22 @@ def init_node(
     schema_path: Path | None = None,
     runtime_port: int = 9094,
     check_data: bool = True,
+    pseudonym_key: Path | None = None,
 ) -> NodeHome:
     """Create a node folder: keys (0600), settings, the CA certificate and a schema.
+
+    The pseudonymization key is kept at `pseudonym_key` (default: `default_key_path`, beside
+    the folder), never inside the folder; an existing key there is used as it is (the
+    partner's pseudonyms stay the same), a missing one is made (0600, its folder 0700).
+    ``node.toml`` records the path only.
 
     With `check_data`, the data file is first read as a run reads it
     (`client_node.data_check.check_partner_data`); one it cannot use is refused.
 
     Raises:
         PartnerDataError: a bad input (the folder already a node, no CA certificate, a budget
-            not above 0, unusable data); nothing is written then.
+            not above 0, unusable data, a key path inside the folder or an unreadable key);
+            nothing is written then.
     """
     from anonymization import PartnerSchema
     from client_node.data_check import check_partner_data
@@ -171,13 +195,21 @@ def init_node(
         raise PartnerDataError(f"epsilon budget must be > 0, got {epsilon_budget}")
     if home.private_key.exists():
         raise PartnerDataError(f"{home.private_key} exists: this folder already has node keys")
+    key = (pseudonym_key or default_key_path(home.root)).expanduser().absolute()
+    if key.resolve().is_relative_to(home.root):
+        raise PartnerDataError(
+            f"pseudonymization key {key}: keep it outside the node folder {home.root}"
+        )
+    state = NodeState(home.root, key)
+    if key.exists():
+        state.pseudonym_key()  # a partner's existing key: readable and well-formed
     # Everything is checked before anything is written, so a failed init can be retried.
     schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
     if check_data:
         check_partner_data(data_path, schema)
     home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    home.state.ensure()  # the pseudonymization key
-    cosigner(home.state, name)  # the witness key
+    state.ensure()  # the pseudonymization key, unless it exists
+    cosigner(state, name)  # the witness key
     create_node_keys(home.private_key, home.public_key, comment=name)
     shutil.copyfile(root_certificates, home.ca_cert)
     schema.save(home.root / SCHEMA_FILE)
@@ -185,6 +217,7 @@ def init_node(
         NodeConfig.PARTNER_NAME: name,
         NodeConfig.DATA_PATH: str(data_path.resolve()),
         NodeConfig.SCHEMA_PATH: SCHEMA_FILE,
+        NodeConfig.PSEUDONYM_KEY: str(key),
         NodeConfig.EPSILON_BUDGET: float(epsilon_budget),
         NodeConfig.REQUIRE_APPROVAL: True,
         "superlink": superlink,

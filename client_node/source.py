@@ -5,11 +5,15 @@ In order:
 1. ``node_config["node-dir"]``: a node folder made by ``fedinsight node init`` (deployment
    engine); its ``node.toml`` names the data file, schema and partner label;
 2. ``node_config["data-path"]`` with ``state-dir`` (and optionally ``schema-path``,
-   ``partner-name``): the same, spelled out in the node config;
+   ``partner-name``, ``pseudonym-key``): the same, spelled out in the node config;
 3. ``partners-dir`` in the run config plus ``node_config["partition-id"]``: the partner homes a
    ``fedinsight simulate`` run prepared (``<partners-dir>/<partner>/raw.parquet``);
 4. otherwise ``partition-id`` alone: a deterministic split of the run's dataset, materialized
    in ``<run-dir>/partner-homes/partition-<id>`` (a plain ``flwr run .`` in simulation).
+
+The pseudonymization key is never in the state folder: a node folder's ``node.toml`` and a
+node config's ``pseudonym-key`` name it (it must exist); otherwise it is made on first use in
+``keys/<folder-name>/`` beside the state folder (``client_node.node_state.default_key_path``).
 """
 
 from __future__ import annotations
@@ -64,11 +68,14 @@ def resolve_source(
         state_dir = _str(node_config, NodeConfig.STATE_DIR)
         if not state_dir:
             raise PartnerDataError("node config has a 'data-path' but no 'state-dir'")
+        key = _str(node_config, NodeConfig.PSEUDONYM_KEY)
         return PartnerSource(
             name,
             Path(data_path),
             None,
-            NodeState(Path(state_dir)),
+            NodeState(Path(state_dir), Path(key), create_key=False)
+            if key
+            else NodeState(Path(state_dir)),
             Path(schema) if schema else None,
             cache_windows=True,
         )

@@ -108,7 +108,8 @@ class NodeConfig:
 
     NODE_DIR: Final = "node-dir"  # a node folder (``fedinsight node init``): all of the below
     DATA_PATH: Final = "data-path"  # or a partner's file, with
-    STATE_DIR: Final = "state-dir"  # its state folder (keys, ledger, caches)
+    STATE_DIR: Final = "state-dir"  # its state folder (witness key, ledger, caches)
+    PSEUDONYM_KEY: Final = "pseudonym-key"  # its pseudonymization key, outside the state folder
     SCHEMA_PATH: Final = "schema-path"  # and its column roles (also a run-config key)
     PARTNER_NAME: Final = "partner-name"
     EPSILON_BUDGET: Final = "epsilon-budget"  # inf: no budget (then runs without DP allowed)

@@ -56,7 +56,8 @@ def run_baselines(
     non_members: pd.DataFrame | None = None,
 ) -> BaselineResults:
     """Score the federated model (every round's and the final) and the baselines on ``events``,
-    the pooled customers of every partner: the researcher's view, which no coordinator has."""
+    the pooled customers every partner trained on (under --pii, those who consented): the
+    researcher's view, which no coordinator has. They are the membership attack's members."""
     periods = settings.periods()
     features = settings.feature_config()
     data = prepare_partner("pooled", events, periods=periods, features=features)

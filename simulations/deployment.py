@@ -80,6 +80,7 @@ class LocalFederation:
             "node", "init", str(folder), "--name", name, "--data", str(data),
             "--superlink", self.address, "--root-cert", str(self.coordinator / "tls" / "ca.pem"),
             "--epsilon-budget", str(epsilon_budget), "--runtime-port", str(free_port()),
+            "--pseudonym-key", str(self.root / "partner-keys" / name / "pseudonym.key"),
             *(() if check else ("--no-check",)),
         )  # fmt: skip
         if allow:

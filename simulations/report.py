@@ -18,6 +18,7 @@ from federation import Metric, Progress, RunDir, RunSettings, dp_terms
 from insight import EventTable
 from insight.metrics import by_frequency_bucket
 from simulations.baselines import BaselineResults
+from simulations.ledger_epsilons import add_ledger_epsilons
 
 METRIC_KEYS = ("auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend")
 MODELS = ("federated", "centralized", "bgnbd", "naive")
@@ -220,6 +221,7 @@ def write_report(
         },
     }
     files = RunDir(run_dir)
+    add_ledger_epsilons(report["privacy"], files.partner_homes, settings)
     files.report_json.write_text(json.dumps(report, indent=2, sort_keys=True, default=float))
     _plot_rounds(rounds, baselines, files.rounds_plot)
     _plot_buckets(buckets, files.by_frequency_plot)

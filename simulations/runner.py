@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anonymization import make_pii_events, write_pii_schema
+from anonymization import apply_consent, make_pii_events, pii_schema, write_pii_schema
 from coordinator import read_progress
 from federation import LaunchError, Progress, RunDir, RunSettings, flwr_run, local_superlink
 from insight import (
@@ -136,7 +136,7 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
         if name in spec.budgets:
             (homes / name / "node.toml").write_text(f"epsilon-budget = {spec.budgets[name]!r}\n")
         sizes[name] = len(ids)
-        kept.update(ids.tolist())
+        kept.update(_trained_on(mine, pii=spec.pii))
     schema_path = ""
     if spec.pii:
         write_pii_schema(homes / "schema.toml")
@@ -159,6 +159,15 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     return PreparedRun(
         run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled, non_members=non_members
     )
+
+
+def _trained_on(mine: pd.DataFrame, *, pii: bool) -> list[str]:
+    """The customers a partner trains on: under `pii` only those who consented (its node drops
+    the others), so the pooled baseline and the membership attack's members are exactly the
+    customers the federation trained on."""
+    if pii:
+        mine = apply_consent(mine, consent_column=pii_schema().consent_column)
+    return [str(c) for c in mine["customer_id"].unique()]
 
 
 def _check_no_dp_budget(spec: SimulationSpec) -> None:

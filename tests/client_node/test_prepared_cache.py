@@ -48,7 +48,7 @@ def test_an_erasure_or_new_settings_make_a_new_entry(tmp_path: Path, events_file
     old = {p.name for p in folder.glob("*.pkl")}
     from anonymization import load_key
 
-    key = load_key(tmp_path / "state" / "pseudonym.key")
+    key = load_key(tmp_path / "keys" / "state" / "pseudonym.key")
     forget(["00001"], key, tmp_path / "state" / "erasure.jsonl")
     node_data._cached_partner.cache_clear()
     after = load_partner(RunSettings(), config)

@@ -177,7 +177,7 @@ def test_node_init_shows_no_private_key(tmp_path: Path, coordinator: Path) -> No
     assert result.exit_code == 0, result.output
     assert "witness key: p0+" in _text(result)  # the verifier key, public
     _assert_no_secret(
-        result.output, folder / "auth" / "node.key", folder / "pseudonym.key",
+        result.output, folder / "auth" / "node.key", tmp_path / "keys" / "p0" / "pseudonym.key",
         folder / "witness.key",
     )  # fmt: skip
 

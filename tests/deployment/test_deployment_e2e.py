@@ -169,6 +169,9 @@ def test_secure_federation_with_bad_partners(
         assert "verified" in _verify(fed, run_dir, quorum=5).lower()
         with pytest.raises(LaunchError, match="missing: shy"):
             _verify(fed, run_dir, quorum=6)
+        # Every node keeps its pseudonymization key outside its folder, where `node init` put it.
+        assert not [k for node in fed.nodes.values() for k in node.rglob("pseudonym.key")]
+        assert (fed.root / "partner-keys" / "p0" / "pseudonym.key").is_file()
         # The partner with malformed data wrote nothing half.
         ingested = fed.nodes["bad"] / "ingested"
         assert not ingested.exists() or not any(ingested.iterdir())

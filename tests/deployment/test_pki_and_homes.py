@@ -260,6 +260,7 @@ def test_init_node_writes_the_settings(tmp_path: Path, ca_file: Path) -> None:
         "partner-name": "p0",
         "data-path": str((tmp_path / "events.parquet").resolve()),
         "schema-path": "schema.toml",
+        "pseudonym-key": str(tmp_path.resolve() / "keys" / "node" / "pseudonym.key"),
         "epsilon-budget": 2.5,
         "require-approval": True,
         "superlink": "coordinator.example.org:9555",
@@ -285,7 +286,7 @@ def test_init_node_makes_keys_ca_and_schema(tmp_path: Path, ca_file: Path) -> No
     assert load_node_public_key(home.public_key).curve.name == "secp384r1"
     assert home.ca_cert.read_bytes() == ca_file.read_bytes()
     assert PartnerSchema.load(home.root / "schema.toml").customer_id == "customer_id"
-    assert _mode(home.root / "pseudonym.key") == 0o600
+    assert _mode(home.state.pseudonym_key_path) == 0o600
     assert read_signer(home.root / "witness.key").name == "p0"
     assert _mode(home.root / "witness.key") == 0o600
 

@@ -86,6 +86,16 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
     assert "Holdout metrics" in output
     assert _processes_mentioning(str(run_dir)) == []
     assert report["audit"]["verified"] is True
+    for partner in report["privacy"]["partners"].values():  # from each partner's ledger
+        assert partner["evaluations_charged"] >= 1 and partner["epsilon_evaluation"] > 0
+        assert partner["epsilon_total"] > partner["epsilon_training"] > 0
+
+    # Each partner's pseudonymization key is in a keys folder apart from its home.
+    homes = run_dir / "partner-homes"
+    assert list(homes.glob("partner-*/**/pseudonym.key")) == []
+    assert sorted(p.parent.name for p in homes.glob("keys/*/pseudonym.key")) == [
+        "partner-0", "partner-1",
+    ]  # fmt: skip
 
     # The partner proves, against the audit log, which customers its round-1 update came from.
     home = run_dir / "partner-homes" / "partner-0"
