@@ -35,12 +35,14 @@ import torch
 
 from anonymization import PartnerSchema
 from client_node.data import ingest
+from client_node.errors import ClientNodeError
 from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
 from client_node.source import RAW_FILE
 from federation import RunDir, RunSettings, dp_terms, load_model_state, partner_noise_multiplier
 from insight import (
     CustomerSequenceModel,
+    InsightError,
     PartnerData,
     Predictions,
     bgnbd_expected_purchases,
@@ -52,7 +54,7 @@ from insight import (
     score_predictions,
     train,
 )
-from privacy import train_private
+from privacy import PrivacyError, train_private
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,8 @@ Table = dict[str, dict[str, float]]
 
 def value_of_federation(run_dir: Path, settings: RunSettings) -> dict[str, Table]:
     """``{partner: {forecaster: {metric: value}}}`` (see module doc); ``{}`` when the run left
-    no final model. A metric that is undefined on a partner's customers (one class only) is
+    no final model; a partner whose data cannot be prepared or trained on is left out (with a
+    warning). A metric that is undefined on a partner's customers (one class only) is
     left out; ``n_customers`` is always there."""
     files = RunDir(run_dir)
     if not files.model.exists():
@@ -73,12 +76,16 @@ def value_of_federation(run_dir: Path, settings: RunSettings) -> dict[str, Table
     federated.load_state_dict(load_model_state(files.model))
     out: dict[str, Table] = {}
     for home in sorted(p for p in files.partner_homes.iterdir() if (p / RAW_FILE).exists()):
-        data, events = _partner_data(home, settings)
-        preds = {
-            "federated": predict(federated, data.predict),
-            "local_only": predict(train_alone(data, settings), data.predict),
-            "bgnbd_local": _bgnbd_local(events, data, settings),
-        }
+        try:
+            data, events = _partner_data(home, settings)
+            preds = {
+                "federated": predict(federated, data.predict),
+                "local_only": predict(train_alone(data, settings), data.predict),
+                "bgnbd_local": _bgnbd_local(events, data, settings),
+            }
+        except (ClientNodeError, InsightError, PrivacyError) as exc:
+            logger.warning("value of federation not measured for %s: %s", home.name, exc)
+            continue
         out[home.name] = {n: _pick(score_predictions(p, data.targets)) for n, p in preds.items()}
         logger.info("value of federation measured for %s", home.name)
     return out
