@@ -173,6 +173,7 @@ def write_report(
     audit: dict[str, Any] | None = None,
     central_dp: dict[str, Any] | None = None,
     value_of_federation: dict[str, Table] | None = None,
+    value_of_federation_seconds: float | None = None,
 ) -> dict[str, Any]:
     """``partners`` holds each partner's ``customers``, ``share`` and, when measured, its
     ``value_of_federation`` (``simulations.value_of_federation``)."""
@@ -218,6 +219,7 @@ def write_report(
         "timing": {
             "federated_seconds": federated_seconds,
             "centralized_train_seconds": baselines.centralized_seconds,
+            "value_of_federation_seconds": value_of_federation_seconds,
             "mean_round_seconds": float(np.mean([r["seconds"] for r in rounds]))
             if rounds
             else None,

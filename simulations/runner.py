@@ -239,9 +239,11 @@ def run_simulation(
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     value: dict[str, Any] = {}
+    t0 = time.perf_counter()
     if spec.value_of_federation:
         stage("value of federation: each partner trains the model alone")
         value = value_of_federation(run_dir, resolved)
+    value_seconds = time.perf_counter() - t0
     stage("verifying the audit log")
     audit = _audit_summary(run_dir)
     central = json.loads(files.federation_summary.read_text()).get("central_dp") or {}
@@ -257,6 +259,7 @@ def run_simulation(
         audit=audit,
         central_dp=central,
         value_of_federation=value,
+        value_of_federation_seconds=value_seconds if spec.value_of_federation else None,
     )
     return SimulationResult(run_dir=run_dir, report=report)
 

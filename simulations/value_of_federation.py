@@ -96,18 +96,22 @@ def train_alone(data: PartnerData, settings: RunSettings) -> CustomerSequenceMod
     with the federation's per-round schedule (see module doc)."""
     torch.manual_seed(settings.seed)
     model = CustomerSequenceModel()
-    torch.set_num_threads(1)  # as a partner trains in a round (client_node.task)
     sigma = 0.0
     if settings.dp:
         dp = dp_terms(settings).config(epsilon_budget=math.inf)
         dp = dataclasses.replace(dp, engine=NodeSettings(epsilon_budget=math.inf).dp_engine)
         sigma = partner_noise_multiplier(settings, int(data.train.valid.any(axis=1).sum()))
-    for server_round in range(1, settings.num_server_rounds + 1):
-        config = settings.train_config(seed=settings.seed * 10_000 + server_round)
-        if settings.dp:
-            train_private(model, data.train, config, dp, noise_multiplier=sigma)
-        else:
-            train(model, data.train, config)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a partner trains in a round (client_node.task)
+    try:
+        for server_round in range(1, settings.num_server_rounds + 1):
+            config = settings.train_config(seed=settings.seed * 10_000 + server_round)
+            if settings.dp:
+                train_private(model, data.train, config, dp, noise_multiplier=sigma)
+            else:
+                train(model, data.train, config)
+    finally:
+        torch.set_num_threads(threads)  # the baselines after this train as before
     return model
 
 
