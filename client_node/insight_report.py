@@ -59,16 +59,23 @@ class InsightInputs:
 def at_risk_high_value(inputs: InsightInputs, limit: int = AT_RISK_SHOWN) -> pd.DataFrame:
     """The partner's most valuable customers that are slipping away, at most ``limit``.
 
-    At risk: segment ``at risk`` or ``hibernating``, or a churn risk other than ``low``. High
-    value: past value (spend; purchase days for a log without amounts) in the top
-    `HIGH_VALUE_SHARE` of all the partner's customers. Most valuable first.
+    At risk: segment ``at risk`` or ``hibernating``, churn risk ``high``, or a ``p_alive`` in the
+    lowest `HIGH_VALUE_SHARE` of the partner's customers (a relative test, for a model whose
+    ``p_alive`` varies little). High value: past value (spend; purchase days for a log without
+    amounts) in the top `HIGH_VALUE_SHARE` of the partner's customers. Most valuable first.
     """
     table, history = inputs.table, inputs.history
     by = "past_spend" if "clv" in table else "purchase_days"
     past = history[by].to_numpy(np.float64)
     high = past >= np.quantile(past, 1 - HIGH_VALUE_SHARE) if past.size else past > 0
     segment = table["segment"].to_numpy()
-    risky = np.isin(segment, ["at risk", "hibernating"]) | (table["churn_risk"].to_numpy() != "low")
+    p_alive = table["p_alive"].to_numpy(np.float64)
+    low_alive = p_alive < np.quantile(p_alive, HIGH_VALUE_SHARE) if p_alive.size else p_alive < 0
+    risky = (
+        np.isin(segment, ["at risk", "hibernating"])
+        | (table["churn_risk"].to_numpy() == "high")
+        | low_alive
+    )
     view = pd.DataFrame(
         {
             "customer_id": table["customer_id"].to_numpy(),
@@ -183,9 +190,10 @@ def _at_risk_html(view: pd.DataFrame) -> str:
         for row in view.itertuples(index=False)
     )
     return (
-        f"{head}<p>Segment <i>at risk</i> or <i>hibernating</i>, or churn risk above "
-        f"<i>low</i>, among the top {HIGH_VALUE_SHARE:.0%} by past value; the most valuable "
-        f"first (at most {AT_RISK_SHOWN}).</p><table><tr>{cols}</tr>{body}</table>"
+        f"{head}<p>Segment <i>at risk</i> or <i>hibernating</i>, churn risk <i>high</i>, or "
+        f"P(alive) in this partner's lowest {HIGH_VALUE_SHARE:.0%}; among the top "
+        f"{HIGH_VALUE_SHARE:.0%} by past value; the most valuable first (at most "
+        f"{AT_RISK_SHOWN}).</p><table><tr>{cols}</tr>{body}</table>"
     )
 
 

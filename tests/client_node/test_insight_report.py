@@ -97,3 +97,29 @@ def test_in_chromium_every_image_of_the_report_loads(insights: Path, tmp_path: P
     title = re.search(r"<title>(probe [^<]*)</title>", done.stdout)
     assert title is not None, done.stderr[-2000:]
     assert title.group(1) == f"probe {len(PLOTS)} images 0 broken"
+
+
+def test_at_risk_lists_valuable_customers_slipping_away_not_active_champions() -> None:
+    from client_node.insight_report import InsightInputs, at_risk_high_value
+
+    n = 20
+    table = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(n)],
+            "segment": ["champions"] * n,
+            "churn_risk": ["low"] * n,
+            "p_alive": [0.9] * n,
+            "expected_purchases": [1.0] * n,
+            "clv": [10.0] * n,
+        }
+    )
+    history = pd.DataFrame(
+        {"recency_weeks": [1.0] * n, "purchase_days": [5] * n, "past_spend": range(n)}
+    )
+    table.loc[19, "p_alive"] = 0.1  # the most valuable, and the least likely alive
+    table.loc[18, "segment"] = "at risk"  # the second most valuable, bought often, not lately
+    table.loc[0, "churn_risk"] = "high"  # at risk but of no past value
+
+    shown = at_risk_high_value(InsightInputs(table, history, None, None, {}))
+
+    assert shown["customer_id"].tolist() == ["c19", "c18"]
