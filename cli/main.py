@@ -18,6 +18,7 @@ from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
+from cli.simulate_summary import print_summary
 from cli.synthetic_data import SYNTHETIC_SPLIT, synthetic_file
 
 app = typer.Typer(
@@ -101,6 +102,14 @@ _Pii = Annotated[
     ),
 ]
 _Verbose = Annotated[bool, typer.Option("--verbose", "-v")]
+_ValueOfFederation = Annotated[
+    bool,
+    typer.Option(
+        "--value-of-federation/--no-value-of-federation",
+        help="also train the model at each partner alone, to report what federating was worth "
+        "(about the partners' training time again)",
+    ),
+]
 _RayAddress = Annotated[
     str,
     typer.Option(
@@ -141,6 +150,7 @@ def simulate(
     central_clipping_norm: _NonNegative = 1.0,
     pii: _Pii = False,
     ray_address: _RayAddress = "",
+    value_of_federation: _ValueOfFederation = True,
     verbose: _Verbose = False,
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
@@ -190,13 +200,14 @@ def simulate(
             pii=pii,
             budgets=_parse_budgets(budgets),
             ray_address=ray_address,
+            value_of_federation=value_of_federation,
         )
         with _round_progress(rounds) as (on_progress, on_stage):
             result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)
     except (FederationError, InsightError, SimulationError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None
-    _print_summary(result.report, result.run_dir)
+    print_summary(console, result.report, result.run_dir)
 
 
 def _holdout_window(
@@ -273,48 +284,6 @@ def _parse_budgets(text: str) -> dict[str, float]:
         if not sep:
             raise typer.BadParameter(f"--budgets: {part!r} is not partner=number")
     return out
-
-
-def _print_summary(report: dict[str, Any], run_dir: Path) -> None:
-    from federation import RunDir
-
-    table = Table(
-        title=f"Holdout metrics ({report['dataset']}, {len(report['partners'])} partners)"
-    )
-    table.add_column("model")
-    keys = ("auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend")
-    for k in keys:
-        table.add_column(k, justify="right")
-    for name, metrics in report["metrics"].items():
-        table.add_row(name, *(f"{metrics.get(k, float('nan')):.4f}" for k in keys))
-    console.print(table)
-    if not report.get("model_sha256"):
-        console.print(
-            "[yellow]no round trained: there is no federated model "
-            f"({report.get('stopped_early') or 'no round released a model'})[/yellow]"
-        )
-    privacy = report.get("privacy", {})
-    if privacy.get("enabled"):
-        eps = ", ".join(
-            f"{name} {p.get('epsilon', float('nan')):.2f}/{p.get('budget', float('nan')):g}"
-            + (f" ({p['refused_rounds']} refused)" if p.get("refused_rounds") else "")
-            for name, p in sorted(privacy.get("partners", {}).items())
-        )
-        console.print(f"epsilon spent / budget (delta {privacy.get('delta')}): {eps}")
-        if privacy.get("mia_auc") is not None:
-            console.print(f"membership-inference AUC on the final model: {privacy['mia_auc']:.4f}")
-    else:
-        console.print("[yellow]differential privacy was off for this run[/yellow]")
-    audit = report.get("audit", {})
-    if audit:
-        verdict = (
-            "[green]verified[/green]"
-            if audit.get("verified")
-            else (f"[red]NOT verified: {audit.get('error')}[/red]")
-        )
-        console.print(f"audit log: {audit.get('tree_size')} records, {verdict}")
-    console.print(f"run directory: {run_dir}")
-    console.print(f"report: {RunDir(run_dir).report_html}")
 
 
 @app.command()

@@ -6,7 +6,8 @@ of the run's manifest, and maps the pseudonyms back to its own customer ids with
 the pseudonyms are re-made from the raw ids of the consented customers, so no reverse table is
 ever stored. The table goes to ``insights/scores.parquet`` in the node folder (or ``out``);
 ``insights/report.json`` holds the run, the model, the options, segment sizes, the global
-drivers and the notes.
+drivers and the notes; ``insights/report.html`` (with its PNG plots) is the partner's insight
+report (``client_node.insight_report``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,18 @@ from anonymization import PartnerSchema, Pseudonymizer, usable_rows
 from client_node.data import ingest
 from client_node.errors import ClientNodeError
 from client_node.homecoming import kept_runs, manifest_path, model_path
+from client_node.insight_report import InsightInputs, write_insight_report
 from client_node.node_state import NodeState
 from client_node.raw_input import read_partner_file
 from federation import load_model_state, manifest_settings
 from insight import CustomerSequenceModel, InsightError, replace_atomically
-from insight.scoring import ScoreOptions, ScoreResult, score_customers
+from insight.scoring import (
+    ScoreOptions,
+    ScoreResult,
+    customer_history,
+    score_customers,
+    validation_window,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,17 +95,23 @@ def score_node(
         result = score_customers(model, events, options)
     except (InsightError, ValueError) as exc:
         raise ClientNodeError(f"cannot score: {exc}") from None
+    history = customer_history(events, as_of).reindex(result.table["customer_id"])
+    window = validation_window(model, events, options, result.table)
     table = result.table.copy()
     table["customer_id"] = table["customer_id"].map(_own_ids(raw_path, schema, state))
     if table["customer_id"].isna().any():
         raise ClientNodeError("a scored pseudonym has no customer id in the raw file")
-    table = table.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    table = table.sort_values("customer_id", kind="stable")
+    history = history.set_axis(result.table.index).loc[table.index].reset_index(drop=True)
+    table = table.reset_index(drop=True)
     out = request.out or state.root / INSIGHTS_DIR / SCORES_FILE
     report = _report(run, digest, options, result)
     _write_table(table, out)
     report_path = out.parent / REPORT_FILE
     with replace_atomically(report_path) as fh:
         fh.write(json.dumps(report, indent=2, sort_keys=True).encode())
+    inputs = InsightInputs(table, history, window, result.importance, report)
+    write_insight_report(inputs, out.parent)
     return NodeScores(out, report_path, replace(result, table=table), report)
 
 

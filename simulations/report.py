@@ -19,6 +19,8 @@ from insight import EventTable
 from insight.metrics import by_frequency_bucket
 from simulations.baselines import BaselineResults
 from simulations.ledger_epsilons import add_ledger_epsilons
+from simulations.report_value import VALUE_PLOT, partners_section, plot_value, value_html
+from simulations.value_of_federation import Table
 
 METRIC_KEYS = ("auc_any_repeat", "corr_purchases", "mae_purchases", "mae_spend")
 MODELS = ("federated", "centralized", "bgnbd", "naive")
@@ -171,7 +173,11 @@ def write_report(
     federated_seconds: float,
     audit: dict[str, Any] | None = None,
     central_dp: dict[str, Any] | None = None,
+    value_of_federation: dict[str, Table] | None = None,
+    value_of_federation_seconds: float | None = None,
 ) -> dict[str, Any]:
+    """``partners`` holds each partner's ``customers``, ``share`` and, when measured, its
+    ``value_of_federation`` (``simulations.value_of_federation``)."""
     rounds = _round_rows(progress)
     end = next((e for e in progress if e.get(Progress.EVENT) == Progress.END), {})
     buckets = frequency_buckets(baselines)
@@ -179,7 +185,7 @@ def write_report(
     report: dict[str, Any] = {
         "run_id": run_dir.name,
         "dataset": settings.dataset,
-        "partners": partners,
+        "partners": partners_section(partners, value_of_federation or {}),
         "rounds": settings.num_server_rounds,
         "split": settings.split,
         "seed": settings.seed,
@@ -214,6 +220,7 @@ def write_report(
         "timing": {
             "federated_seconds": federated_seconds,
             "centralized_train_seconds": baselines.centralized_seconds,
+            "value_of_federation_seconds": value_of_federation_seconds,
             "mean_round_seconds": float(np.mean([r["seconds"] for r in rounds]))
             if rounds
             else None,
@@ -227,11 +234,12 @@ def write_report(
     _plot_buckets(buckets, files.by_frequency_plot)
     _plot_compare(baselines.metrics, files.compare_plot)
     _plot_privacy(rounds, baselines, files.privacy_plot)
-    files.report_html.write_text(_html(report, files))
+    plotted = plot_value(report["partners"], run_dir / VALUE_PLOT)
+    files.report_html.write_text(_html(report, files, plotted))
     return report
 
 
-def _html(report: dict[str, Any], files: RunDir) -> str:
+def _html(report: dict[str, Any], files: RunDir, value_plotted: bool) -> str:
     rows = "".join(
         "<tr><th>{}</th>{}</tr>".format(
             html.escape(m),
@@ -243,7 +251,9 @@ def _html(report: dict[str, Any], files: RunDir) -> str:
         if m in report["metrics"]
     )
     head = "".join(f"<th>{k}</th>" for k in METRIC_KEYS)
-    partners = ", ".join(f"{html.escape(k)} ({v})" for k, v in report["partners"].items())
+    partners = ", ".join(
+        f"{html.escape(k)} ({v['customers']})" for k, v in report["partners"].items()
+    )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>fedinsight run {html.escape(report["run_id"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
@@ -259,6 +269,7 @@ Calibration through {report["periods"]["calibration_end"]}, holdout to
 <h2>Holdout metrics</h2>
 <table><tr><th>model</th>{head}</tr>{rows}</table>
 <img src="{files.compare_plot.name}" alt="metrics by model">
+<h2>Value of federation, per partner</h2>{value_html(report["partners"], value_plotted)}
 <h2>Metrics per round</h2><img src="{files.rounds_plot.name}" alt="metrics per round">
 <h2>Privacy</h2>{_privacy_html(report)}
 <img src="{files.privacy_plot.name}" alt="cumulative epsilon per partner and privacy-utility">

@@ -38,6 +38,7 @@ from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
 from simulations.partner_insights import score_partners
 from simulations.report import write_report
+from simulations.value_of_federation import value_of_federation
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ class SimulationSpec:
     pii: bool = False
     budgets: dict[str, float] = field(default_factory=dict)
     mia_fraction: float = 0.1
+    # Each partner also trains the model alone (simulations.value_of_federation): about the
+    # partners' federated training time again, spent one partner after the other.
+    value_of_federation: bool = True
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
 
 
@@ -243,6 +247,12 @@ def run_simulation(
     score_partners(run_dir, resolved)
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
+    value: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if spec.value_of_federation:
+        stage("value of federation: each partner trains the model alone")
+        value = value_of_federation(run_dir, resolved)
+    value_seconds = time.perf_counter() - t0
     stage("verifying the audit log")
     audit = _audit_summary(run_dir)
     central = json.loads(files.federation_summary.read_text()).get("central_dp") or {}
@@ -257,6 +267,8 @@ def run_simulation(
         federated_seconds=federated_seconds,
         audit=audit,
         central_dp=central,
+        value_of_federation=value,
+        value_of_federation_seconds=value_seconds if spec.value_of_federation else None,
     )
     return SimulationResult(run_dir=run_dir, report=report)
 

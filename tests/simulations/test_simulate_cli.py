@@ -78,6 +78,11 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
     assert report["dataset"] == "csv"
     assert report["rounds"] == 1
     assert sorted(report["partners"]) == ["partner-0", "partner-1"]
+    for partner in report["partners"].values():
+        value = partner["value_of_federation"]
+        assert set(value) == {"federated", "local_only", "bgnbd_local"}
+        assert all(set(m) >= METRICS - {"mae_spend"} for m in value.values())
+    assert '<img src="value_of_federation.png"' in (run_dir / "report.html").read_text()
     assert set(report["metrics"]) == {"federated", "centralized", "bgnbd", "naive"}
     for metrics in report["metrics"].values():
         assert set(metrics) >= METRICS
@@ -164,6 +169,7 @@ def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
     for home in sorted(homes.glob("partner-*")):
         scores = pd.read_parquet(home / "insights" / "scores.parquet")
         assert len(scores) > 50
+        assert (home / "insights" / "report.html").is_file()
         values = [f"{v!r}".encode() for v in scores["expected_purchases"].head(50)]
         values += [struct.pack("<d", v) for v in scores["p_alive"].head(50)]
         values += [str(v).encode() for v in scores["customer_id"]]
