@@ -170,6 +170,7 @@ def write_report(
     federated_seconds: float,
     audit: dict[str, Any] | None = None,
     central_dp: dict[str, Any] | None = None,
+    privacy_audit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rounds = _round_rows(progress)
     end = next((e for e in progress if e.get(Progress.EVENT) == Progress.END), {})
@@ -208,7 +209,9 @@ def write_report(
         ],
         "model_sha256": end.get("final_model_sha256") or "",
         "stopped_early": end.get("stopped_early", ""),
-        "privacy": privacy_section(settings, rounds, baselines) | {"central": central_dp or {}},
+        "privacy": privacy_section(settings, rounds, baselines)
+        | {"central": central_dp or {}}
+        | ({"audit": privacy_audit} if privacy_audit is not None else {}),
         "audit": audit or {},
         "timing": {
             "federated_seconds": federated_seconds,

@@ -34,9 +34,11 @@ from insight import (
     write_event_file,
 )
 from privacy import PrivacyConfigError, check_delta_bound
+from privacy.canaries import CanarySet
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
 from simulations.partner_insights import score_partners
+from simulations.privacy_audit import plan_canaries, run_audit
 from simulations.report import write_report
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class SimulationSpec:
     budgets: dict[str, float] = field(default_factory=dict)
     mia_fraction: float = 0.1
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
+    canaries: int = 0  # > 0: the one-run privacy audit with this many canaries
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class PreparedRun:
     partners: dict[str, int]
     pooled: pd.DataFrame
     non_members: pd.DataFrame
+    canaries: CanarySet | None = None
 
 
 def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
@@ -123,6 +127,11 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
                 check_delta_bound(s.target_delta, len(ids), where=name)
             except PrivacyConfigError as exc:
                 raise SimulationError(str(exc)) from None
+    canaries, inserted = None, {}
+    if spec.canaries:
+        if spec.pii:
+            raise SimulationError("--privacy-audit does not combine with --pii")
+        canaries, inserted = plan_canaries(s, spec.canaries, list(part.partners), events)
     run_dir.mkdir(parents=True)
     files = RunDir(run_dir)
     homes = files.partner_homes
@@ -130,6 +139,8 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     kept: set[str] = set()
     for i, (name, ids) in enumerate(part.partners.items()):
         mine = events[events["customer_id"].isin(set(ids.tolist()))]
+        if name in inserted:  # the audit's canaries: the partner's own customers from here on
+            mine = pd.concat([mine, inserted[name]], ignore_index=True)
         if spec.pii:
             mine = make_pii_events(mine, seed=s.seed * 1000 + i)
         write_event_file(mine, homes / name / "raw.parquet")
@@ -157,7 +168,12 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     if unknown:
         raise SimulationError(f"budgets name unknown partner(s): {', '.join(sorted(unknown))}")
     return PreparedRun(
-        run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled, non_members=non_members
+        run_dir=run_dir,
+        settings=resolved,
+        partners=sizes,
+        pooled=pooled,
+        non_members=non_members,
+        canaries=canaries,
     )
 
 
@@ -237,6 +253,10 @@ def run_simulation(
     stage("verifying the audit log")
     audit = _audit_summary(run_dir)
     central = json.loads(files.federation_summary.read_text()).get("central_dp") or {}
+    privacy_audit = None
+    if prepared.canaries is not None:
+        stage("privacy audit: scoring the canaries")
+        privacy_audit = run_audit(run_dir, resolved, prepared.canaries, events)
     stage("report")
     report = write_report(
         run_dir,
@@ -248,6 +268,7 @@ def run_simulation(
         federated_seconds=federated_seconds,
         audit=audit,
         central_dp=central,
+        privacy_audit=privacy_audit,
     )
     return SimulationResult(run_dir=run_dir, report=report)
 
