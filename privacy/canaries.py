@@ -116,10 +116,16 @@ def _purchases(
         {
             "customer_id": customer,
             "timestamp": first + pd.to_timedelta(days, unit="D"),
-            "quantity": np.round(np.exp(rng.uniform(*np.log(_QUANTITY), size=int(n)))),
-            "amount": np.round(np.exp(rng.uniform(*np.log(_AMOUNT), size=int(n))), 2),
+            "quantity": np.round(_log_uniform(rng, _QUANTITY, int(n))),
+            "amount": np.round(_log_uniform(rng, _AMOUNT, int(n)), 2),
         }
     )
+
+
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> FloatArray:
+    low, high = (float(v) for v in np.log(np.asarray(bounds)))
+    out: FloatArray = np.exp(rng.uniform(low, high, size=n))
+    return out
 
 
 def canary_scores(

@@ -11,14 +11,14 @@ theorem bounds the tail of ``W``: with ``p = e^ε / (1 + e^ε)`` and
 
     P[W >= v] <= f(v) + 2 m δ · max_{1 <= i <= m} (f(v - i) - f(v)) / i.
 
-So a count of correct guesses ``v`` whose bound is below α rejects "(ε, δ)-DP" at level α; the
-audit's lower bound is the largest ε rejected. Random guesses give ``W ≈ r/2`` and no ε > 0 is
-rejected; more correct guesses reject larger ε.
+So a count of correct guesses ``v`` whose bound is below alpha rejects "(ε, δ)-DP" at level
+alpha; the audit's lower bound is the largest ε rejected. Random guesses give ``W ≈ r/2`` and
+no ε > 0 is rejected; more correct guesses reject larger ε.
 
 Notes:
     Choosing ``k`` after seeing the scores is a multiple test. Here the candidate guess counts
-    are a grid fixed in advance (``GUESS_FRACTIONS`` of m), each is tested at α / len(grid)
-    (Bonferroni), and the largest ε any of them rejects is reported: the 1 - α confidence
+    are a grid fixed in advance (``GUESS_FRACTIONS`` of m), each is tested at alpha / len(grid)
+    (Bonferroni), and the largest ε any of them rejects is reported: the 1 - alpha confidence
     holds for the reported figure, not only for one of the k's.
 """
 
@@ -76,7 +76,7 @@ def tail_bound(correct: int, guesses: int, *, epsilon: float, delta: float, cana
 def epsilon_from_counts(
     correct: int, guesses: int, *, delta: float, canaries: int, alpha: float
 ) -> float:
-    """The largest ε with ``tail_bound(...) <= alpha``: (ε, δ)-DP is rejected at level α for
+    """The largest ε with ``tail_bound(...) <= alpha``: (ε, δ)-DP is rejected at level alpha for
     every smaller ε. 0.0 when even ε = 0 is not rejected."""
     if guesses == 0:
         return 0.0
@@ -122,7 +122,7 @@ def epsilon_lower_bound(
     best = GuessResult(epsilon=0.0, guesses=0, correct=0)
     level = alpha / len(fractions)
     for fraction in fractions:
-        k = max(1, int(round(fraction * m)) // 2)
+        k = max(1, round(fraction * m) // 2)
         if 2 * k > m:
             k = m // 2
         top, bottom = order[:k], order[m - k :]
@@ -151,6 +151,6 @@ def tpr_at_fpr(scores: FloatArray, included: BoolArray, *, fpr: float) -> tuple[
             f"{n} non-member canaries resolve a false-positive rate of 1/{n} at best; "
             f"{math.ceil(1 / fpr)} are needed for {fpr:g} (use more canaries)"
         )
-    allowed = int(math.floor(fpr * n))  # false positives the threshold may let through
+    allowed = math.floor(fpr * n)  # false positives the threshold may let through
     threshold = outsiders[allowed]  # members must score strictly above it
     return float(np.mean(members > threshold)), ""

@@ -127,7 +127,8 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
                 check_delta_bound(s.target_delta, len(ids), where=name)
             except PrivacyConfigError as exc:
                 raise SimulationError(str(exc)) from None
-    canaries, inserted = None, {}
+    canaries: CanarySet | None = None
+    inserted: dict[str, pd.DataFrame] = {}
     if spec.canaries:
         if spec.pii:
             raise SimulationError("--privacy-audit does not combine with --pii")
