@@ -90,7 +90,7 @@ def epsilon_from_counts(
     lo, hi = 0.0, _EPS_MAX
     if rejected(hi):
         return hi
-    for _ in range(60):  # the bound grows with ε: bisect to ~1e-15 of the ceiling
+    for _ in range(40):  # the bound grows with ε: bisect to ~1e-12 of the ceiling
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if rejected(mid) else (lo, mid)
     return lo
