@@ -71,6 +71,7 @@ def test_privacy_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
     assert report["metrics"]["federated"]["n_customers"] == sum(report["partners"].values())
 
 
+@pytest.mark.slow  # a CLI process: about a minute on a loaded machine
 def test_privacy_audit_refuses_pii_before_writing_anything(tiny_csv: Path, tmp_path: Path) -> None:
     proc = _simulate([*_args(tiny_csv), "--privacy-audit", "--pii"], tmp_path)
     assert proc.returncode == 1
