@@ -60,6 +60,7 @@ def test_privacy_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
     audit = report["privacy"]["audit"]
     assert {"method", "canaries", "epsilon_lower_bound", "tpr_at_fpr_0_001"} <= set(audit)
     assert audit["canaries"] == 100
+    assert "privacy audit (100 canaries)" in proc.stdout
     assert 0 <= audit["epsilon_lower_bound"] <= audit["claimed_epsilon"]
     # 100 canaries have about 50 non-members: too few for a 0.1% false-positive rate.
     assert audit["tpr_at_fpr_0_001"] is None
