@@ -23,6 +23,7 @@ import pandas as pd
 
 from federation import Progress, RunDir, RunSettings, load_model_state
 from insight import CustomerSequenceModel
+from insight.metrics import roc_auc
 from privacy.canaries import CANARY_PREFIX, CanarySet, canary_scores, make_canaries
 from privacy.canary_audit import GUESS_FRACTIONS, epsilon_lower_bound, tpr_at_fpr
 from simulations.errors import SimulationError
@@ -111,6 +112,7 @@ def run_audit(
         "guesses": bound.guesses,
         "correct": bound.correct,
         "tpr_at_fpr_0_001": tpr,
+        "attack_auc": roc_auc(scores, canaries.included),  # 0.5: the scores say nothing
     }
     if why:
         out["tpr_note"] = why
