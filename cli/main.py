@@ -18,6 +18,7 @@ from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
+from cli.simulate_options import Canaries, PrivacyAudit, parse_budgets
 from cli.simulate_summary import print_summary
 from cli.synthetic_data import SYNTHETIC_SPLIT, synthetic_file
 
@@ -151,6 +152,8 @@ def simulate(
     pii: _Pii = False,
     ray_address: _RayAddress = "",
     value_of_federation: _ValueOfFederation = True,
+    privacy_audit: PrivacyAudit = False,
+    canaries: Canaries = 1000,
     verbose: _Verbose = False,
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
@@ -198,9 +201,10 @@ def simulate(
             app_dir=find_app_dir(),
             min_customers=min_customers,
             pii=pii,
-            budgets=_parse_budgets(budgets),
+            budgets=parse_budgets(budgets),
             ray_address=ray_address,
             value_of_federation=value_of_federation,
+            canaries=canaries if privacy_audit else 0,
         )
         with _round_progress(rounds) as (on_progress, on_stage):
             result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)
@@ -271,19 +275,6 @@ def _round_info(done: list[dict[str, Any]]) -> str:
     auc = c.get("auc-any-repeat", float("nan"))
     mae = c.get("mae-purchases", float("nan"))
     return f"partners' noisy AUC {auc:.3f}  MAE {mae:.3f}  ({last['seconds']:.1f}s/round)"
-
-
-def _parse_budgets(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = part.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise typer.BadParameter(f"--budgets: {part!r} is not partner=number")
-    return out
 
 
 @app.command()

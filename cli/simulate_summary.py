@@ -41,6 +41,13 @@ def print_summary(console: Console, report: dict[str, Any], run_dir: Path) -> No
             console.print(f"membership-inference AUC on the final model: {privacy['mia_auc']:.4f}")
     else:
         console.print("[yellow]differential privacy was off for this run[/yellow]")
+    if (canary := privacy.get("audit")) and canary.get("epsilon_lower_bound") is not None:
+        tpr = canary["tpr_at_fpr_0_001"]
+        console.print(
+            f"privacy audit ({canary['canaries']} canaries): epsilon >= "
+            f"{canary['epsilon_lower_bound']:.3f} at 95% (claimed {canary['claimed_epsilon']}), "
+            f"TPR at 0.1% FPR {'n/a' if tpr is None else f'{tpr:.3f}'}"
+        )
     audit = report.get("audit", {})
     if audit:
         verdict = (

@@ -175,6 +175,7 @@ def write_report(
     central_dp: dict[str, Any] | None = None,
     value_of_federation: dict[str, Table] | None = None,
     value_of_federation_seconds: float | None = None,
+    privacy_audit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``partners`` holds each partner's ``customers``, ``share`` and, when measured, its
     ``value_of_federation`` (``simulations.value_of_federation``)."""
@@ -215,7 +216,9 @@ def write_report(
         ],
         "model_sha256": end.get("final_model_sha256") or "",
         "stopped_early": end.get("stopped_early", ""),
-        "privacy": privacy_section(settings, rounds, baselines) | {"central": central_dp or {}},
+        "privacy": privacy_section(settings, rounds, baselines)
+        | {"central": central_dp or {}}
+        | ({"audit": privacy_audit} if privacy_audit is not None else {}),
         "audit": audit or {},
         "timing": {
             "federated_seconds": federated_seconds,

@@ -34,9 +34,11 @@ from insight import (
     write_event_file,
 )
 from privacy import PrivacyConfigError, check_delta_bound
+from privacy.canaries import CanarySet
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
 from simulations.partner_insights import score_partners
+from simulations.privacy_audit import plan_canaries, run_audit
 from simulations.report import write_report
 from simulations.value_of_federation import value_of_federation
 
@@ -59,6 +61,7 @@ class SimulationSpec:
     # partners' federated training time again, spent one partner after the other.
     value_of_federation: bool = True
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
+    canaries: int = 0  # > 0: the one-run privacy audit with this many canaries
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class PreparedRun:
     partners: dict[str, int]
     pooled: pd.DataFrame
     non_members: pd.DataFrame
+    canaries: CanarySet | None = None
 
 
 def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
@@ -127,6 +131,12 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
                 check_delta_bound(s.target_delta, len(ids), where=name)
             except PrivacyConfigError as exc:
                 raise SimulationError(str(exc)) from None
+    canaries: CanarySet | None = None
+    inserted: dict[str, pd.DataFrame] = {}
+    if spec.canaries:
+        if spec.pii:
+            raise SimulationError("--privacy-audit does not combine with --pii")
+        canaries, inserted = plan_canaries(s, spec.canaries, list(part.partners), events)
     run_dir.mkdir(parents=True)
     files = RunDir(run_dir)
     homes = files.partner_homes
@@ -134,6 +144,8 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     kept: set[str] = set()
     for i, (name, ids) in enumerate(part.partners.items()):
         mine = events[events["customer_id"].isin(set(ids.tolist()))]
+        if name in inserted:  # the audit's canaries: the partner's own customers from here on
+            mine = pd.concat([mine, inserted[name]], ignore_index=True)
         if spec.pii:
             mine = make_pii_events(mine, seed=s.seed * 1000 + i)
         write_event_file(mine, homes / name / "raw.parquet")
@@ -161,7 +173,12 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     if unknown:
         raise SimulationError(f"budgets name unknown partner(s): {', '.join(sorted(unknown))}")
     return PreparedRun(
-        run_dir=run_dir, settings=resolved, partners=sizes, pooled=pooled, non_members=non_members
+        run_dir=run_dir,
+        settings=resolved,
+        partners=sizes,
+        pooled=pooled,
+        non_members=non_members,
+        canaries=canaries,
     )
 
 
@@ -256,6 +273,10 @@ def run_simulation(
     stage("verifying the audit log")
     audit = _audit_summary(run_dir)
     central = json.loads(files.federation_summary.read_text()).get("central_dp") or {}
+    privacy_audit = None
+    if prepared.canaries is not None:
+        stage("privacy audit: scoring the canaries")
+        privacy_audit = run_audit(run_dir, resolved, prepared.canaries, events)
     stage("report")
     report = write_report(
         run_dir,
@@ -269,6 +290,7 @@ def run_simulation(
         central_dp=central,
         value_of_federation=value,
         value_of_federation_seconds=value_seconds if spec.value_of_federation else None,
+        privacy_audit=privacy_audit,
     )
     return SimulationResult(run_dir=run_dir, report=report)
 

@@ -1,0 +1,81 @@
+"""`fedinsight simulate --privacy-audit`: canaries in the partners' data, the audit reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from privacy.canaries import CANARY_PREFIX
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from insight.datasets import load_cdnow
+
+    events = load_cdnow().events
+    keep = sorted(events["customer_id"].unique())[:400]
+    path = tmp_path_factory.mktemp("data") / "tiny.csv"
+    tiny = events[events["customer_id"].isin(keep)].copy()
+    tiny["timestamp"] = tiny["timestamp"].dt.strftime("%Y-%m-%d")
+    tiny[["customer_id", "timestamp", "quantity", "amount"]].to_csv(path, index=False)
+    return path
+
+
+def _simulate(args: list[str], out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "simulate", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
+        cwd=ROOT,
+    )
+
+
+def _args(data: Path) -> list[str]:
+    return [
+        "--dataset", "csv", "--data", str(data),
+        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
+        "--holdout-end", "1998-06-30", "--partners", "2", "--split", "iid", "--rounds", "1",
+        "--local-epochs", "1", "--min-customers", "10",
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_privacy_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    proc = _simulate([*_args(tiny_csv), "--privacy-audit", "--canaries", "100"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = [d for d in tmp_path.iterdir() if d.name != "keys"]
+    report = json.loads((run_dir / "report.json").read_text())
+    audit = report["privacy"]["audit"]
+    assert {"method", "canaries", "epsilon_lower_bound", "tpr_at_fpr_0_001"} <= set(audit)
+    assert audit["canaries"] == 100
+    assert "privacy audit (100 canaries)" in proc.stdout
+    assert 0 <= audit["epsilon_lower_bound"] <= audit["claimed_epsilon"]
+    # 100 canaries have about 50 non-members: too few for a 0.1% false-positive rate.
+    assert audit["tpr_at_fpr_0_001"] is None
+    assert "non-member canaries" in audit["tpr_note"]
+    # The included canaries are in the partners' raw data, and nowhere in the evaluation.
+    raw = pd.concat(pd.read_parquet(p) for p in sorted(run_dir.glob("partner-homes/*/raw.parquet")))
+    inserted = raw["customer_id"].astype(str).str.startswith(CANARY_PREFIX)
+    assert raw.loc[inserted, "customer_id"].nunique() == audit["included"]
+    assert report["metrics"]["federated"]["n_customers"] == sum(report["partners"].values())
+
+
+@pytest.mark.slow  # a CLI process: about a minute on a loaded machine
+def test_privacy_audit_refuses_pii_before_writing_anything(tiny_csv: Path, tmp_path: Path) -> None:
+    proc = _simulate([*_args(tiny_csv), "--privacy-audit", "--pii"], tmp_path)
+    assert proc.returncode == 1
+    assert "--privacy-audit does not combine with --pii" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not [d for d in tmp_path.iterdir() if d.name != "keys"]
