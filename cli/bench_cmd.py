@@ -38,3 +38,18 @@ for _name in ("federated", "audit", "pii", "dp", "deployment", "score"):
     bench_app.command(_name, help=f"The {_name} benchmark.")(
         (lambda n: lambda: _run_bench(n))(_name)
     )
+
+
+@bench_app.command(
+    "scale",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench_scale(ctx: typer.Context) -> None:
+    """A simulation at scale: 100k, 300k and 1M synthetic customers over 100 partners.
+
+    Options (see `fedinsight bench scale --help`): --customers, --partners, --json.
+    """
+    from simulations.bench_scale import main
+
+    main(list(ctx.args))
