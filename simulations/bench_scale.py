@@ -15,6 +15,9 @@ Per size it prints:
   (the command, the SuperLink, Flower's simulation process, Ray and its actors), sampled every
   half second. Pages shared between processes are counted once per process: an upper bound;
 - ``seconds_per_customer``: ``wall_s`` over the customers generated;
+- ``federated_s`` and ``round_s``: the Flower run's share of it, from the run's first progress
+  record to its last, and each round's seconds (the rest is start-up, the partners' scoring,
+  the baselines on pooled data, the audit verification and the report);
 - ``audit_log_bytes`` (the run's audit folder), ``ledger_bytes`` (the coordinator's epsilon
   ledger) and ``partner_ledgers_bytes`` (every partner's privacy ledger, summed).
 
@@ -37,7 +40,7 @@ from typing import Any
 
 import psutil
 
-from federation import RunDir
+from federation import Progress, RunDir
 from insight.datasets import SyntheticSpec, write_synthetic
 from simulations.errors import SimulationError
 
@@ -87,6 +90,13 @@ def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _federation_times(run: RunDir) -> tuple[float, list[float]]:
+    events = [json.loads(line) for line in run.progress.read_text().splitlines() if line]
+    span = float(events[-1][Progress.TIME]) - float(events[0][Progress.TIME]) if events else 0.0
+    rounds = [round(float(e["seconds"]), 1) for e in events if e[Progress.EVENT] == Progress.ROUND]
+    return round(span, 1), rounds
 
 
 def _fedinsight() -> list[str]:
@@ -149,6 +159,7 @@ def run_size(
     if len(made) != 1:
         raise SimulationError(f"cannot tell which run directory under {out} the run made")
     run = RunDir(made[0])
+    federated_s, round_s = _federation_times(run)
     return {
         "customers": customers,
         "partners": partners,
@@ -156,6 +167,8 @@ def run_size(
         "wall_s": round(wall, 1),
         "peak_rss_gib": round(peak.peak_bytes / 2**30, 3),
         "seconds_per_customer": wall / customers,
+        "federated_s": federated_s,
+        "round_s": round_s,
         "generate_s": round(generate_s, 1),
         "audit_log_bytes": _size(run.audit_log.parent),
         "ledger_bytes": _size(run.epsilon_ledger) if run.epsilon_ledger.exists() else 0,
