@@ -149,7 +149,7 @@ def _prepared_path(settings: RunSettings, name: str, input_digest: str, state: N
     if state.erasure_path.exists():
         digest.update(state.erasure_path.read_bytes())
     terms = (name, settings.calibration_end, settings.holdout_end, settings.max_events,
-             settings.num_windows)  # fmt: skip
+             settings.num_windows, settings.calibration_start)  # fmt: skip
     digest.update(json.dumps(terms).encode())
     return state.root / PREPARED_DIR / f"{digest.hexdigest()[:24]}.pkl"
 

@@ -58,6 +58,10 @@ def test_an_erasure_or_new_settings_make_a_new_entry(tmp_path: Path, events_file
     node_data._cached_partner.cache_clear()
     load_partner(RunSettings(max_events=16), config)
     assert len(list(folder.glob("*.pkl"))) == 1  # one input at a time
+    short = {p.name for p in folder.glob("*.pkl")}
+    node_data._cached_partner.cache_clear()
+    load_partner(RunSettings(max_events=16, calibration_start="1997-01-15"), config)
+    assert {p.name for p in folder.glob("*.pkl")} != short
 
 
 def _homes(root: Path, events_file: Path, count: int) -> Path:
