@@ -50,3 +50,18 @@ def _command(name: str) -> None:
 
 for _name in ("federated", "audit", "pii", "dp", "deployment", "score"):
     _command(_name)
+
+
+@bench_app.command(
+    "scale",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench_scale(ctx: typer.Context) -> None:
+    """A simulation at scale: 100k, 300k and 1M synthetic customers over 100 partners.
+
+    Options (see `fedinsight bench scale --help`): --customers, --partners, --json.
+    """
+    from simulations.bench_scale import main
+
+    main(list(ctx.args))

@@ -59,7 +59,15 @@ def load_partner(
     node_config: Mapping[str, object],
     source: PartnerSource | None = None,
 ) -> PartnerData:
-    """The partner's windows, from pseudonymized, consented, not-erased events."""
+    """The partner's windows, from pseudonymized, consented, not-erased events.
+
+    Prepared lazily: nothing of a partner is ingested or windowed until a message asks for its
+    data. The windows are then kept on disk in the partner's state folder (see
+    ``_prepared_path``) and loaded from there by every later message, in a deployed node's
+    fresh ClientApp process as in a simulation's long-lived actor. In memory a process keeps
+    only the partner it served last, so a simulation actor that serves a hundred partners in
+    turn needs the memory of one, not of the federation.
+    """
     source = source or resolve_source(settings.to_flower(), node_config)
     state = source.state.ensure()
     if source.raw_path is None:
@@ -78,11 +86,12 @@ def load_partner(
         state,
         str(source.schema_path or ""),
         erasure_mtime,
-        source.cache_windows,
     )
 
 
-@functools.lru_cache(maxsize=32)  # every partner a simulation actor serves
+# One entry: the partner a process served last (a deployed node's process serves one message;
+# a simulation actor's next message is most often for another partner, loaded from disk).
+@functools.lru_cache(maxsize=1)
 def _cached_partner(
     settings: RunSettings,
     name: str,
@@ -91,16 +100,8 @@ def _cached_partner(
     state: NodeState,
     schema_path: str,
     _erasure_mtime: int,
-    cache_windows: bool = False,
 ) -> PartnerData:
     schema = PartnerSchema.load(schema_path) if schema_path else PartnerSchema("customer_id")
-    if not cache_windows:
-        return prepare_partner(
-            name,
-            ingest(Path(raw_path), schema, state),
-            periods=settings.periods(),
-            features=settings.feature_config(),
-        )
     digest = _input_digest(Path(raw_path), schema, state)
     prepared = _prepared_path(settings, name, digest, state)
     if prepared.exists():
@@ -147,7 +148,7 @@ def _prepared_path(settings: RunSettings, name: str, input_digest: str, state: N
     if state.erasure_path.exists():
         digest.update(state.erasure_path.read_bytes())
     terms = (name, settings.calibration_end, settings.holdout_end, settings.max_events,
-             settings.num_windows)  # fmt: skip
+             settings.num_windows, settings.calibration_start)  # fmt: skip
     digest.update(json.dumps(terms).encode())
     return state.root / PREPARED_DIR / f"{digest.hexdigest()[:24]}.pkl"
 

@@ -37,9 +37,6 @@ class PartnerSource:
     partition_id: int | None
     state: NodeState
     schema_path: Path | None
-    # A deployed node (one ClientApp process per message) keeps its prepared windows on disk;
-    # a simulation's partners live in long-lived actors and keep them in memory.
-    cache_windows: bool = False
 
 
 def _str(config: Mapping[str, object], key: str) -> str:
@@ -59,7 +56,6 @@ def resolve_source(
             None,
             home.state,
             home.schema_path(),
-            cache_windows=True,
         )
     data_path = _str(node_config, NodeConfig.DATA_PATH)
     schema = _str(node_config, NodeConfig.SCHEMA_PATH) or _str(run_config, NodeConfig.SCHEMA_PATH)
@@ -77,7 +73,6 @@ def resolve_source(
             if key
             else NodeState(Path(state_dir)),
             Path(schema) if schema else None,
-            cache_windows=True,
         )
     if "partition-id" not in node_config:
         raise PartnerDataError(

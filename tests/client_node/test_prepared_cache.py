@@ -1,4 +1,5 @@
-"""A deployed node keeps its prepared windows on disk, keyed by everything they depend on."""
+"""A partner keeps its prepared windows on disk, keyed by everything they depend on, and
+prepares them only when a message first asks for its data."""
 
 from __future__ import annotations
 
@@ -57,11 +58,47 @@ def test_an_erasure_or_new_settings_make_a_new_entry(tmp_path: Path, events_file
     node_data._cached_partner.cache_clear()
     load_partner(RunSettings(max_events=16), config)
     assert len(list(folder.glob("*.pkl"))) == 1  # one input at a time
+    short = {p.name for p in folder.glob("*.pkl")}
+    node_data._cached_partner.cache_clear()
+    load_partner(RunSettings(max_events=16, calibration_start="1997-01-15"), config)
+    assert {p.name for p in folder.glob("*.pkl")} != short
 
 
-def test_a_simulation_partner_keeps_nothing_on_disk(tmp_path: Path, events_file: Path) -> None:
-    home = tmp_path / "partners" / "partner-0"
-    home.mkdir(parents=True)
-    (home / "raw.parquet").write_bytes(events_file.read_bytes())
-    load_partner(RunSettings(partners_dir=str(tmp_path / "partners")), {"partition-id": 0})
-    assert not (home / PREPARED_DIR).exists()
+def _homes(root: Path, events_file: Path, count: int) -> Path:
+    for i in range(count):
+        home = root / "partners" / f"partner-{i}"
+        home.mkdir(parents=True)
+        (home / "raw.parquet").write_bytes(events_file.read_bytes())
+    return root / "partners"
+
+
+def test_a_simulation_partner_is_prepared_only_when_asked(
+    tmp_path: Path, events_file: Path
+) -> None:
+    homes = _homes(tmp_path, events_file, 2)
+    settings = RunSettings(partners_dir=str(homes))
+    node_data._cached_partner.cache_clear()
+    load_partner(settings, {"partition-id": 0})
+    assert len(list((homes / "partner-0" / PREPARED_DIR).glob("*.pkl"))) == 1
+    assert sorted(p.name for p in (homes / "partner-1").iterdir()) == ["raw.parquet"]
+
+
+def test_a_simulation_partner_reuses_its_windows_from_disk(
+    tmp_path: Path, events_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    homes = _homes(tmp_path, events_file, 2)
+    settings = RunSettings(partners_dir=str(homes))
+    node_data._cached_partner.cache_clear()
+    first = load_partner(settings, {"partition-id": 0})
+    load_partner(settings, {"partition-id": 1})  # the actor's one in-memory entry moves on
+
+    def no_rebuild(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the partner's windows were rebuilt instead of loaded")
+
+    monkeypatch.setattr(node_data, "ingest", no_rebuild)
+    monkeypatch.setattr(node_data, "prepare_partner", no_rebuild)
+    again = load_partner(settings, {"partition-id": 0})
+    assert again is not first
+    assert list(again.train.customer_ids) == list(first.train.customer_ids)
+    assert (again.train.seq == first.train.seq).all()
+    assert node_data._cached_partner.cache_info().currsize == 1

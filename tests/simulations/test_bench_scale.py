@@ -1,0 +1,35 @@
+"""`fedinsight bench scale --json`: a tiny federation end to end, the figures on the last line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_bench_scale_ends_with_one_json_line_of_the_runs_figures(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "bench", "scale", "--json", "--customers", "2000",
+         "--partners", "4", "--work", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
+        cwd=ROOT,
+    )  # fmt: skip
+
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = json.loads(proc.stdout.strip().splitlines()[-1])["runs"]
+    assert (run["customers"], run["partners"], run["partners_kept"]) == (2000, 4, 4)
+    assert run["wall_s"] > 0 and run["peak_rss_gib"] > 0.1  # Ray's actors included
+    assert run["seconds_per_customer"] == pytest.approx(run["wall_s"] / 2000, rel=0.01)
+    assert run["audit_log_bytes"] > 0 and run["ledger_bytes"] > 0
+    assert run["partner_ledgers_bytes"] > 0
+    assert (Path(run["run_dir"]) / "report.json").exists()
