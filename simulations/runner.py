@@ -168,7 +168,7 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
     files.partition.write_text(
         json.dumps({"partners": sizes, "left_out": part.left_out}, indent=2, sort_keys=True)
     )
-    pooled = events[events["customer_id"].isin(np.concatenate(list(part.partners.values())))]
+    pooled = events[events["customer_id"].isin(kept)]
     unknown = set(spec.budgets) - set(sizes)
     if unknown:
         raise SimulationError(f"budgets name unknown partner(s): {', '.join(sorted(unknown))}")
