@@ -18,7 +18,7 @@ from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
-from cli.simulate_options import Canaries, PrivacyAudit, parse_budgets
+from cli.simulate_options import AuditKind, Canaries, PrivacyAudit, parse_budgets
 from cli.simulate_summary import print_summary
 from cli.synthetic_data import SYNTHETIC_SPLIT, synthetic_file
 
@@ -154,6 +154,7 @@ def simulate(
     value_of_federation: _ValueOfFederation = True,
     privacy_audit: PrivacyAudit = False,
     canaries: Canaries = 1000,
+    audit_kind: AuditKind = "gradient",
     verbose: _Verbose = False,
 ) -> None:
     """Run a federated simulation on Flower's simulation engine and write a report."""
@@ -205,6 +206,7 @@ def simulate(
             ray_address=ray_address,
             value_of_federation=value_of_federation,
             canaries=canaries if privacy_audit else 0,
+            audit_kind=audit_kind,
         )
         with _round_progress(rounds) as (on_progress, on_stage):
             result = run_simulation(spec, on_progress=on_progress, on_stage=on_stage)

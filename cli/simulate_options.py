@@ -10,13 +10,21 @@ PrivacyAudit = Annotated[
     bool,
     typer.Option(
         "--privacy-audit/--no-privacy-audit",
-        help="insert canary customers (half of them trained on) and report an empirical "
-        "epsilon lower bound at 95% confidence (report.json privacy.audit)",
+        help="add canaries (half of them trained on) and report an empirical epsilon lower "
+        "bound at 95% confidence (report.json privacy.audit)",
+    ),
+]
+AuditKind = Annotated[
+    str,
+    typer.Option(
+        help="--privacy-audit: 'gradient' (white-box Dirac gradient canaries in every partner's "
+        "DP step, scored as an adversary who sees every noisy gradient) or 'input' (canary "
+        "customers in the data, scored by the final model only)"
     ),
 ]
 Canaries = Annotated[
     int,
-    typer.Option(min=2, help="--privacy-audit: canaries to insert (>= 2000 for TPR at 0.1% FPR)"),
+    typer.Option(min=2, help="--privacy-audit: canaries to add (>= 2000 for TPR at 0.1% FPR)"),
 ]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from client_node.audit_canaries import canary_spec, plain_canaries, save_scores
 from client_node.commitments import commit
 from client_node.node_settings import NodeSettings
 from client_node.node_state import NodeState
@@ -111,7 +112,10 @@ def train_round(
         metrics.update(outcome[0])
         statement_terms = outcome[1]
     else:
-        stats = train(model, data.train, config)
+        audit = plain_canaries(state, model, data.train.num_customers, config)
+        stats = train(model, data.train, config, on_gradients=audit[1] if audit else None)
+        if audit:
+            save_scores(state, run_id, server_round, audit[0].scores.tolist())
         metrics.update({Metric.TRAIN_STEPS: stats.steps, Metric.TRAIN_SECONDS: stats.seconds})
         metrics[Metric.TRAIN_LOSS] = stats.mean_loss
     commitment = commit(state, run_id, server_round, data.train.customer_ids.tolist())
@@ -178,7 +182,9 @@ def _train_dp(
     )
     if not decision.allowed:
         return decision.reason
-    stats = train_private(model, data.train, config, dp, noise_multiplier=sigma)
+    spec = canary_spec(state)  # the partner's own privacy audit, when it has one
+    stats = train_private(model, data.train, config, dp, noise_multiplier=sigma, canaries=spec)
+    save_scores(state, run_id, server_round, stats.canary_scores)
     entry = ledger.record(
         run_id=run_id,
         round=server_round,

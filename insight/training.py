@@ -113,8 +113,13 @@ def train(
     *,
     make_optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    on_gradients: Callable[[int], None] | None = None,
 ) -> TrainStats:
-    """Train ``model`` in place on labelled ``windows`` for ``config.epochs`` epochs."""
+    """Train ``model`` in place on labelled ``windows`` for ``config.epochs`` epochs.
+
+    ``on_gradients(batch_size)`` runs after each backward pass, before the optimiser's step
+    (the privacy audit's gradient canaries use it).
+    """
     import time
 
     torch.manual_seed(config.seed)
@@ -137,8 +142,10 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss = multitask_loss(model, batch)
             loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
             n = int(batch[0].shape[0])
+            if on_gradients:
+                on_gradients(n)
+            optimizer.step()
             steps += 1
             epoch_loss += float(loss.detach()) * n
             epoch_n += n

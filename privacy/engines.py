@@ -26,6 +26,7 @@ from insight.models import CustomerSequenceModel
 from insight.training import multitask_loss
 from privacy.clipping import noisy_average
 from privacy.errors import PrivacyConfigError
+from privacy.gradient_canaries import GradientCanaries
 from privacy.per_sample import PerSampleGradients
 
 __all__ = ["FedinsightStep", "OpacusStep", "PrivateStep", "make_step"]
@@ -54,10 +55,12 @@ class FedinsightStep:
         noise_multiplier: float,
         expected_batch_size: float,
         generator: torch.Generator,
+        canaries: GradientCanaries | None = None,
     ) -> None:
         self.model, self.optimizer = model, optimizer
         self.max_grad_norm, self.noise_multiplier = max_grad_norm, noise_multiplier
         self.expected_batch_size, self.generator = expected_batch_size, generator
+        self.canaries = canaries
         self.psg = PerSampleGradients(model).__enter__()
 
     def step(self, batch: Batch | None) -> float:
@@ -69,6 +72,8 @@ class FedinsightStep:
             loss = float(losses.detach().sum())
         else:
             sums = [torch.zeros_like(p) for p in self.psg.params]
+        if self.canaries is not None:  # the audit's gradient canaries, before the noise
+            self.canaries.add(sums, max_grad_norm=self.max_grad_norm)
         grads = noisy_average(
             sums,
             max_grad_norm=self.max_grad_norm,
@@ -76,6 +81,8 @@ class FedinsightStep:
             expected_batch_size=self.expected_batch_size,
             generator=self.generator,
         )
+        if self.canaries is not None:
+            self.canaries.observe(grads, batch=self.expected_batch_size)
         for param, grad in zip(self.psg.params, grads, strict=True):
             param.grad = grad
         self.optimizer.step()
@@ -147,15 +154,31 @@ def make_step(
     noise_multiplier: float,
     expected_batch_size: float,
     generator: torch.Generator,
+    canaries: GradientCanaries | None = None,
 ) -> PrivateStep:
     """The step of ``engine`` (one of ``privacy.config.ENGINES``) over ``model`` and
-    ``optimizer``; ``close`` it after the last step."""
+    ``optimizer``; ``close`` it after the last step. Only the ``fedinsight`` engine takes the
+    audit's ``canaries`` (``privacy.gradient_canaries``)."""
     kinds: dict[str, type[FedinsightStep] | type[OpacusStep]] = {
         "fedinsight": FedinsightStep,
         "opacus": OpacusStep,
     }
     if engine not in kinds:
         raise PrivacyConfigError(f"engine must be one of {', '.join(kinds)}, got {engine!r}")
+    if canaries is not None:
+        if engine != "fedinsight":
+            raise PrivacyConfigError(
+                f"gradient canaries (the privacy audit) need the fedinsight engine, not {engine!r}"
+            )
+        return FedinsightStep(
+            model,
+            optimizer,
+            max_grad_norm=max_grad_norm,
+            noise_multiplier=noise_multiplier,
+            expected_batch_size=expected_batch_size,
+            generator=generator,
+            canaries=canaries,
+        )
     kind = kinds[engine]
     return kind(
         model,

@@ -36,6 +36,7 @@ from privacy.accounting import epsilon_for
 from privacy.config import DPConfig, check_positive
 from privacy.engines import make_step
 from privacy.errors import PrivacyConfigError
+from privacy.gradient_canaries import CanarySpec, GradientCanaries
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class PrivateTrainStats:
     epsilon: float
     mean_loss: float
     seconds: float
+    canary_scores: tuple[float, ...] | None = None  # the audit's, when canaries were given
 
 
 def round_schedule(windows: WindowSet, config: TrainConfig) -> RoundSchedule:
@@ -95,6 +97,7 @@ def train_private(
     dp: DPConfig,
     *,
     noise_multiplier: float,
+    canaries: CanarySpec | None = None,
 ) -> PrivateTrainStats:
     """Train ``model`` in place with DP-SGD over customers; the schedule is ``round_schedule``.
 
@@ -102,7 +105,9 @@ def train_private(
     ``dp.noise_multiplier`` when that is set. ``dp.engine`` picks the per-sample step
     (``privacy.engines``). The optimiser is AdamW with ``config``'s learning
     rate and weight decay, applied to the noised gradient (post-processing).
-    Requires ``dp.enabled`` and labelled windows.
+    Requires ``dp.enabled`` and labelled windows. ``canaries``: the privacy audit's gradient
+    canaries (``privacy.gradient_canaries``), sampled at the schedule's rate; their scores come
+    back in the stats.
     """
     if not dp.enabled:
         raise PrivacyConfigError("train_private called with DP disabled (DPConfig.enabled=False)")
@@ -131,6 +136,13 @@ def train_private(
     model.train()
     t0 = time.perf_counter()
     steps, loss_sum, seen = 0, 0.0, 0
+    audit = (
+        GradientCanaries(
+            canaries, model, sample_rate=schedule.sample_rate, generator=_os_seeded_generator()
+        )
+        if canaries is not None
+        else None
+    )
     engine = make_step(
         dp.engine,
         model,
@@ -139,6 +151,7 @@ def train_private(
         noise_multiplier=noise_multiplier,
         expected_batch_size=expected_batch_size,
         generator=noise_generator,
+        canaries=audit,
     )
     try:
         for epoch in range(config.epochs):
@@ -178,6 +191,7 @@ def train_private(
         epsilon=epsilon,
         mean_loss=mean_loss,
         seconds=time.perf_counter() - t0,
+        canary_scores=tuple(audit.scores.tolist()) if audit is not None else None,
     )
 
 

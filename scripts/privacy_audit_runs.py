@@ -1,7 +1,8 @@
 """The federated part of ``fedinsight simulate --privacy-audit`` on CDNOW, and its audit, without
 the baselines (centralized model, BG/NBD, per-round scoring).
 
-The same ``prepare_run`` (canaries written into the partners' raw data), the same Flower app and
+The same ``prepare_run`` (canary specs in the partners' homes, or canary customers in their raw
+data), the same Flower app and
 the same ``run_audit`` as the command; it prints one JSON line. It exists because the centralized
 baseline alone took 35 minutes on a loaded 2-core machine, and the audit's figures do not need
 it. Example (the overfit run of docs/privacy.md)::
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--target-epsilon", type=float, default=3.0)
     parser.add_argument("--local-epochs", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--audit-kind", choices=("gradient", "input"), default="gradient")
     args = parser.parse_args()
     periods = default_periods("cdnow")
     assert periods is not None and periods.calibration_start is not None
@@ -59,6 +61,7 @@ def main() -> None:
         out_dir=args.out / args.name,
         app_dir=find_app_dir(),
         canaries=args.canaries,
+        audit_kind=args.audit_kind,
     )
     t0 = time.perf_counter()
     prepared = prepare_run(spec, load_dataset("cdnow", None, ""))

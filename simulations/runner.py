@@ -39,7 +39,7 @@ from privacy.canaries import CanarySet
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
 from simulations.partner_insights import score_partners
-from simulations.privacy_audit import plan_canaries, run_audit
+from simulations.privacy_audit import GradientPlan, plan_canaries, run_audit, write_canary_specs
 from simulations.report import write_report
 from simulations.value_of_federation import value_of_federation
 
@@ -63,6 +63,7 @@ class SimulationSpec:
     value_of_federation: bool = True
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
     canaries: int = 0  # > 0: the one-run privacy audit with this many canaries
+    audit_kind: str = "gradient"  # simulations.privacy_audit.KINDS
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class PreparedRun:
     partners: dict[str, int]
     pooled: pd.DataFrame
     non_members: pd.DataFrame
-    canaries: CanarySet | None = None
+    canaries: CanarySet | GradientPlan | None = None
 
 
 def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
@@ -132,12 +133,14 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
                 check_delta_bound(s.target_delta, len(ids), where=name)
             except PrivacyConfigError as exc:
                 raise SimulationError(str(exc)) from None
-    canaries: CanarySet | None = None
+    canaries: CanarySet | GradientPlan | None = None
     inserted: dict[str, pd.DataFrame] = {}
     if spec.canaries:
-        if spec.pii:
-            raise SimulationError("--privacy-audit does not combine with --pii")
-        canaries, inserted = plan_canaries(s, spec.canaries, list(part.partners), events)
+        if spec.pii and spec.audit_kind == "input":
+            raise SimulationError("--privacy-audit --audit-kind input does not combine with --pii")
+        canaries, inserted = plan_canaries(
+            s, spec.canaries, list(part.partners), events, spec.audit_kind
+        )
     run_dir.mkdir(parents=True)
     files = RunDir(run_dir)
     homes = files.partner_homes
@@ -153,6 +156,7 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
             (homes / name / "node.toml").write_text(f"epsilon-budget = {spec.budgets[name]!r}\n")
         sizes[name] = len(part.partners[name])
         kept.update(_trained_on(mine, pii=spec.pii))
+    write_canary_specs(canaries, homes)
     schema_path = ""
     if spec.pii:
         write_pii_schema(homes / "schema.toml")

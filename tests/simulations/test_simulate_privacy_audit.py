@@ -1,4 +1,5 @@
-"""`fedinsight simulate --privacy-audit`: canaries in the partners' data, the audit reported."""
+"""`fedinsight simulate --privacy-audit`: gradient canaries in the partners' DP steps, or canary
+customers in their data; the audit reported."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -49,11 +51,49 @@ def _args(data: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _report(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    (run_dir,) = [d for d in tmp_path.iterdir() if d.name != "keys"]
+    return run_dir, json.loads((run_dir / "report.json").read_text())
+
+
 @pytest.mark.slow
-def test_privacy_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
+def test_gradient_audit_bound_at_or_below_the_claim_and_nothing_in_the_data(
     tiny_csv: Path, tmp_path: Path
 ) -> None:
     proc = _simulate([*_args(tiny_csv), "--privacy-audit", "--canaries", "100"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_dir, report = _report(tmp_path)
+    audit = report["privacy"]["audit"]
+    assert audit["kind"] == "gradient" and "gradient canaries" in audit["method"]
+    assert audit["canaries"] == 100
+    assert 0 <= audit["epsilon_lower_bound"] <= audit["claimed_epsilon"]
+    assert "privacy audit (100 canaries)" in proc.stdout
+    # Each partner scored its own 50 canaries in the round it trained, at home.
+    for home in sorted(run_dir.glob("partner-homes/partner-*")):
+        scores = json.loads((home / "audit" / "gradient-canary-scores.json").read_text())
+        assert list(scores["rounds"]) == ["1"] and len(scores["rounds"]["1"]) == 50
+        raw = pd.read_parquet(home / "raw.parquet")
+        assert not raw["customer_id"].astype(str).str.startswith(CANARY_PREFIX).any()
+
+
+@pytest.mark.slow
+def test_gradient_audit_exposes_training_without_dp(tiny_csv: Path, tmp_path: Path) -> None:
+    """The audit can fail: without noise every sampled canary shows."""
+    args = [*_args(tiny_csv), "--local-epochs", "3", "--no-dp", "--no-value-of-federation"]
+    proc = _simulate([*args, "--privacy-audit", "--canaries", "200"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    audit = _report(tmp_path)[1]["privacy"]["audit"]
+    assert audit["claimed_epsilon"] == "inf"
+    assert audit["epsilon_lower_bound"] > 1.0
+    assert audit["attack_auc"] > 0.95
+
+
+@pytest.mark.slow
+def test_input_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
+    args = ["--privacy-audit", "--audit-kind", "input", "--canaries", "100"]
+    proc = _simulate([*_args(tiny_csv), *args], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run_dir,) = [d for d in tmp_path.iterdir() if d.name != "keys"]
     report = json.loads((run_dir / "report.json").read_text())
@@ -75,8 +115,9 @@ def test_privacy_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
 
 @pytest.mark.slow  # a CLI process: about a minute on a loaded machine
 def test_privacy_audit_refuses_pii_before_writing_anything(tiny_csv: Path, tmp_path: Path) -> None:
-    proc = _simulate([*_args(tiny_csv), "--privacy-audit", "--pii"], tmp_path)
+    args = ["--privacy-audit", "--audit-kind", "input", "--pii"]
+    proc = _simulate([*_args(tiny_csv), *args], tmp_path)
     assert proc.returncode == 1
-    assert "--privacy-audit does not combine with --pii" in proc.stdout + proc.stderr
+    assert "--audit-kind input does not combine with --pii" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not [d for d in tmp_path.iterdir() if d.name != "keys"]
