@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/fedinsight simulate --pii --out runs
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -136,13 +136,7 @@ def train_private(
     model.train()
     t0 = time.perf_counter()
     steps, loss_sum, seen = 0, 0.0, 0
-    audit = (
-        GradientCanaries(
-            canaries, model, sample_rate=schedule.sample_rate, generator=_os_seeded_generator()
-        )
-        if canaries is not None
-        else None
-    )
+    audit = _gradient_canaries(canaries, model, schedule.sample_rate)
     engine = make_step(
         dp.engine,
         model,
@@ -193,6 +187,14 @@ def train_private(
         seconds=time.perf_counter() - t0,
         canary_scores=tuple(audit.scores.tolist()) if audit is not None else None,
     )
+
+
+def _gradient_canaries(
+    spec: CanarySpec | None, model: CustomerSequenceModel, sample_rate: float
+) -> GradientCanaries | None:
+    if spec is None:
+        return None
+    return GradientCanaries(spec, model, sample_rate=sample_rate, generator=_os_seeded_generator())
 
 
 def _collate(dataset: CustomerWindows, indices: list[int]) -> tuple[Tensor, ...]:
