@@ -107,7 +107,12 @@ class OpacusStep:
         noise_multiplier: float,
         expected_batch_size: float,
         generator: torch.Generator,
+        canaries: GradientCanaries | None = None,
     ) -> None:
+        if canaries is not None:
+            raise PrivacyConfigError(
+                "gradient canaries (the privacy audit) need the fedinsight engine, not 'opacus'"
+            )
         self.model = model
         self.expected_batch_size = expected_batch_size
         self.gsm = GradSampleModule(model, batch_first=True, loss_reduction="sum")
@@ -165,20 +170,6 @@ def make_step(
     }
     if engine not in kinds:
         raise PrivacyConfigError(f"engine must be one of {', '.join(kinds)}, got {engine!r}")
-    if canaries is not None:
-        if engine != "fedinsight":
-            raise PrivacyConfigError(
-                f"gradient canaries (the privacy audit) need the fedinsight engine, not {engine!r}"
-            )
-        return FedinsightStep(
-            model,
-            optimizer,
-            max_grad_norm=max_grad_norm,
-            noise_multiplier=noise_multiplier,
-            expected_batch_size=expected_batch_size,
-            generator=generator,
-            canaries=canaries,
-        )
     kind = kinds[engine]
     return kind(
         model,
@@ -187,4 +178,5 @@ def make_step(
         noise_multiplier=noise_multiplier,
         expected_batch_size=expected_batch_size,
         generator=generator,
+        canaries=canaries,
     )
