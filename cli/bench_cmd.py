@@ -30,6 +30,9 @@ def _run_bench(name: str, argv: list[str] | None = None) -> None:
 
     if "argv" in inspect.signature(module.main).parameters:
         module.main(argv or [])  # its own argument parser must not read `fedinsight bench ...`
+    elif argv in (["--help"], ["-h"]):
+        typer.echo((module.__doc__ or f"The {name} benchmark.").strip())
+        typer.echo(f"\nfedinsight bench {name} takes no options.")
     elif argv:
         raise typer.BadParameter(f"the {name} benchmark takes no options: {' '.join(argv)}")
     else:
