@@ -244,7 +244,7 @@ def coordinator_run(
 
     from coordinator.errors import CoordinatorError
     from coordinator.home import CONNECTION, CoordinatorHome, check_partner_name
-    from federation import find_app_dir, flower_bin, toml_value
+    from federation import app_bundle_dir, find_app_dir, flower_bin, toml_value
 
     home = CoordinatorHome(folder.resolve())
     try:
@@ -257,9 +257,9 @@ def coordinator_run(
     overrides.update({"run-dir": str(run_dir), "audit-key": str(home.audit_key)})
     settings = dataclasses.replace(settings, run_dir=str(run_dir), audit_key=str(home.audit_key))
     text = " ".join(f"{k}={toml_value(v)}" for k, v in overrides.items())
-    cmd = [flower_bin("flwr"), "run", str(find_app_dir()), CONNECTION, "--run-config", text]
-    cmd.append("--stream")
-    with _claim(run_dir, settings):
+    with _claim(run_dir, settings), app_bundle_dir(find_app_dir()) as bundle:
+        cmd = [flower_bin("flwr"), "run", str(bundle), CONNECTION, "--run-config", text]
+        cmd.append("--stream")
         console.print(f"FLWR_HOME={home.flwr_home} " + shlex.join(cmd))
         log_path = home.logs_dir / f"run-{name}.log"
         t0 = time.monotonic()

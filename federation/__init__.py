@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from federation.app_bundle import app_bundle_dir
     from federation.dp import DPTerms, dp_terms, evaluation_history, partner_noise_multiplier
     from federation.errors import FederationError, LaunchError, ManifestError, SettingsError
     from federation.keys import (
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "DPTerms": "federation.dp",
     "dp_terms": "federation.dp",
+    "app_bundle_dir": "federation.app_bundle",
     "evaluation_history": "federation.dp",
     "partner_noise_multiplier": "federation.dp",
     "FederationError": "federation.errors",
@@ -133,6 +135,7 @@ __all__ = [
     "SettingsError",
     "Status",
     "TrainRequest",
+    "app_bundle_dir",
     "build_manifest",
     "code_hash",
     "dp_terms",

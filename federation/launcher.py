@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psutil
 
+from federation.app_bundle import app_bundle_dir
 from federation.errors import LaunchError
 
 logger = logging.getLogger(__name__)
@@ -208,17 +209,30 @@ def flwr_run(
     federation = f"num-supernodes={num_supernodes} client-resources-num-cpus={num_cpus_per_client}"
     if not on_cluster:
         federation += f" init-args-num-cpus={max(1, os.cpu_count() or 1)}"
-    cmd = [
-        flower_bin("flwr"),
-        "run",
-        str(app_dir),
-        link.connection,
-        "--run-config",
-        overrides,
-        "--federation-config",
-        federation,
-        "--stream",
-    ]
+    with app_bundle_dir(app_dir) as bundle:
+        cmd = [flower_bin("flwr"), "run", str(bundle), link.connection, "--stream"]
+        cmd += ["--run-config", overrides, "--federation-config", federation]
+        _run_flwr(
+            cmd,
+            app_dir,
+            link,
+            log_path=log_path,
+            poll=poll,
+            timeout=timeout,
+        )
+
+
+def _run_flwr(
+    cmd: list[str],
+    app_dir: Path,
+    link: LocalSuperLink,
+    *,
+    log_path: Path,
+    poll: Callable[[], None] | None,
+    timeout: float,
+) -> None:
+    """Run ``cmd`` (a ``flwr run``) to its end, calling ``poll`` twice a second; the process
+    group is stopped on the way out."""
     deadline = time.monotonic() + timeout
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
