@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from federation.errors import SettingsError
-from privacy import DPConfig, RoundSchedule, calibrate_noise
-from privacy.config import ACCOUNTANTS, Accountant
+from privacy.config import ACCOUNTANTS, Accountant, DPConfig
 
 if TYPE_CHECKING:
     from federation.settings import RunSettings
@@ -132,6 +131,9 @@ def partner_noise_multiplier(settings: RunSettings, num_customers: int) -> float
     if terms.noise_multiplier is not None:
         return terms.noise_multiplier
     assert terms.target_epsilon is not None
+    from privacy.accounting import calibrate_noise  # Opacus's accountants: loaded when needed
+    from privacy.training import RoundSchedule  # torch: loaded when needed
+
     schedule = RoundSchedule.for_customers(num_customers, settings.train_config(seed=settings.seed))
     return calibrate_noise(
         target_epsilon=terms.target_epsilon,

@@ -10,12 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from federation.dp import check_accountant
 from federation.errors import SettingsError
-from insight import FeatureConfig, Periods, TrainConfig
+from insight import FeatureConfig, Periods
+
+if TYPE_CHECKING:
+    from insight import TrainConfig
 
 Scalar = bool | int | float | str | bytes
 
@@ -189,6 +193,8 @@ class RunSettings:
         return FeatureConfig(max_events=self.max_events, num_windows=self.num_windows)
 
     def train_config(self, *, seed: int) -> TrainConfig:
+        from insight import TrainConfig  # insight.training imports torch: loaded when needed
+
         return TrainConfig(
             epochs=self.local_epochs,
             batch_size=self.batch_size,
