@@ -40,12 +40,17 @@ def minimize_over_logs(
             best = result
     if best is None:
         raise InsightError(f"{model} fit failed: no starting point reached a finite likelihood")
+    # The tolerance on the function is relative: a sum over tens of thousands of customers
+    # carries rounding noise far above 1e-10, and with an absolute 1e-10 the polish never
+    # converged on large data (a gamma-gamma fit on 40,000 synthetic customers spent 44 s and
+    # 19,557 evaluations in it, to move the log-likelihood by 4e-8).
+    fatol = max(1e-10, 1e-12 * abs(float(best.fun)))
     polished = optimize.minimize(
         negative_ll,
         best.x,
         method="Nelder-Mead",
         bounds=bounds,
-        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
+        options={"xatol": 1e-8, "fatol": fatol, "maxiter": 4000},
     )
     if np.isfinite(polished.fun) and polished.fun <= best.fun:
         best = polished
