@@ -2,9 +2,9 @@
 the baselines (centralized model, BG/NBD, per-round scoring).
 
 The same ``prepare_run`` (canary specs in the partners' homes, or canary customers in their raw
-data), the same Flower app and the same ``run_audit`` as the command; it prints one JSON line. It exists because the centralized
-baseline alone took 35 minutes on a loaded 2-core machine, and the audit's figures do not need
-it. Example (the overfit run of docs/privacy.md)::
+data), the same Flower app and the same ``run_audit`` as the command; it prints one JSON line.
+It exists because the centralized baseline alone took 35 minutes on a loaded 2-core machine,
+and the audit's figures do not need it. Example (the overfit run of docs/privacy.md)::
 
     python scripts/privacy_audit_runs.py --name overfit --no-dp --local-epochs 20 --canaries 2100
 """
