@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 
 from federation import RunSettings
-from insight import CustomerSequenceModel, load_cdnow, prepare_partner
+from insight import CustomerSequenceModel, InsightError, load_cdnow, prepare_partner
 from simulations.report_value import partners_section, plot_value, value_html
 from simulations.value_of_federation import Table, goal_misses, train_alone
 
@@ -95,3 +97,31 @@ def test_without_a_measurement_the_report_has_no_chart_and_says_why(tmp_path: Pa
     assert "value_of_federation" not in section["a"]
     assert not plot_value(section, tmp_path / "v.png")
     assert "Not measured" in value_html(section, False)
+
+
+def _partner_events() -> object:
+    events = load_cdnow().events
+    return events[events["customer_id"].isin(sorted(events["customer_id"].unique())[:300])]
+
+
+def test_local_bgnbd_gives_finite_forecasts_on_an_ordinary_partner() -> None:
+    from simulations.value_of_federation import _bgnbd_local
+
+    preds = _bgnbd_local(_partner_events(), _data(), SETTINGS)  # type: ignore[arg-type]
+    assert len(preds.customer_ids) > 100
+
+
+def test_a_local_bgnbd_fit_without_a_finite_forecast_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A degenerate fit on a tiny partner (seen at 100 partners and 100,000 customers) used to
+    end the whole simulation with a traceback at its last step; the partner is now left out
+    of the value table with a warning, as one whose data cannot be trained on."""
+    import simulations.value_of_federation as vof
+
+    def overflowed(*args: object) -> np.ndarray:
+        return np.full(len(np.asarray(args[2])), np.nan)
+
+    monkeypatch.setattr(vof, "bgnbd_expected_purchases", overflowed)
+    with pytest.raises(InsightError, match=r"BG/NBD fitted on this partner's \d+ customers"):
+        vof._bgnbd_local(_partner_events(), _data(), SETTINGS)  # type: ignore[arg-type]
