@@ -56,9 +56,9 @@ if TYPE_CHECKING:
 # Submodules load when a name is first used (PEP 562): a node answering a query needs the keys,
 # not torch, pandas and Opacus, which the settings and the manifest bring.
 _WHERE = {
+    "app_bundle_dir": "federation.app_bundle",
     "DPTerms": "federation.dp",
     "dp_terms": "federation.dp",
-    "app_bundle_dir": "federation.app_bundle",
     "evaluation_history": "federation.dp",
     "partner_noise_multiplier": "federation.dp",
     "FederationError": "federation.errors",

@@ -136,8 +136,9 @@ def _bgnbd_local(events: pd.DataFrame, data: PartnerData, settings: RunSettings)
     expected = bgnbd_expected_purchases(params, horizon, x, t_x, big_t)
     prob_any = bgnbd_prob_any(params, horizon, x, t_x, big_t)
     if not (np.isfinite(expected).all() and np.isfinite(prob_any).all()):
-        # Seen on a synthetic partner of 118 customers (100 partners, 100,000 customers): the
-        # fit put a and b near 4e4 and 2e5, where the forecast's hypergeometric term overflows.
+        # A forecast that is not finite leaves this partner out of the table instead of ending
+        # the run at its last step (as a degenerate fit once did, before the forecast's form
+        # was made finite for large a and b: insight.baselines.bgnbd_expected_purchases).
         raise InsightError(
             f"BG/NBD fitted on this partner's {len(x)} customers gives no finite forecast "
             f"(a={params.a:.3g}, b={params.b:.3g})"

@@ -176,9 +176,13 @@ def bgnbd_expected_purchases(
 
     With ``1 - z = (alpha+T)/(alpha+T+t)``, Euler's transformation
     ``2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)`` turns the bracketed product into
-    ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, whose parameters no longer grow with
-    ``x``: the series stays well-conditioned for heavy buyers, where the original form
-    multiplies a vanishing power by an exploding hypergeometric value.
+    ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, and Pfaff's
+    ``2F1(A, B; C; z) = (1-z)^(-B) 2F1(B, C-A; C; z/(z-1))`` then into
+    ``2F1(a-1, r+x; a+b+x-1; z/(z-1))``, with no power left. The original form multiplies a
+    vanishing power by an exploding hypergeometric value for heavy buyers; Euler's form alone
+    did the same when the fit's ``a`` and ``b`` are large (about 4e4 and 2e5 on a synthetic
+    partner of 118 customers: the power underflowed to 0, the series overflowed, and every
+    forecast was NaN). On CDNOW the three forms agree to 4e-14 relative.
 
     Precondition: ``a != 1`` (the formula has a removable singularity there; an ``a``
     within 1e-7 of 1 is evaluated at ``1 + 1e-7``, which changes the result by about 1e-7).
@@ -193,8 +197,7 @@ def bgnbd_expected_purchases(
         a = 1.0 + _A_EPSILON
     c = a + b + xs - 1.0
     z = ts / (alpha + Ts + ts)
-    hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    bracket = 1.0 - np.power(1.0 - z, a - 1.0) * hyp
+    bracket = 1.0 - special.hyp2f1(a - 1.0, r + xs, c, z / (z - 1.0))
     unconditional = c / (a - 1.0) * bracket
     alive = special.expit(-_log_alive_odds_ratio(params, xs, txs, Ts))
     expected: FloatArray = np.asarray(unconditional * alive, dtype=np.float64)

@@ -158,3 +158,25 @@ def test_expected_spend_scales_purchases_by_monetary() -> None:
     spend = bgnbd_expected_spend(PUBLISHED, 39.0, [2, 0], [30.43, 0.0], [38.86, 38.86], [10.0, 4.0])
 
     np.testing.assert_allclose(spend, purchases * [10.0, 4.0])
+
+
+def test_expected_purchases_stay_finite_when_the_dropout_distribution_is_nearly_a_point() -> None:
+    """A fit on a 118-customer synthetic partner gave a ~ 3.8e4 and b ~ 1.6e5 (the dropout
+    probability nearly fixed at p = a/(a+b)); the Euler form then multiplied 0 by inf and gave
+    NaN for every customer. In that limit the bracket is ``1 - (1 - p w)^-(r+x)``,
+    ``w = z/(z-1)``, and the forecast is that over ``p``, times P(alive)."""
+    params = BGNBDParams(r=0.4229, alpha=6.117, a=38287.2, b=162753.4, log_likelihood=0.0)
+    x = np.array([0.0, 1.0, 3.0, 12.0])
+    t_x = np.array([0.0, 5.0, 20.0, 36.0])
+    big_t = np.full(4, 39.0)
+    t = 39.0
+
+    got = bgnbd_expected_purchases(params, t, x, t_x, big_t)
+
+    p = params.a / (params.a + params.b)
+    z = t / (params.alpha + big_t + t)
+    w = z / (z - 1.0)
+    alive = bgnbd_prob_alive(params, x, t_x, big_t)
+    limit = (1.0 - (1.0 - p * w) ** -(params.r + x)) / p * alive
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, limit, rtol=1e-3)

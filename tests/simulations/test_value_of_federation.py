@@ -109,6 +109,8 @@ def test_local_bgnbd_gives_finite_forecasts_on_an_ordinary_partner() -> None:
 
     preds = _bgnbd_local(_partner_events(), _data(), SETTINGS)  # type: ignore[arg-type]
     assert len(preds.customer_ids) > 100
+    assert np.isfinite(np.asarray(preds.expected_purchases)).all()
+    assert np.isfinite(np.asarray(preds.prob_any)).all()
 
 
 def test_a_local_bgnbd_fit_without_a_finite_forecast_is_refused_by_name(
