@@ -26,6 +26,7 @@ from cli.deploy_common import (
     refuse_busy_port,
     run_foreground,
 )
+from client_node.supernode_main import DEFAULT_IDLE_POLL_S
 
 if TYPE_CHECKING:
     from client_node.data_check import DataCheck
@@ -202,6 +203,14 @@ def node_start(
             help="no partner-side worker: every message is worked in Flower's ClientApp process",
         ),
     ] = False,
+    idle_poll: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=60.0,
+            help="seconds between the idle SuperNode's looks for a message (Flower's own: 3)",
+        ),
+    ] = DEFAULT_IDLE_POLL_S,
 ) -> None:
     """Read the node's data file as a run would (stop if it cannot be used, unless
     --no-check), then start Flower's SuperNode with TLS (the coordinator's CA), the node's auth
@@ -209,13 +218,16 @@ def node_start(
     change of state: connecting, retrying (and why), connected, refused by the coordinator,
     port in use, a run refused (and why), stopped. Exits 1 with the reason when the SuperNode
     ends without being stopped. Beside the SuperNode it runs the node's worker, which keeps
-    torch and the partner's code loaded between messages (``client_node.worker``)."""
+    torch and the partner's code loaded between messages (``client_node.worker``). The
+    SuperNode is Flower's, started through ``client_node.supernode_main`` so that an idle node
+    looks for its next message every --idle-poll seconds instead of Flower's fixed 3."""
     from cli.node_watch import NodeWatch
     from cli.node_worker import node_worker
     from client_node.data_check import check_node_data
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome, supernode_command
-    from federation import flower_bin, flower_env
+    from client_node.supernode_main import launcher
+    from federation import flower_env
 
     home = NodeHome(folder.resolve())
     try:
@@ -226,7 +238,7 @@ def node_start(
                 f"data: {report.rows_kept} rows, {report.customers} customers, "
                 f"{report.first_day} to {report.last_day}"
             )
-        cmd = supernode_command(home, flower_bin("flower-supernode"), extra=node_config)
+        cmd = supernode_command(home, launcher(idle_poll), extra=node_config)
     except ClientNodeError as exc:
         raise fail(str(exc)) from None
     pid_path = home.root / "supernode.pid"

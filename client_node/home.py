@@ -232,8 +232,10 @@ def init_node(
     return home
 
 
-def supernode_command(home: NodeHome, flower_supernode: str, *, extra: str = "") -> list[str]:
-    """``flower-supernode`` with TLS (the coordinator's CA), the node's auth key, its folder."""
+def supernode_command(home: NodeHome, launcher: list[str], *, extra: str = "") -> list[str]:
+    """The SuperNode's command line: ``launcher`` (``flower-supernode``, or
+    ``client_node.supernode_main``'s command that starts it) with TLS (the coordinator's CA),
+    the node's auth key and its folder."""
     config = home.config()
     ca = Path(str(config.get("root-certificates", "ca.pem")))
     ca = ca if ca.is_absolute() else home.root / ca
@@ -242,7 +244,7 @@ def supernode_command(home: NodeHome, flower_supernode: str, *, extra: str = "")
         raise PartnerDataError(f"{home.config_path}: no superlink address")
     node_dir = str(home.root).replace("\\", "\\\\").replace('"', '\\"')
     return [
-        flower_supernode,
+        *launcher,
         "--superlink",
         superlink,
         "--root-certificates",

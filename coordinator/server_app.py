@@ -18,6 +18,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from coordinator.audit_trail import AuditTrail, load_or_create_signer
 from coordinator.homecoming import send_model_home
+from coordinator.prompt_grid import PromptGrid
 from coordinator.round_record import summarize
 from coordinator.rounds import run_federation
 from coordinator.run_guard import RunLock, check_not_finished, check_same_config, store_run_config
@@ -34,7 +35,7 @@ def main(grid: Grid, context: Context) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     logger.info("run directory: %s", run_dir)
     with RunLock(RunDir(run_dir).lock, what=f"run {run_dir.name}"):
-        run_locked(grid, settings, run_dir)
+        run_locked(PromptGrid(grid), settings, run_dir)
 
 
 def run_locked(grid: Grid, settings: RunSettings, run_dir: Path) -> None:

@@ -366,9 +366,9 @@ def _after(cmd: list[str], flag: str) -> str:
 def test_supernode_command_uses_tls_auth_key_and_node_folder(tmp_path: Path, ca_file: Path) -> None:
     home = _init_node(tmp_path / "node", ca_file)
 
-    cmd = supernode_command(home, "/bin/flower-supernode")
+    cmd = supernode_command(home, ["/bin/python", "-m", "launcher"])
 
-    assert cmd[0] == "/bin/flower-supernode"
+    assert cmd[:3] == ["/bin/python", "-m", "launcher"]
     assert _after(cmd, "--superlink") == "coordinator.example.org:9555"
     assert _after(cmd, "--root-certificates") == str(home.root / "ca.pem")
     assert _after(cmd, "--auth-supernode-private-key") == str(home.private_key)
@@ -379,14 +379,14 @@ def test_supernode_command_uses_tls_auth_key_and_node_folder(tmp_path: Path, ca_
 def test_supernode_command_appends_extra_node_config(tmp_path: Path, ca_file: Path) -> None:
     home = _init_node(tmp_path / "node", ca_file)
 
-    cmd = supernode_command(home, "flower-supernode", extra='inject-fault="nan"')
+    cmd = supernode_command(home, ["flower-supernode"], extra='inject-fault="nan"')
 
     assert _after(cmd, "--node-config") == f'node-dir="{home.root}" inject-fault="nan"'
 
 
 def test_supernode_command_needs_a_node_folder(tmp_path: Path) -> None:
     with pytest.raises(PartnerDataError, match="not a node folder"):
-        supernode_command(NodeHome(tmp_path), "flower-supernode")
+        supernode_command(NodeHome(tmp_path), ["flower-supernode"])
 
 
 # coordinator/home.py: init_coordinator ---------------------------------------------------------
