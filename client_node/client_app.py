@@ -156,7 +156,47 @@ def train(msg: Message, context: Context) -> Message:
 
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
-    return _answer("evaluate", msg, context)
+    """Evaluate the model; first cosign the round's checkpoint when the message carries the
+    request (``Record.COSIGN``): the answer goes in the reply's partner record."""
+    cosigned = _cosign_rider(msg, context)
+    reply = _answer("evaluate", msg, context)
+    if cosigned and not reply.has_error():
+        partner = reply.content.config_records.get(Record.PARTNER)
+        if partner is None:
+            reply.content[Record.PARTNER] = ConfigRecord(cosigned)
+        else:
+            partner.update(cosigned)
+    return reply
+
+
+def _cosign_rider(msg: Message, context: Context) -> dict[str, ConfigValue]:
+    """The cosign answer to a request riding on ``msg`` (``Record.COSIGN``), else {}."""
+    config = msg.content.config_records.get(Record.COSIGN)
+    if config is None:
+        return {}
+    source = resolve_source(dict(context.run_config), dict(context.node_config))
+    source.state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return {Partner.NAME: source.name, **_cosign(source.state, source.name, config)}
+
+
+def _cosign(state: NodeState, name: str, config: ConfigRecord) -> dict[str, ConfigValue]:
+    """Cosign the checkpoint ``config`` holds (``Query`` keys): ``Partner.COSIGNATURE``, or
+    ``Partner.COSIGN_REFUSAL`` with the reason."""
+    try:
+        line = cosign(
+            state,
+            name,
+            checkpoint=str(config[Query.CHECKPOINT]),
+            proof=_hex_list(config.get(Query.PROOF, "")),
+            coordinator_vkey=str(config.get(Query.COORDINATOR_VKEY, "")),
+            leaf=bytes.fromhex(str(config.get(Query.LEAF, ""))),
+            leaf_proof=_hex_list(config.get(Query.LEAF_PROOF, "")),
+        )
+    except (AuditError, ValueError, KeyError) as exc:
+        reason = refusal(exc) if isinstance(exc, AuditError) else f"not cosigned: {exc}"
+        logger.warning("refused to cosign: %s", reason)
+        return {Partner.COSIGN_REFUSAL: reason}
+    return {Partner.COSIGNATURE: line}
 
 
 def train_here(msg: Message, context: Context) -> Message:
@@ -289,13 +329,18 @@ def _hex_list(value: object) -> list[bytes]:
 
 @app.query()
 def query(msg: Message, context: Context) -> Message:
-    """``hello``: the partner's label and witness key; ``cosign``: cosign a checkpoint."""
+    """``hello``: the partner's label and witness key; ``cosign``: cosign a checkpoint;
+    ``model-home``: check and keep the final model. A cosign request riding on the message
+    (``Record.COSIGN``) is answered first."""
     source = resolve_source(dict(context.run_config), dict(context.node_config))
     state = source.state
     state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = msg.content.config_records[Record.CONFIG]
     action = str(config.get(Query.ACTION, ""))
     reply: dict[str, ConfigValue] = {Partner.NAME: source.name}
+    rider = msg.content.config_records.get(Record.COSIGN)
+    if rider is not None:  # first: the homecoming checks the model against what it cosigned
+        reply.update(_cosign(state, source.name, rider))
     if action == Action.HELLO:
         reply[Partner.WITNESS_VKEY] = cosigner(state, source.name).verifier.vkey
         origin = str(config.get(Query.ORIGIN, ""))
@@ -307,21 +352,7 @@ def query(msg: Message, context: Context) -> Message:
                 reply[Partner.REFUSAL] = f"cannot pin the log: {exc}"
         reply[Partner.WITNESS_SIZE] = latest_size(state, source.name, origin)
     elif action == Action.COSIGN:
-        try:
-            reply[Partner.COSIGNATURE] = cosign(
-                state,
-                source.name,
-                checkpoint=str(config[Query.CHECKPOINT]),
-                proof=_hex_list(config.get(Query.PROOF, "")),
-                coordinator_vkey=str(config.get(Query.COORDINATOR_VKEY, "")),
-                leaf=bytes.fromhex(str(config.get(Query.LEAF, ""))),
-                leaf_proof=_hex_list(config.get(Query.LEAF_PROOF, "")),
-            )
-        except (AuditError, ValueError) as exc:
-            reply[Partner.REFUSAL] = (
-                refusal(exc) if isinstance(exc, AuditError) else f"not cosigned: {exc}"
-            )
-            logger.warning("refused to cosign: %s", reply[Partner.REFUSAL])
+        reply.update(_cosign(state, source.name, config))
     elif action == Homecoming.ACTION:
         from client_node.homecoming import answer as model_home
 

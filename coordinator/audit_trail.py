@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,11 @@ from federation import (
 )
 
 logger = logging.getLogger(__name__)
+
+COSIGN_TIMEOUT_S = 300.0  # how long the coordinator waits for a cosign exchange's replies
+
+# Messages that carry a cosign request to their nodes, or the function that makes them
+Carriers = Sequence[Message] | Callable[[], Sequence[Message]]
 
 
 def config_hash(settings: RunSettings) -> str:
@@ -129,16 +134,36 @@ class AuditTrail:
             replies, origin=self.log.origin, rnd=rnd, keys=self.log.witness_keys(), dp=dp
         )
 
-    def round(self, grid: Grid, nodes: Mapping[str, int], **fields: Any) -> None:
+    def round(
+        self,
+        grid: Grid,
+        nodes: Mapping[str, int],
+        *,
+        carriers: Sequence[Message] = (),
+        timeout: float = COSIGN_TIMEOUT_S,
+        **fields: Any,
+    ) -> list[Message]:
+        """Append the round's record and have it cosigned; ``carriers`` (the round's evaluate
+        messages) take the cosign request to their nodes, and their replies are returned."""
         trained = set(fields.get("participants", ()))
         fields["dp"] = {p: s for p, s in self.statements.items() if p in trained}
-        self._append_and_cosign(grid, nodes, round_record(**fields))
+        return self._append_and_cosign(
+            grid, nodes, round_record(**fields), carriers=carriers, timeout=timeout
+        )
 
     def end(
-        self, grid: Grid, nodes: Mapping[str, int], *, final_model_hash: str, rounds: int
-    ) -> None:
+        self,
+        grid: Grid,
+        nodes: Mapping[str, int],
+        *,
+        final_model_hash: str,
+        rounds: int,
+        carriers: Carriers = (),
+    ) -> list[Message]:
+        """Append the run's end and have it cosigned; ``carriers`` (made once the record is in
+        the log: the model's homecoming) take the request; their replies are returned."""
         record = run_end_record(final_model_hash=final_model_hash, rounds=rounds, ended_at=now())
-        self._append_and_cosign(grid, nodes, record)
+        return self._append_and_cosign(grid, nodes, record, carriers=carriers)
 
     def summary(self) -> dict[str, Any]:
         checkpoint = self.log.latest_checkpoint()
@@ -155,12 +180,26 @@ class AuditTrail:
         self.log.close()
 
     def _append_and_cosign(
-        self, grid: Grid, nodes: Mapping[str, int], record: dict[str, Any]
-    ) -> None:
+        self,
+        grid: Grid,
+        nodes: Mapping[str, int],
+        record: dict[str, Any],
+        *,
+        carriers: Carriers = (),
+        timeout: float = COSIGN_TIMEOUT_S,
+    ) -> list[Message]:
+        """Append ``record``, sign the checkpoint, ask every node of ``nodes`` to cosign it and
+        store the cosignatures. A node that a message of ``carriers`` goes to (one at most)
+        gets the request in that message's ``Record.COSIGN`` record, not in a query of its own:
+        one exchange instead of two. ``carriers`` may be a function, called once the record is
+        in the log. Returns the replies to ``carriers``."""
         checkpoint = self.log.append_record(record)
+        if callable(carriers):
+            carriers = carriers()
         index = checkpoint.tree_size - 1
         leaf = self.log.log.leaf(index).hex()
         leaf_proof = ",".join(p.hex() for p in self.log.log.inclusion_proof(index))
+        carried = {m.metadata.dst_node_id: m for m in carriers}
         messages = []
         for name, node_id in nodes.items():
             seen = self.cosigned.get(name, 0)
@@ -185,9 +224,16 @@ class AuditTrail:
                     Query.LEAF_PROOF: leaf_proof,
                 }
             )
-            content = RecordDict({Record.CONFIG: config})
-            messages.append(Message(content, node_id, MessageType.QUERY))
-        for name, reply in _replies_by_partner(grid.send_and_receive(messages, timeout=300)):
+            carrier = carried.get(node_id)
+            if carrier is not None:
+                carrier.content[Record.COSIGN] = config
+            else:
+                content = RecordDict({Record.CONFIG: config})
+                messages.append(Message(content, node_id, MessageType.QUERY))
+        replies = list(grid.send_and_receive([*messages, *carriers], timeout=timeout))
+        for name, reply in _replies_by_partner(replies):
+            if name not in nodes:
+                continue
             partner = reply.content.config_records[Record.PARTNER]
             line = partner.get(Partner.COSIGNATURE)
             if isinstance(line, str) and self._store_cosignature(checkpoint.tree_size, line):
@@ -197,8 +243,16 @@ class AuditTrail:
                     "partner %s did not cosign checkpoint %d: %s",
                     name,
                     checkpoint.tree_size,
-                    partner.get(Partner.REFUSAL, "no cosignature"),
+                    partner.get(Partner.COSIGN_REFUSAL, "no cosignature"),
                 )
+        # A node gets a carrier or a query, never both; a reply to a carrier names it once
+        # the grid has pushed it (Flower's grids set the message ids).
+        to_carriers = {m.metadata.message_id for m in carriers} - {""}
+        return [
+            r
+            for r in replies
+            if r.metadata.reply_to_message_id in to_carriers or r.metadata.src_node_id in carried
+        ]
 
     def _store_cosignature(self, tree_size: int, line: str) -> bool:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from flwr.app import ConfigRecord, Message, MessageType, RecordDict
@@ -25,19 +26,20 @@ logger = logging.getLogger(__name__)
 HOMECOMING_FILE = "homecoming.json"
 
 
-def send_model_home(grid: Grid, run_dir: Path, audit: AuditTrail) -> dict[str, str]:
-    """Send the final model to every connected node; return ``{partner: outcome}`` (``kept
-    <sha256>`` or the refusal), also written to ``RUN_DIR/homecoming.json``."""
+def homecoming_messages(grid: Grid, run_dir: Path, audit: AuditTrail) -> list[Message]:
+    """The final model's delivery to every connected node (none when the run released no model
+    or the log does not end with its ``run_end`` record). ``AuditTrail.end`` sends them with the
+    request to cosign that record, which each node does before it checks the delivery."""
     files = RunDir(run_dir)
     log = audit.log
     size = log.size
     if not files.model.exists() or size == 0:
         logger.info("no final model: nothing goes home")
-        return {}
+        return []
     record = log.log.leaf(size - 1)
     if parse_record(record).get("type") != "run_end":
         logger.warning("the audit log does not end with a run_end record: nothing goes home")
-        return {}
+        return []
     proof = log.log.inclusion_proof(size - 1, size)
     config = ConfigRecord(
         {
@@ -51,12 +53,17 @@ def send_model_home(grid: Grid, run_dir: Path, audit: AuditTrail) -> dict[str, s
             Homecoming.INCLUSION: ",".join(p.hex() for p in proof),
         }
     )
-    messages = [
+    return [
         Message(RecordDict({Record.CONFIG: config}), node_id, MessageType.QUERY)
         for node_id in grid.get_node_ids()
     ]
+
+
+def record_homecoming(run_dir: Path, replies: Iterable[Message]) -> dict[str, str]:
+    """``{partner: outcome}`` (``kept <sha256>`` or the refusal) from the nodes' replies to
+    ``homecoming_messages``, also written to ``RUN_DIR/homecoming.json``."""
     outcomes: dict[str, str] = {}
-    for reply in grid.send_and_receive(messages, timeout=300):
+    for reply in replies:
         if reply.has_error():
             logger.warning(
                 "node %s: %s", reply.metadata.src_node_id, (reply.error.reason or "")[:300]

@@ -6,7 +6,8 @@ last reply lands just after a look therefore ends up to 3 s late, and a run has 
 phases (docs/deployment-speed.md). ``PromptGrid`` wraps the Grid that Flower hands the
 ServerApp and does the same exchange with Flower's own ``push_messages`` and ``pull_messages``,
 looking every ``poll_s`` seconds (0.2 by default). Every other call goes to the wrapped Grid
-unchanged, so the engine (simulation or deployment) stays Flower's.
+unchanged, so the engine stays Flower's. ``prompt`` wraps only that Grid: the simulation's
+``InMemoryGrid`` already looks every 0.1 s.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 
 DEFAULT_POLL_S = 0.2
+
+
+def prompt(grid: Grid) -> Grid:
+    """``grid`` in a ``PromptGrid`` when it is Flower's deployment Grid, else ``grid``."""
+    from flwr.superlink.grid.http_grid import HttpGrid
+
+    return PromptGrid(grid) if isinstance(grid, HttpGrid) else grid
 
 
 class PromptGrid(Grid):

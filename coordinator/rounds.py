@@ -27,9 +27,10 @@ from flwr.app import ConfigRecord, Message
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping
 
-from coordinator.audit_trail import AuditTrail, now
+from coordinator.audit_trail import COSIGN_TIMEOUT_S, AuditTrail, now
 from coordinator.defenses import norm_screen_bound, published_update_hashes
 from coordinator.errors import NoPartnersError
+from coordinator.homecoming import homecoming_messages, record_homecoming
 from coordinator.mirror_ledger import append_ledger
 from coordinator.opening import FederationRun, open_run
 from coordinator.progress import ProgressLog
@@ -250,9 +251,18 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
         spent=spent,
         central=run.central.record(len(ok)),
     )
-    run.audit.round(run.grid, run.nodes, **fields)
+    evaluations = _evaluations(run, rnd)
+    eval_replies = run.audit.round(
+        run.grid,
+        run.nodes,
+        carriers=evaluations,
+        timeout=max(COSIGN_TIMEOUT_S, run.settings.round_timeout)
+        if evaluations
+        else COSIGN_TIMEOUT_S,
+        **fields,
+    )
     append_ledger(run.dir.epsilon_ledger, rnd, spent, run.cumulative, run.budgets, replies.refusals)
-    eval_metrics = _evaluate(run, rnd)
+    eval_metrics = average_metrics(m for m in eval_replies if not m.has_error())
     partner_seconds = [train_seconds(m) for m in ok]
     record = RoundRecord(
         round=rnd,
@@ -319,20 +329,20 @@ def _partner_reports(
     return spent, commitments
 
 
-def _evaluate(run: FederationRun, rnd: int) -> dict[str, float]:
-    """Partners' metrics of the new global model, every ``evaluate-every`` rounds and the last."""
+def _evaluations(run: FederationRun, rnd: int) -> list[Message]:
+    """The evaluate messages of the new global model, every ``evaluate-every`` rounds and the
+    last; none otherwise. They go out with the round's cosign request (``AuditTrail.round``),
+    so a node cosigns the round's record and evaluates its model in one exchange."""
     last = rnd == run.settings.num_server_rounds
     if not (last or rnd % run.settings.evaluate_every == 0):
-        return {}
-    eval_replies = run.grid.send_and_receive(
-        run.strategy.configure_evaluate(rnd, run.arrays, ConfigRecord(), run.active),  # type: ignore[arg-type]
-        timeout=run.settings.round_timeout,
-    )
-    return average_metrics(m for m in eval_replies if not m.has_error())
+        return []
+    return list(run.strategy.configure_evaluate(rnd, run.arrays, ConfigRecord(), run.active))  # type: ignore[arg-type]
 
 
 def _close_run(run: FederationRun) -> FederationResult:
-    """Save the final model, log the run's end, write the last progress event.
+    """Save the final model, log the run's end and send the model home (one exchange: each
+    node cosigns the run's end, then checks the model against it), write the last progress
+    event.
 
     When no round released a model (every partner refused, every round withheld), no
     ``model.pt`` is written: the initial model was never trained, and a file beside the run's
@@ -348,7 +358,23 @@ def _close_run(run: FederationRun) -> FederationResult:
         result.stopped_early = result.stopped_early or "no round released a model"
         logger.warning("no round trained: no model saved (%s)", result.stopped_early)
         final_hash = run.before
-    run.audit.end(run.grid, run.nodes, final_model_hash=final_hash, rounds=run.done_rounds)
+    sent_home = False
+
+    def homecoming() -> list[Message]:
+        nonlocal sent_home
+        messages = homecoming_messages(run.grid, run.dir.path, run.audit)
+        sent_home = bool(messages)
+        return messages
+
+    home_replies = run.audit.end(
+        run.grid,
+        run.nodes,
+        final_model_hash=final_hash,
+        rounds=run.done_rounds,
+        carriers=homecoming if result.final_model_sha256 else (),
+    )
+    if sent_home:
+        record_homecoming(run.dir.path, home_replies)
     result.audit = run.audit.summary()
     result.central = run.central.summary()
     run.progress.write(

@@ -17,8 +17,7 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from coordinator.audit_trail import AuditTrail, load_or_create_signer
-from coordinator.homecoming import send_model_home
-from coordinator.prompt_grid import PromptGrid
+from coordinator.prompt_grid import prompt
 from coordinator.round_record import summarize
 from coordinator.rounds import run_federation
 from coordinator.run_guard import RunLock, check_not_finished, check_same_config, store_run_config
@@ -35,7 +34,7 @@ def main(grid: Grid, context: Context) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     logger.info("run directory: %s", run_dir)
     with RunLock(RunDir(run_dir).lock, what=f"run {run_dir.name}"):
-        run_locked(PromptGrid(grid), settings, run_dir)
+        run_locked(prompt(grid), settings, run_dir)
 
 
 def run_locked(grid: Grid, settings: RunSettings, run_dir: Path) -> None:
@@ -59,7 +58,6 @@ def run_locked(grid: Grid, settings: RunSettings, run_dir: Path) -> None:
         result = run_federation(
             grid, settings, run_dir, audit, manifest_hash=str(manifest["manifest_sha256"])
         )
-        send_model_home(grid, run_dir, audit)
     finally:
         audit.close()
     files.federation_summary.write_text(json.dumps(summarize(result), indent=2))

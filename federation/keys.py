@@ -33,6 +33,9 @@ class Record:
     CONFIG: Final = "config"  # ConfigRecord sent to a node (the key Flower's strategies use)
     METRICS: Final = "metrics"  # MetricRecord of a train or evaluate reply
     PARTNER: Final = "partner"  # ConfigRecord of every reply: who answers, and how (``Partner``)
+    # ConfigRecord of a cosign request (``Query`` keys) that rides on another message, such as
+    # the round's evaluate: the node cosigns, then answers the message, in one exchange
+    COSIGN: Final = "cosign"
 
 
 class TrainRequest:
@@ -75,6 +78,7 @@ class Partner:
     WITNESS_SIZE: Final = "witness-size"  # hello: the newest checkpoint size it cosigned
     COSIGNATURE: Final = "cosignature"  # cosign: the cosignature line
     REFUSAL: Final = "refusal"  # query: why it did not do what was asked
+    COSIGN_REFUSAL: Final = "cosign-refusal"  # cosign (query or ``Record.COSIGN``): why not
 
 
 class Status:

@@ -12,7 +12,7 @@ from flwr.app import Message
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 
-from coordinator.prompt_grid import PromptGrid
+from coordinator.prompt_grid import PromptGrid, prompt
 
 
 class _SlowNodes(Grid):
@@ -89,3 +89,15 @@ def test_other_calls_go_to_the_wrapped_grid_and_the_poll_must_be_positive() -> N
     assert list(PromptGrid(_SlowNodes(0)).get_node_ids()) == [7, 8]
     with pytest.raises(ValueError, match="poll_s must be positive"):
         PromptGrid(_SlowNodes(0), poll_s=0)
+
+
+def test_only_flowers_deployment_grid_is_wrapped() -> None:
+    from flwr.superlink.grid.http_grid import HttpGrid
+
+    deployed = HttpGrid("127.0.0.1:9", insecure=True, token="t")  # connects on first use only
+    fake = _SlowNodes(0)
+
+    wrapped = prompt(deployed)
+    assert isinstance(wrapped, PromptGrid)
+    assert wrapped.inner is deployed
+    assert prompt(fake) is fake
