@@ -25,7 +25,7 @@ import time
 import warnings
 from types import ModuleType
 
-DEFAULT_IDLE_POLL_S = 0.25
+DEFAULT_IDLE_POLL_S = 0.5
 FLAG = "--idle-poll"
 
 

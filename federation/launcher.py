@@ -176,8 +176,9 @@ def flower_env(flwr_home: Path) -> dict[str, str]:
     env.setdefault("RAY_DEDUP_LOGS", "0")
     env["PYTHONUNBUFFERED"] = "1"
     # Flower's SuperExec (beside the SuperLink and each SuperNode) looks for a new ServerApp or
-    # ClientApp to start once a second by default; every phase of a deployed run waits for it.
-    env.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "0.2")
+    # ClientApp to start once a second by default, and every phase of a deployed run waits for
+    # it. Every 0.5 s: each look costs CPU (measured in docs/deployment-speed.md).
+    env.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "0.5")
     return env
 
 
