@@ -151,7 +151,10 @@ def _answer(kind: str, msg: Message, context: Context) -> Message:
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    return _answer("train", msg, context)
+    """Train on the global model; first cosign the run's start when the message carries the
+    request (``Record.COSIGN``, round 1): the answer goes in the reply's partner record."""
+    cosigned = _cosign_rider(msg, context)
+    return _with_cosign(_answer("train", msg, context), cosigned)
 
 
 @app.evaluate()
@@ -159,7 +162,10 @@ def evaluate(msg: Message, context: Context) -> Message:
     """Evaluate the model; first cosign the round's checkpoint when the message carries the
     request (``Record.COSIGN``): the answer goes in the reply's partner record."""
     cosigned = _cosign_rider(msg, context)
-    reply = _answer("evaluate", msg, context)
+    return _with_cosign(_answer("evaluate", msg, context), cosigned)
+
+
+def _with_cosign(reply: Message, cosigned: dict[str, ConfigValue]) -> Message:
     if cosigned and not reply.has_error():
         partner = reply.content.config_records.get(Record.PARTNER)
         if partner is None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,16 @@ def run_origin(signer: NoteSigner, run_dir: Path) -> str:
     return f"{signer.name}/{key_name_from(run_dir.name, 'run')}"
 
 
+@dataclass(frozen=True)
+class _CosignRequest:
+    """A signed checkpoint's cosign request: its tree size, the run's partners (name: node id)
+    and the request each node gets (``Query`` keys)."""
+
+    size: int
+    nodes: dict[str, int]
+    configs: dict[int, ConfigRecord]
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -99,6 +109,7 @@ class AuditTrail:
         self.signer = signer
         self.cosigned: dict[str, int] = {}
         self.statements: dict[str, dict[str, Any]] = {}  # this round's, by partner
+        self.pending: _CosignRequest | None = None  # a cosign request waiting for a carrier
 
     def start(
         self,
@@ -109,7 +120,10 @@ class AuditTrail:
         settings: RunSettings,
         arch_hash: str,
         manifest_hash: str | None = None,
+        defer: bool = False,
     ) -> None:
+        """Append the run's start; have it cosigned now, or with ``defer`` in the next exchange
+        (``send``: round 1's train messages carry the request)."""
         record = run_start_record(
             config_hash=config_hash(settings),
             code_hash=code_hash(),
@@ -119,7 +133,11 @@ class AuditTrail:
             started_at=now(),
             manifest_hash=manifest_hash,
         )
-        self._append_and_cosign(grid, nodes, record)
+        if defer:
+            self.flush(grid)
+            self.pending = self._request(nodes, record)
+        else:
+            self._append_and_cosign(grid, nodes, record)
 
     def resume(
         self, grid: Grid, nodes: Mapping[str, int], *, after_round: int, model_hash: str
@@ -179,6 +197,28 @@ class AuditTrail:
     def close(self) -> None:
         self.log.close()
 
+    def send(self, grid: Grid, messages: Sequence[Message], *, timeout: float) -> list[Message]:
+        """``grid.send_and_receive(messages)``, with the cosign request ``start`` deferred
+        riding on them when one waits: the run's start is cosigned in round 1's train
+        exchange. Returns the replies to ``messages``."""
+        if self.pending is None:
+            return list(grid.send_and_receive(messages, timeout=timeout))
+        request, self.pending = self.pending, None
+        replies = self._exchange(grid, request, messages, timeout)
+        carried = {m.metadata.dst_node_id for m in messages}
+        answered = {r.metadata.src_node_id for r in replies if not r.has_error()}
+        silent = {n: c for n, c in request.configs.items() if n in carried - answered}
+        if silent:  # no answer to its train message: the run's start is asked for alone
+            again = _CosignRequest(request.size, request.nodes, silent)
+            self._exchange(grid, again, (), COSIGN_TIMEOUT_S)
+        return replies
+
+    def flush(self, grid: Grid) -> None:
+        """Send a deferred cosign request on its own (nothing went out to carry it)."""
+        if self.pending is not None:
+            request, self.pending = self.pending, None
+            self._exchange(grid, request, (), COSIGN_TIMEOUT_S)
+
     def _append_and_cosign(
         self,
         grid: Grid,
@@ -189,18 +229,24 @@ class AuditTrail:
         timeout: float = COSIGN_TIMEOUT_S,
     ) -> list[Message]:
         """Append ``record``, sign the checkpoint, ask every node of ``nodes`` to cosign it and
-        store the cosignatures. A node that a message of ``carriers`` goes to (one at most)
-        gets the request in that message's ``Record.COSIGN`` record, not in a query of its own:
-        one exchange instead of two. ``carriers`` may be a function, called once the record is
-        in the log. Returns the replies to ``carriers``."""
+        store the cosignatures (a deferred request goes out first). A node that a message of
+        ``carriers`` goes to (one at most) gets the request in that message's
+        ``Record.COSIGN`` record, not in a query of its own: one exchange instead of two.
+        ``carriers`` may be a function, called once the record is in the log. Returns the
+        replies to ``carriers``."""
+        self.flush(grid)
+        request = self._request(nodes, record)
+        return self._exchange(
+            grid, request, carriers() if callable(carriers) else carriers, timeout
+        )
+
+    def _request(self, nodes: Mapping[str, int], record: dict[str, Any]) -> _CosignRequest:
+        """Append ``record`` and sign the checkpoint; the request each node is to get."""
         checkpoint = self.log.append_record(record)
-        if callable(carriers):
-            carriers = carriers()
         index = checkpoint.tree_size - 1
         leaf = self.log.log.leaf(index).hex()
         leaf_proof = ",".join(p.hex() for p in self.log.log.inclusion_proof(index))
-        carried = {m.metadata.dst_node_id: m for m in carriers}
-        messages = []
+        configs = {}
         for name, node_id in nodes.items():
             seen = self.cosigned.get(name, 0)
             if seen > checkpoint.tree_size:
@@ -214,7 +260,7 @@ class AuditTrail:
                 )
                 seen = 0
             proof = self.log.consistency_proof_for(seen)
-            config = ConfigRecord(
+            configs[node_id] = ConfigRecord(
                 {
                     Query.ACTION: Action.COSIGN,
                     Query.CHECKPOINT: checkpoint.text(),
@@ -224,25 +270,35 @@ class AuditTrail:
                     Query.LEAF_PROOF: leaf_proof,
                 }
             )
+        return _CosignRequest(checkpoint.tree_size, dict(nodes), configs)
+
+    def _exchange(
+        self, grid: Grid, request: _CosignRequest, carriers: Sequence[Message], timeout: float
+    ) -> list[Message]:
+        """Send ``request`` (riding on ``carriers`` where they go), store the cosignatures;
+        return the replies to ``carriers``."""
+        carried = {m.metadata.dst_node_id: m for m in carriers}
+        messages = []
+        for node_id, config in request.configs.items():
             carrier = carried.get(node_id)
             if carrier is not None:
                 carrier.content[Record.COSIGN] = config
             else:
                 content = RecordDict({Record.CONFIG: config})
                 messages.append(Message(content, node_id, MessageType.QUERY))
-        replies = list(grid.send_and_receive([*messages, *carriers], timeout=timeout))
+        replies = list(grid.send_and_receive([*carriers, *messages], timeout=timeout))
         for name, reply in _replies_by_partner(replies):
-            if name not in nodes:
+            if name not in request.nodes:
                 continue
             partner = reply.content.config_records[Record.PARTNER]
             line = partner.get(Partner.COSIGNATURE)
-            if isinstance(line, str) and self._store_cosignature(checkpoint.tree_size, line):
-                self.cosigned[name] = checkpoint.tree_size
+            if isinstance(line, str) and self._store_cosignature(request.size, line):
+                self.cosigned[name] = request.size
             else:
                 logger.warning(
                     "partner %s did not cosign checkpoint %d: %s",
                     name,
-                    checkpoint.tree_size,
+                    request.size,
                     partner.get(Partner.COSIGN_REFUSAL, "no cosignature"),
                 )
         # A node gets a carrier or a query, never both; a reply to a carrier names it once

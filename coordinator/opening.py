@@ -128,7 +128,8 @@ def _admit(
 
 
 def _start(run: FederationRun, partners: Partners, manifest_hash: str | None) -> None:
-    """The run-start record, cosigned, and the progress file's first event."""
+    """The run-start record (cosigned in round 1's train exchange) and the progress file's
+    first event."""
     run.audit.start(
         run.grid,
         run.nodes,
@@ -136,6 +137,7 @@ def _start(run: FederationRun, partners: Partners, manifest_hash: str | None) ->
         settings=run.settings,
         arch_hash=run.result.architecture_sha256,
         manifest_hash=manifest_hash,
+        defer=True,
     )
     run.progress.write(
         Progress.START, rounds=run.settings.num_server_rounds, partners=sorted(run.nodes)

@@ -146,7 +146,8 @@ def _train(run: FederationRun, rnd: int) -> SortedReplies:
         asked=sorted(run.names.get(n, f"node-{n}") for n in asked),
         not_connected=absent,
     )
-    replies = list(run.grid.send_and_receive(sent, timeout=run.settings.round_timeout))
+    # Round 1's train messages also carry the cosign request of the run's start.
+    replies = run.audit.send(run.grid, sent, timeout=run.settings.round_timeout)
     out = sort_replies(
         replies,
         run.reference,

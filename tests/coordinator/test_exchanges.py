@@ -1,6 +1,7 @@
-"""How many exchanges a run takes: the round's cosign request rides on its evaluate messages and
-the run end's on the model's homecoming, and the partners' own code (``client_node``) cosigns
-and checks what they carry (the ServerApp driven by a fake grid: no Flower processes)."""
+"""How many exchanges a run takes: the run start's cosign request rides on round 1's train
+messages, a round's on its evaluate messages and the run end's on the model's homecoming, and
+the partners' own code (``client_node``) cosigns and checks what they carry (the ServerApp
+driven by a fake grid: no Flower processes)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from client_node.homecoming import answer as model_home
 from client_node.homecoming import model_path
 from client_node.node_state import NodeState
 from client_node.witnessing import pin_log, sign_round_statement
+from coordinator.errors import NoPartnersError
 from coordinator.server_app import main
 from federation import Action, Homecoming, Partner, Query, Record, RunDir, RunSettings
 from tests.coordinator.test_dropouts import NODES, WITNESSES, VanishingGrid
@@ -110,8 +112,7 @@ def test_evaluate_and_homecoming_carry_the_cosign_requests_and_every_checkpoint_
 
     assert grid.exchanges == [
         ["hello"],
-        ["cosign"],  # the run's start
-        ["train"],
+        ["train +cosign"],  # the run's start, cosigned before round 1's training
         ["evaluate +cosign"],  # round 1's record, cosigned as its model is evaluated
         ["train"],
         ["evaluate +cosign"],
@@ -128,8 +129,8 @@ def test_a_round_that_does_not_evaluate_sends_its_cosign_request_alone(tmp_path:
 
     files = _run(tmp_path, grid, num_server_rounds=2, evaluate_every=9)
 
-    assert grid.exchanges[2:] == [
-        ["train"],
+    assert grid.exchanges[1:] == [
+        ["train +cosign"],
         ["cosign"],
         ["train"],
         ["evaluate +cosign"],  # the last round always evaluates
@@ -162,3 +163,15 @@ def test_a_partner_that_refuses_to_cosign_is_left_out_and_the_others_still_cosig
     outcomes = _homecoming(files)  # p0 did not vouch for the run's end: it keeps no model
     assert not outcomes["p0"].startswith("kept")
     assert outcomes["p1"].startswith("kept ") and outcomes["p2"].startswith("kept ")
+
+
+def test_when_nobody_answers_round_1s_train_the_start_is_still_cosigned(tmp_path: Path) -> None:
+    grid = WitnessingGrid(tmp_path / "nodes")
+    grid.silent_from = 1  # no train reply: the run stops in round 1 with an error
+
+    with pytest.raises(NoPartnersError):
+        _run(tmp_path, grid, num_server_rounds=2, min_partners=3)
+
+    # nobody answered the train messages that carried it: the request goes out again alone
+    assert grid.exchanges[:3] == [["hello"], ["train +cosign"], ["cosign"]]
+    assert _cosigners_per_checkpoint(RunDir(tmp_path / "runs" / "r1")) == {1: 3}
