@@ -180,8 +180,11 @@ def _cosign_rider(msg: Message, context: Context) -> dict[str, ConfigValue]:
     config = msg.content.config_records.get(Record.COSIGN)
     if config is None:
         return {}
-    source = resolve_source(dict(context.run_config), dict(context.node_config))
-    source.state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        source = resolve_source(dict(context.run_config), dict(context.node_config))
+        source.state.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (ClientNodeError, OSError) as exc:  # the message's own work reports it too
+        return {Partner.COSIGN_REFUSAL: f"not cosigned: {type(exc).__name__}"}
     return {Partner.NAME: source.name, **_cosign(source.state, source.name, config)}
 
 
@@ -202,6 +205,9 @@ def _cosign(state: NodeState, name: str, config: ConfigRecord) -> dict[str, Conf
         reason = refusal(exc) if isinstance(exc, AuditError) else f"not cosigned: {exc}"
         logger.warning("refused to cosign: %s", reason)
         return {Partner.COSIGN_REFUSAL: reason}
+    except Exception as exc:  # a malformed request must not cost the message it rides on
+        logger.warning("refused to cosign a malformed request: %s", type(exc).__name__)
+        return {Partner.COSIGN_REFUSAL: f"not cosigned: malformed request ({type(exc).__name__})"}
     return {Partner.COSIGNATURE: line}
 
 

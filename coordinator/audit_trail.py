@@ -204,14 +204,7 @@ class AuditTrail:
         if self.pending is None:
             return list(grid.send_and_receive(messages, timeout=timeout))
         request, self.pending = self.pending, None
-        replies = self._exchange(grid, request, messages, timeout)
-        carried = {m.metadata.dst_node_id for m in messages}
-        answered = {r.metadata.src_node_id for r in replies if not r.has_error()}
-        silent = {n: c for n, c in request.configs.items() if n in carried - answered}
-        if silent:  # no answer to its train message: the run's start is asked for alone
-            again = _CosignRequest(request.size, request.nodes, silent)
-            self._exchange(grid, again, (), COSIGN_TIMEOUT_S)
-        return replies
+        return self._exchange(grid, request, messages, timeout)
 
     def flush(self, grid: Grid) -> None:
         """Send a deferred cosign request on its own (nothing went out to carry it)."""
@@ -282,11 +275,34 @@ class AuditTrail:
         for node_id, config in request.configs.items():
             carrier = carried.get(node_id)
             if carrier is not None:
-                carrier.content[Record.COSIGN] = config
+                # Flower's strategies give all of a phase's messages one content object:
+                # each carrier gets its own, with its node's request (its own proof).
+                carrier.content = RecordDict(
+                    {**dict(carrier.content.items()), Record.COSIGN: config}
+                )
             else:
                 content = RecordDict({Record.CONFIG: config})
                 messages.append(Message(content, node_id, MessageType.QUERY))
         replies = list(grid.send_and_receive([*carriers, *messages], timeout=timeout))
+        self._store_cosignatures(request, replies)
+        answered = {r.metadata.src_node_id for r in replies if not r.has_error()}
+        silent = {n: c for n, c in request.configs.items() if n not in answered}
+        if carriers and silent:
+            # No answer, or an error, from a node whose request rode on other work (which may
+            # have failed after the node cosigned): ask it again alone, so the log knows what
+            # the node cosigned and its next proof starts there.
+            again = _CosignRequest(request.size, request.nodes, silent)
+            self._exchange(grid, again, (), COSIGN_TIMEOUT_S)
+        # A node gets a carrier or a query, never both; a reply to a carrier names it once
+        # the grid has pushed it (Flower's grids set the message ids).
+        to_carriers = {m.metadata.message_id for m in carriers} - {""}
+        return [
+            r
+            for r in replies
+            if r.metadata.reply_to_message_id in to_carriers or r.metadata.src_node_id in carried
+        ]
+
+    def _store_cosignatures(self, request: _CosignRequest, replies: list[Message]) -> None:
         for name, reply in _replies_by_partner(replies):
             if name not in request.nodes:
                 continue
@@ -301,14 +317,6 @@ class AuditTrail:
                     request.size,
                     partner.get(Partner.COSIGN_REFUSAL, "no cosignature"),
                 )
-        # A node gets a carrier or a query, never both; a reply to a carrier names it once
-        # the grid has pushed it (Flower's grids set the message ids).
-        to_carriers = {m.metadata.message_id for m in carriers} - {""}
-        return [
-            r
-            for r in replies
-            if r.metadata.reply_to_message_id in to_carriers or r.metadata.src_node_id in carried
-        ]
 
     def _store_cosignature(self, tree_size: int, line: str) -> bool:
         try:

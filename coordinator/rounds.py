@@ -257,9 +257,7 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
         run.grid,
         run.nodes,
         carriers=evaluations,
-        timeout=max(COSIGN_TIMEOUT_S, run.settings.round_timeout)
-        if evaluations
-        else COSIGN_TIMEOUT_S,
+        timeout=run.settings.round_timeout if evaluations else COSIGN_TIMEOUT_S,
         **fields,
     )
     append_ledger(run.dir.epsilon_ledger, rnd, spent, run.cumulative, run.budgets, replies.refusals)

@@ -111,7 +111,9 @@ class Witness:
     ) -> NoteSignature:
         """Check a signed checkpoint and cosign it.
 
-        Requires ``consistency_proof`` to lead from ``latest(origin)`` to the checkpoint.
+        Requires ``consistency_proof`` to lead from ``latest(origin)`` to the checkpoint; the
+        checkpoint cosigned last is cosigned again whatever the proof (a lost answer, asked
+        again, is no fork).
         ``before_cosign`` sees the checked checkpoint last and may refuse it by raising; then
         nothing is recorded or signed.
 
@@ -133,10 +135,12 @@ class Witness:
                 f"checkpoint of size {checkpoint.tree_size} is older "
                 f"than size {old_size} already cosigned"
             )
+        same = (checkpoint.tree_size, checkpoint.root) == (old_size, old_root)
         try:
-            verify_consistency(
-                old_size, checkpoint.tree_size, consistency_proof, old_root, checkpoint.root
-            )
+            if not same:  # the checkpoint cosigned last, asked again (its answer was lost)
+                verify_consistency(
+                    old_size, checkpoint.tree_size, consistency_proof, old_root, checkpoint.root
+                )
         except VerificationError as exc:
             logger.warning(
                 "witness: split view on log %s at sizes %d -> %d",

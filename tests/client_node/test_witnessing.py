@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flwr.app import ConfigRecord
 
 from audit import (
     COSIGNATURE_V1,
@@ -139,3 +140,22 @@ def test_a_witness_refuses_a_round_showing_an_update_it_never_sent(tmp_path: Pat
 
     with pytest.raises(VerificationError, match="never sent"):
         _cosign(state, log, second, log.consistency_proof_for(1, second.tree_size))
+
+
+def test_a_malformed_cosign_request_is_refused_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request riding on a train or evaluate message must not cost that message its answer.
+    import client_node.client_app as client_app
+    from federation import Partner, Query
+
+    def odd_record(*args: object, **kwargs: object) -> str:
+        raise TypeError("'int' object is not iterable")
+
+    monkeypatch.setattr(client_app, "cosign", odd_record)
+    state = NodeState(tmp_path / "node", tmp_path / "key")
+    config = ConfigRecord({Query.CHECKPOINT: "x", Query.LEAF: "00"})
+
+    answer = client_app._cosign(state, "p0", config)
+
+    assert answer == {Partner.COSIGN_REFUSAL: "not cosigned: malformed request (TypeError)"}

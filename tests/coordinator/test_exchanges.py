@@ -20,7 +20,7 @@ from client_node.client_app import _cosign
 from client_node.homecoming import answer as model_home
 from client_node.homecoming import model_path
 from client_node.node_state import NodeState
-from client_node.witnessing import pin_log, sign_round_statement
+from client_node.witnessing import SPLIT_VIEW_FILE, pin_log, sign_round_statement
 from coordinator.errors import NoPartnersError
 from coordinator.server_app import main
 from federation import Action, Homecoming, Partner, Query, Record, RunDir, RunSettings
@@ -139,6 +139,22 @@ def test_a_round_that_does_not_evaluate_sends_its_cosign_request_alone(tmp_path:
     assert set(_cosigners_per_checkpoint(files).values()) == {3}
 
 
+def _refusing(monkeypatch: pytest.MonkeyPatch, who: NodeState, *, times: int) -> list[str]:
+    """The partner whose state is ``who`` refuses its next ``times`` cosign requests; the
+    list returned names it once per refusal."""
+    honest = _cosign
+    refused: list[str] = []
+
+    def answer(state: NodeState, name: str, config: Any) -> dict[str, Any]:
+        if state == who and len(refused) < times:
+            refused.append(name)
+            return {Partner.COSIGN_REFUSAL: "not cosigned"}
+        return honest(state, name, config)
+
+    monkeypatch.setattr(sys.modules[__name__], "_cosign", answer)
+    return refused
+
+
 def _homecoming(files: RunDir) -> dict[str, str]:
     return dict(json.loads((files.path / "homecoming.json").read_text()))
 
@@ -147,19 +163,12 @@ def test_a_partner_that_refuses_to_cosign_is_left_out_and_the_others_still_cosig
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     grid = WitnessingGrid(tmp_path / "nodes")
-    p0 = grid.states[2]
-    honest = _cosign
-
-    def p0_refuses(state: NodeState, name: str, config: Any) -> dict[str, Any]:
-        if state == p0:
-            return {Partner.COSIGN_REFUSAL: "split view"}
-        return honest(state, name, config)
-
-    monkeypatch.setattr(sys.modules[__name__], "_cosign", p0_refuses)
+    refused = _refusing(monkeypatch, grid.states[2], times=99)
 
     files = _run(tmp_path, grid, num_server_rounds=1, evaluate_every=1)
 
     assert set(_cosigners_per_checkpoint(files).values()) == {2}
+    assert len(refused) == 3  # the start, round 1, the end
     outcomes = _homecoming(files)  # p0 did not vouch for the run's end: it keeps no model
     assert not outcomes["p0"].startswith("kept")
     assert outcomes["p1"].startswith("kept ") and outcomes["p2"].startswith("kept ")
@@ -175,3 +184,45 @@ def test_when_nobody_answers_round_1s_train_the_start_is_still_cosigned(tmp_path
     # nobody answered the train messages that carried it: the request goes out again alone
     assert grid.exchanges[:3] == [["hello"], ["train +cosign"], ["cosign"]]
     assert _cosigners_per_checkpoint(RunDir(tmp_path / "runs" / "r1")) == {1: 3}
+
+
+def test_partners_at_different_cosigned_sizes_each_get_their_own_proof(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # p2 (the last node) refuses the run start only, so from then on it is one checkpoint
+    # behind the others: every carrier must take its own node's consistency proof.
+    grid = WitnessingGrid(tmp_path / "nodes")
+    refused = _refusing(monkeypatch, grid.states[4], times=1)
+
+    files = _run(tmp_path, grid, num_server_rounds=2, evaluate_every=1)
+
+    assert refused == ["p2"]
+    assert _cosigners_per_checkpoint(files) == {1: 2, 2: 3, 3: 3, 4: 3}
+    assert not any((s.root / SPLIT_VIEW_FILE).exists() for s in grid.states.values())
+    assert all(v.startswith("kept ") for v in _homecoming(files).values())
+
+
+class LosingGrid(WitnessingGrid):
+    """p1's reply to round 1's evaluate message is lost after p1 cosigned what it carried."""
+
+    def send_and_receive(self, messages: Iterable[Message], timeout: float = 0) -> list[Message]:
+        sent = list(messages)
+        replies = super().send_and_receive(sent, timeout)
+        if sorted({_label(m) for m in sent}) == ["evaluate +cosign"] and not getattr(
+            self, "lost", False
+        ):
+            self.lost = True
+            return [r for r in replies if r.metadata.src_node_id != 3]
+        return replies
+
+
+def test_a_lost_reply_after_the_node_cosigned_is_asked_again_and_nothing_forks(
+    tmp_path: Path,
+) -> None:
+    grid = LosingGrid(tmp_path / "nodes")
+
+    files = _run(tmp_path, grid, num_server_rounds=2, evaluate_every=1)
+
+    assert grid.exchanges[2:4] == [["evaluate +cosign"], ["cosign"]]  # p1 asked again alone
+    assert _cosigners_per_checkpoint(files) == {1: 3, 2: 3, 3: 3, 4: 3}
+    assert all(v.startswith("kept ") for v in _homecoming(files).values())

@@ -107,3 +107,22 @@ def test_witness_refuses_unknown_logs_and_bad_signatures(witness: Witness) -> No
             SignedNote(forged_text, (NoteSignature(LOG_KEY.name, LOG_KEY.key_id, b"\x01" * 64),)),
             [],
         )
+
+
+def test_the_checkpoint_cosigned_last_is_cosigned_again_but_not_another_of_its_size(
+    witness: Witness,
+) -> None:
+    # A coordinator that lost the answer asks again with a proof from the size it knew.
+    log, fork = MerkleLog(), MerkleLog()
+    log.extend([b"a", b"b"])
+    witness.cosign(_signed(log), log.consistency_proof(0), timestamp=1)
+    log.extend([b"c"])
+    witness.cosign(_signed(log), log.consistency_proof(2), timestamp=2)
+
+    again = witness.cosign(_signed(log), log.consistency_proof(2), timestamp=3)
+
+    assert witness.verifier.verify(_signed(log).text.encode(), again.payload)
+    assert witness.latest(LOG_KEY.name) == (3, log.root())
+    fork.extend([b"a", b"b", b"X"])
+    with pytest.raises(SplitViewError):
+        witness.cosign(_signed(fork), fork.consistency_proof(2), timestamp=4)
