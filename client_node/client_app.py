@@ -207,6 +207,7 @@ def _cosign(state: NodeState, name: str, config: ConfigRecord) -> dict[str, Conf
         return {Partner.COSIGN_REFUSAL: reason}
     except Exception as exc:  # a malformed request must not cost the message it rides on
         logger.warning("refused to cosign a malformed request: %s", type(exc).__name__)
+        logger.debug("the malformed cosign request's error", exc_info=True)
         return {Partner.COSIGN_REFUSAL: f"not cosigned: malformed request ({type(exc).__name__})"}
     return {Partner.COSIGNATURE: line}
 

@@ -286,7 +286,7 @@ class AuditTrail:
         replies = list(grid.send_and_receive([*carriers, *messages], timeout=timeout))
         self._store_cosignatures(request, replies)
         answered = {r.metadata.src_node_id for r in replies if not r.has_error()}
-        silent = {n: c for n, c in request.configs.items() if n not in answered}
+        silent = {n: c for n, c in request.configs.items() if n in carried and n not in answered}
         if carriers and silent:
             # No answer, or an error, from a node whose request rode on other work (which may
             # have failed after the node cosigned): ask it again alone, so the log knows what
