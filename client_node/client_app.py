@@ -166,12 +166,10 @@ def evaluate(msg: Message, context: Context) -> Message:
 
 
 def _with_cosign(reply: Message, cosigned: dict[str, ConfigValue]) -> Message:
+    """``reply`` (every train and evaluate answer has a partner record) with the cosign
+    answer added to that record."""
     if cosigned and not reply.has_error():
-        partner = reply.content.config_records.get(Record.PARTNER)
-        if partner is None:
-            reply.content[Record.PARTNER] = ConfigRecord(cosigned)
-        else:
-            partner.update(cosigned)
+        reply.content.config_records[Record.PARTNER].update(cosigned)
     return reply
 
 

@@ -357,22 +357,19 @@ def _close_run(run: FederationRun) -> FederationResult:
         result.stopped_early = result.stopped_early or "no round released a model"
         logger.warning("no round trained: no model saved (%s)", result.stopped_early)
         final_hash = run.before
-    sent_home = False
-
-    def homecoming() -> list[Message]:
-        nonlocal sent_home
-        messages = homecoming_messages(run.grid, run.dir.path, run.audit)
-        sent_home = bool(messages)
-        return messages
-
+    # The model's delivery needs the run_end record in the log: made once it is appended.
     home_replies = run.audit.end(
         run.grid,
         run.nodes,
         final_model_hash=final_hash,
         rounds=run.done_rounds,
-        carriers=homecoming if result.final_model_sha256 else (),
+        carriers=(
+            (lambda: homecoming_messages(run.grid, run.dir.path, run.audit))
+            if result.final_model_sha256
+            else ()
+        ),
     )
-    if sent_home:
+    if result.final_model_sha256:
         record_homecoming(run.dir.path, home_replies)
     result.audit = run.audit.summary()
     result.central = run.central.summary()

@@ -205,12 +205,14 @@ def test_partners_at_different_cosigned_sizes_each_get_their_own_proof(
 class LosingGrid(WitnessingGrid):
     """p1's reply to round 1's evaluate message is lost after p1 cosigned what it carried."""
 
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.lost = False
+
     def send_and_receive(self, messages: Iterable[Message], timeout: float = 0) -> list[Message]:
         sent = list(messages)
         replies = super().send_and_receive(sent, timeout)
-        if sorted({_label(m) for m in sent}) == ["evaluate +cosign"] and not getattr(
-            self, "lost", False
-        ):
+        if not self.lost and sorted({_label(m) for m in sent}) == ["evaluate +cosign"]:
             self.lost = True
             return [r for r in replies if r.metadata.src_node_id != 3]
         return replies
