@@ -211,6 +211,13 @@ def node_start(
             help="seconds between the idle SuperNode's looks for a message (Flower's own: 3)",
         ),
     ] = DEFAULT_IDLE_POLL_S,
+    exec_clientapps: Annotated[
+        bool,
+        typer.Option(
+            "--exec-clientapps",
+            help="start each ClientApp process as Flower does, not forked with Flower imported",
+        ),
+    ] = False,
 ) -> None:
     """Read the node's data file as a run would (stop if it cannot be used, unless
     --no-check), then start Flower's SuperNode with TLS (the coordinator's CA), the node's auth
@@ -220,7 +227,9 @@ def node_start(
     ends without being stopped. Beside the SuperNode it runs the node's worker, which keeps
     torch and the partner's code loaded between messages (``client_node.worker``). The
     SuperNode is Flower's, started through ``client_node.supernode_main`` so that an idle node
-    looks for its next message every --idle-poll seconds instead of Flower's fixed 3."""
+    looks for its next message every --idle-poll seconds instead of Flower's fixed 3, and so
+    that each message's ClientApp process is forked from one with Flower already imported
+    (``client_node.clientapp_fork``; --exec-clientapps: Flower's own start)."""
     from cli.node_watch import NodeWatch
     from cli.node_worker import node_worker
     from client_node.data_check import check_node_data
@@ -238,7 +247,9 @@ def node_start(
                 f"data: {report.rows_kept} rows, {report.customers} customers, "
                 f"{report.first_day} to {report.last_day}"
             )
-        cmd = supernode_command(home, launcher(idle_poll), extra=node_config)
+        cmd = supernode_command(
+            home, launcher(idle_poll, fork_clientapps=not exec_clientapps), extra=node_config
+        )
     except ClientNodeError as exc:
         raise fail(str(exc)) from None
     pid_path = home.root / "supernode.pid"

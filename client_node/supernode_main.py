@@ -16,10 +16,16 @@ Flower's own behaviour.
 
 When the installed Flower no longer has the wait this module shortens, the SuperNode runs
 unchanged and a warning says so.
+
+The SuperNode starts Flower's SuperExec, which starts the ClientApp processes. Unless
+``--exec-clientapps`` comes first, the SuperExec is started through
+``client_node.clientapp_fork``, which forks each ClientApp process from one that has Flower
+imported already (``fedinsight node start --exec-clientapps`` turns it off).
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 import warnings
@@ -27,6 +33,8 @@ from types import ModuleType
 
 DEFAULT_IDLE_POLL_S = 0.5
 FLAG = "--idle-poll"
+EXEC_FLAG = "--exec-clientapps"
+SUPEREXEC_COMMAND = "flower-superexec"
 
 
 class CappedSleep:
@@ -52,6 +60,30 @@ def cap_idle_poll(module: ModuleType, cap_s: float) -> bool:
     return True
 
 
+class SuperExecThroughFork:
+    """Stands in for ``subprocess`` inside Flower's SuperNode module: every attribute is
+    ``subprocess``'s, except that ``Popen`` of the ``flower-superexec`` command line runs the
+    same arguments through ``client_node.clientapp_fork``."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(subprocess, name)
+
+    def Popen(self, args: object, **kwargs: object) -> object:  # subprocess's name
+        if isinstance(args, list) and args[:1] == [SUPEREXEC_COMMAND]:
+            args = [sys.executable, "-m", "client_node.clientapp_fork", *args[1:]]
+        return subprocess.Popen(args, **kwargs)  # type: ignore[call-overload]
+
+
+def fork_superexec(module: ModuleType) -> bool:
+    """Give ``module`` (Flower's SuperNode loop) a ``subprocess`` that starts the SuperExec
+    through ``client_node.clientapp_fork``; False, and nothing changed, when the module does
+    not use ``subprocess`` as expected."""
+    if getattr(module, "subprocess", None) is not subprocess:
+        return False
+    module.subprocess = SuperExecThroughFork()  # type: ignore[attr-defined]
+    return True
+
+
 def parse_idle_poll(argv: list[str]) -> tuple[float, list[str]]:
     """``(seconds, flower_args)`` from ``[--idle-poll SECONDS] [--] ARGS``.
 
@@ -74,20 +106,35 @@ def parse_idle_poll(argv: list[str]) -> tuple[float, list[str]]:
     return seconds, rest
 
 
-def launcher(idle_poll_s: float) -> list[str]:
+def launcher(idle_poll_s: float, *, fork_clientapps: bool = True) -> list[str]:
     """The command that starts Flower's SuperNode through this module, in this Python."""
-    return [sys.executable, "-m", "client_node.supernode_main", FLAG, f"{idle_poll_s:g}", "--"]
+    first = [] if fork_clientapps else [EXEC_FLAG]
+    return [
+        sys.executable, "-m", "client_node.supernode_main", *first, FLAG, f"{idle_poll_s:g}", "--"
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    seconds, flower_args = parse_idle_poll(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    fork = args[:1] != [EXEC_FLAG]
+    seconds, flower_args = parse_idle_poll(args if fork else args[1:])
     from flwr.supernode import start_client_internal
     from flwr.supernode.cli import flower_supernode
+
+    from federation.flower_pulls import prompt_pulls
+
+    prompt_pulls()  # the SuperNode's pulls of a message's arrays from the SuperLink
 
     if not cap_idle_poll(start_client_internal, seconds):
         warnings.warn(
             "this Flower's SuperNode loop is not the one --idle-poll shortens; "
             "it runs with Flower's own waits",
+            stacklevel=1,
+        )
+    if fork and not fork_superexec(start_client_internal):
+        warnings.warn(
+            "this Flower's SuperNode does not start its SuperExec the way "
+            "client_node.clientapp_fork expects; ClientApps start as Flower starts them",
             stacklevel=1,
         )
     sys.argv = ["flower-supernode", *flower_args]

@@ -24,10 +24,17 @@ DEFAULT_POLL_S = 0.2
 
 
 def prompt(grid: Grid) -> Grid:
-    """``grid`` in a ``PromptGrid`` when it is Flower's deployment Grid, else ``grid``."""
+    """``grid`` in a ``PromptGrid`` when it is Flower's deployment Grid, else ``grid``. On the
+    deployment engine the replies' arrays are also pulled with a sooner first retry
+    (``federation.flower_pulls``)."""
     from flwr.superlink.grid.http_grid import HttpGrid
 
-    return PromptGrid(grid) if isinstance(grid, HttpGrid) else grid
+    from federation.flower_pulls import prompt_pulls
+
+    if not isinstance(grid, HttpGrid):
+        return grid
+    prompt_pulls()
+    return PromptGrid(grid)
 
 
 class PromptGrid(Grid):
