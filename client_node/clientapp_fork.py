@@ -66,23 +66,26 @@ class Zygote:
         return True
 
 
-class ForkingSubprocess:
-    """Stands in for ``subprocess`` inside Flower's subprocess executor: every attribute is
-    ``subprocess``'s, except that ``Popen`` of a ``flwr-clientapp`` command line goes to the
-    zygote (``None`` is returned; Flower does not keep the object)."""
-
-    def __init__(self, zygote: Zygote) -> None:
-        self.zygote = zygote
+class SubprocessStandIn:
+    """Stands in for ``subprocess`` inside one Flower module: every attribute is
+    ``subprocess``'s; subclasses change ``Popen`` for one command."""
 
     def __getattr__(self, name: str) -> object:
         return getattr(subprocess, name)
 
+
+class ForkingSubprocess(SubprocessStandIn):
+    """``Popen`` of a ``flwr-clientapp`` command line goes to the zygote (``None`` is returned;
+    Flower does not keep the object)."""
+
+    def __init__(self, zygote: Zygote) -> None:
+        self.zygote = zygote
+
     def Popen(self, args: Any, **kwargs: Any) -> object:  # subprocess's name
-        if isinstance(args, list) and args[:1] == [CLIENTAPP_COMMAND]:
+        clientapp = isinstance(args, list) and args[:1] == [CLIENTAPP_COMMAND]
+        if clientapp and set(kwargs) <= {"stdout", "stderr"}:
             quiet = kwargs.get("stdout") is subprocess.DEVNULL
-            if set(kwargs) <= {"stdout", "stderr"} and self.zygote.launch(
-                [str(a) for a in args], quiet=quiet
-            ):
+            if self.zygote.launch([str(a) for a in args], quiet=quiet):
                 return None
             warnings.warn(
                 "the ClientApp zygote is not available: this ClientApp process starts as "
@@ -92,13 +95,12 @@ class ForkingSubprocess:
         return subprocess.Popen(args, **kwargs)
 
 
-def fork_clientapps(module: ModuleType, zygote: Zygote) -> bool:
-    """Give ``module`` (Flower's subprocess executor) a ``subprocess`` that hands ClientApp
-    command lines to ``zygote``; False, and nothing changed, when the module does not use
-    ``subprocess`` as expected."""
+def replace_subprocess(module: ModuleType, stand_in: SubprocessStandIn) -> bool:
+    """Give ``module`` (one of Flower's) ``stand_in`` as its ``subprocess``; False, and nothing
+    changed, when the module does not use ``subprocess`` as expected."""
     if getattr(module, "subprocess", None) is not subprocess:
         return False
-    module.subprocess = ForkingSubprocess(zygote)  # type: ignore[attr-defined]
+    module.subprocess = stand_in  # type: ignore[attr-defined]
     return True
 
 
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from flwr.supercore.superexec.executor import subprocess_executor
 
     zygote = Zygote()
-    if fork_clientapps(subprocess_executor, zygote):
+    if replace_subprocess(subprocess_executor, ForkingSubprocess(zygote)):
         zygote.start()  # its imports run now, not when the first message comes
     else:
         warnings.warn(

@@ -31,6 +31,8 @@ import time
 import warnings
 from types import ModuleType
 
+from client_node.clientapp_fork import SubprocessStandIn, replace_subprocess
+
 DEFAULT_IDLE_POLL_S = 0.5
 FLAG = "--idle-poll"
 EXEC_FLAG = "--exec-clientapps"
@@ -60,28 +62,15 @@ def cap_idle_poll(module: ModuleType, cap_s: float) -> bool:
     return True
 
 
-class SuperExecThroughFork:
-    """Stands in for ``subprocess`` inside Flower's SuperNode module: every attribute is
-    ``subprocess``'s, except that ``Popen`` of the ``flower-superexec`` command line runs the
-    same arguments through ``client_node.clientapp_fork``."""
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(subprocess, name)
+class SuperExecThroughFork(SubprocessStandIn):
+    """Stands in for ``subprocess`` inside Flower's SuperNode module: ``Popen`` of the
+    ``flower-superexec`` command line runs the same arguments through
+    ``client_node.clientapp_fork``."""
 
     def Popen(self, args: object, **kwargs: object) -> object:  # subprocess's name
         if isinstance(args, list) and args[:1] == [SUPEREXEC_COMMAND]:
             args = [sys.executable, "-m", "client_node.clientapp_fork", *args[1:]]
         return subprocess.Popen(args, **kwargs)  # type: ignore[call-overload]
-
-
-def fork_superexec(module: ModuleType) -> bool:
-    """Give ``module`` (Flower's SuperNode loop) a ``subprocess`` that starts the SuperExec
-    through ``client_node.clientapp_fork``; False, and nothing changed, when the module does
-    not use ``subprocess`` as expected."""
-    if getattr(module, "subprocess", None) is not subprocess:
-        return False
-    module.subprocess = SuperExecThroughFork()  # type: ignore[attr-defined]
-    return True
 
 
 def parse_idle_poll(argv: list[str]) -> tuple[float, list[str]]:
@@ -131,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             "it runs with Flower's own waits",
             stacklevel=1,
         )
-    if fork and not fork_superexec(start_client_internal):
+    if fork and not replace_subprocess(start_client_internal, SuperExecThroughFork()):
         warnings.warn(
             "this Flower's SuperNode does not start its SuperExec the way "
             "client_node.clientapp_fork expects; ClientApps start as Flower starts them",

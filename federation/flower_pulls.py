@@ -14,11 +14,12 @@ docs/deployment-speed.md).
 
 ``prompt_pulls`` makes the waits in the process that calls it 0.05 s, then 0.1, 0.2, 0.4
 s, then at most 0.5 s: a pull ends at most about 0.5 s after its object arrives, where Flower's
-doubling waits could overshoot by as long as the object took. (A first retry of 0.05 s with
-Flower's cap of 10 s still left runs where a ClientApp waited 7 s for a message that arrived in
-about 3.) It allows 10,000 tries instead of 500, so that a pull gives up after about as long as
-Flower's would (about 83 minutes of waits; Flower's limit of 2 hours in all stays). The price is
-at most two requests a second per pulling thread on the local link while an object is late.
+doubling waits could overshoot by as long as the object took. (With a first retry of 0.05 s
+and Flower's cap of 10 s, 8 of 18 ClientApps of one bench run still waited 6.9 to 7.9 s from
+process start to message.) It allows 10,000 tries instead of 500, so that a pull gives up
+after about as long as Flower's would (about 83 minutes of waits; Flower's limit of 2 hours in
+all stays). The price is at most two requests a second per pulling thread on the local link
+while an object is late.
 
 This module imports nothing of the project's, so that the ClientApp zygote can load it by path
 (``client_node/clientapp_zygote.py``).

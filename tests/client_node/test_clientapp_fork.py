@@ -16,12 +16,11 @@ from client_node.clientapp_fork import (
     ZYGOTE_SCRIPT,
     ForkingSubprocess,
     Zygote,
-    fork_clientapps,
+    replace_subprocess,
 )
 from client_node.supernode_main import (
     EXEC_FLAG,
     SuperExecThroughFork,
-    fork_superexec,
     launcher,
 )
 
@@ -86,14 +85,14 @@ def test_the_patches_apply_only_to_modules_that_use_subprocess() -> None:
     flower_like.__dict__["subprocess"] = subprocess
     other.__dict__["subprocess"] = object()
 
-    assert fork_clientapps(flower_like, _FakeZygote(answers=True))
+    assert replace_subprocess(flower_like, ForkingSubprocess(_FakeZygote(answers=True)))
     assert isinstance(flower_like.subprocess, ForkingSubprocess)
-    assert not fork_clientapps(other, _FakeZygote(answers=True))
+    assert not replace_subprocess(other, ForkingSubprocess(_FakeZygote(answers=True)))
 
     flower_like.__dict__["subprocess"] = subprocess
-    assert fork_superexec(flower_like)
+    assert replace_subprocess(flower_like, SuperExecThroughFork())
     assert isinstance(flower_like.subprocess, SuperExecThroughFork)
-    assert not fork_superexec(other)
+    assert not replace_subprocess(other, SuperExecThroughFork())
 
 
 def test_the_superexec_command_runs_through_the_fork_module(
