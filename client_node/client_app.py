@@ -29,7 +29,16 @@ from client_node.node_state import NodeState
 from client_node.source import PartnerSource, resolve_source
 from client_node.statement import signed_statement
 from client_node.witnessing import cosign, cosigner, latest_size, pin_log, pinned_origins, refusal
-from federation import Action, Homecoming, NodeConfig, Partner, Query, Record, Status, TrainRequest
+from federation import (
+    Action,
+    Homecoming,
+    NodeConfig,
+    Partner,
+    Query,
+    Record,
+    Status,
+    TrainRequest,
+)
 
 if TYPE_CHECKING:
     from federation import RunSettings
@@ -211,12 +220,11 @@ def _cosign(state: NodeState, name: str, config: ConfigRecord) -> dict[str, Conf
 
 
 def train_here(msg: Message, context: Context) -> Message:
-    from flwr.app import ArrayRecord
-
     from client_node.data import load_partner
     from client_node.faults import inject_fault
     from client_node.node_settings import node_settings
     from client_node.task import train_round
+    from federation import pack_state, unpack_state
 
     node_config = dict(context.node_config)
     name = _label(context)
@@ -229,7 +237,7 @@ def train_here(msg: Message, context: Context) -> Message:
         config = msg.content.config_records[Record.CONFIG]
         server_round = config.get(TrainRequest.SERVER_ROUND, 0)
         outcome = train_round(
-            msg.content.array_records[Record.ARRAYS].to_torch_state_dict(),
+            unpack_state(msg.content.array_records[Record.ARRAYS]),
             data,
             settings,
             node_settings(settings, node_config, source.state),
@@ -261,7 +269,7 @@ def train_here(msg: Message, context: Context) -> Message:
         fault = str(node_config.get(NodeConfig.INJECT_FAULT, "") or "")
         if fault:
             state = inject_fault(state, fault)
-        content[Record.ARRAYS] = ArrayRecord(state)
+        content[Record.ARRAYS] = pack_state(state)
         origin = str(config.get(TrainRequest.ORIGIN, ""))
         rnd = server_round if isinstance(server_round, int) else 0
         why = signed_statement(partner, source.state, data.name, origin, rnd, state, outcome)
@@ -274,6 +282,7 @@ def evaluate_here(msg: Message, context: Context) -> Message:
     from client_node.data import load_partner
     from client_node.node_settings import node_settings
     from client_node.task import evaluate_round
+    from federation import unpack_state
 
     node_config = dict(context.node_config)
     name = _label(context)
@@ -287,7 +296,7 @@ def evaluate_here(msg: Message, context: Context) -> Message:
         config = msg.content.config_records.get(Record.CONFIG)
         server_round = config.get(TrainRequest.SERVER_ROUND, 0) if config is not None else 0
         outcome = evaluate_round(
-            arrays.to_torch_state_dict(),
+            unpack_state(arrays),
             data,
             settings,
             node_settings(settings, node_config, source.state),

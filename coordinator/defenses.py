@@ -35,7 +35,7 @@ from flwr.app import ArrayRecord, Message
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Strategy
 
 from coordinator.errors import CoordinatorError
-from federation import Partner, Record
+from federation import Partner, Record, WireError, unpack_state
 
 __all__ = [
     "AGGREGATORS",
@@ -86,10 +86,11 @@ def check_update(
     if max_update_norm > 0 and global_state is None:
         raise ValueError("a positive max_update_norm needs the round's global_state")
     try:
-        state = arrays.to_torch_state_dict()
-    except (TypeError, ValueError):
-        # Forged Array bytes or a dtype torch has no tensor for: refuse, do not crash the round.
-        return "its arrays cannot be read as tensors"
+        state = unpack_state(arrays)
+    except WireError as exc:
+        # Forged Array bytes, a dtype torch has no tensor for, a flat array of another length:
+        # refuse, do not crash the round.
+        return str(exc)
     missing = sorted(set(reference) - set(state))
     extra = sorted(set(state) - set(reference))
     if missing or extra:

@@ -20,7 +20,7 @@ from coordinator.progress import ProgressLog
 from coordinator.resume import ResumePoint, logged_rounds, resume_point
 from coordinator.round_record import FederationResult
 from coordinator.strategy import ActiveGrid, make_strategy, wait_for_nodes
-from federation import Progress, RunDir, RunSettings, state_sha256
+from federation import Progress, RunDir, RunSettings, pack_state, state_sha256, unpack_state
 from insight import CustomerSequenceModel, architecture_hash
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def open_run(
     progress = ProgressLog(run_files.progress)
     result = FederationResult(architecture_sha256=architecture_hash(model))
     resume = resume_point(audit, run_dir, settings) if audit.resumed else None
-    arrays = ArrayRecord(resume.state if resume else model.state_dict())
+    arrays = pack_state(resume.state if resume else model.state_dict())
     partners = _admit(grid, settings, audit, resume)
     nodes = {name: nid for name, (nid, _, _) in partners.items()}
     run = FederationRun(
@@ -104,7 +104,7 @@ def open_run(
         _resume(run, resume, partners)
     else:
         _start(run, partners, manifest_hash)
-    run.before = state_sha256(arrays.to_torch_state_dict())
+    run.before = state_sha256(unpack_state(arrays))
     run.done_rounds = run.first_round - 1
     return run
 

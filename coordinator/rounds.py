@@ -54,6 +54,7 @@ from federation import (
     RunSettings,
     TrainRequest,
     save_model,
+    unpack_state,
 )
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def _train(run: FederationRun, rnd: int) -> SortedReplies:
     asked: it is a dropout of the round, ``not connected``, as is a sampled one that gives no
     answer.
     """
-    global_state = run.arrays.to_torch_state_dict()
+    global_state = unpack_state(run.arrays)
     config = ConfigRecord(
         {
             TrainRequest.LOCAL_EPOCHS: run.settings.local_epochs,
@@ -236,7 +237,7 @@ def _release(run: FederationRun, rnd: int, replies: SortedReplies, clock: _Clock
     ok = replies.updates
     update_hashes = published_update_hashes((partner_name(m), m) for m in ok)
     train_metrics = _aggregate(run, rnd, ok)
-    after = save_model(run.arrays.to_torch_state_dict(), run.dir.round_model(rnd))
+    after = save_model(unpack_state(run.arrays), run.dir.round_model(rnd))
     spent, commitments = _partner_reports(run, ok)
     fields = round_fields(
         rnd,
@@ -351,7 +352,7 @@ def _close_run(run: FederationRun) -> FederationResult:
     """
     result = run.result
     if any(r.participants for r in result.rounds):
-        result.final_model_sha256 = save_model(run.arrays.to_torch_state_dict(), run.dir.model)
+        result.final_model_sha256 = save_model(unpack_state(run.arrays), run.dir.model)
         final_hash = result.final_model_sha256
     else:
         result.stopped_early = result.stopped_early or "no round released a model"

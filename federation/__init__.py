@@ -1,7 +1,7 @@
 """What both ends of the Flower wire share: the run settings and their DP terms, the run
-manifest, the message keys, the run-directory layout, the model store and the launcher of
-Flower's processes. The coordinator, the partner nodes, the simulations and the CLI import it;
-it imports no project package but ``insight``, ``privacy`` and ``audit``."""
+manifest, the message keys, the run-directory layout, the model store, the model's wire format
+and the launcher of Flower's processes. The coordinator, the partner nodes, the simulations and
+the CLI import it; it imports no project package but ``insight``, ``privacy`` and ``audit``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from federation.app_bundle import app_bundle_dir
     from federation.dp import DPTerms, dp_terms, evaluation_history, partner_noise_multiplier
-    from federation.errors import FederationError, LaunchError, ManifestError, SettingsError
+    from federation.errors import (
+        FederationError,
+        LaunchError,
+        ManifestError,
+        SettingsError,
+        WireError,
+    )
     from federation.keys import (
         Action,
         Homecoming,
@@ -52,6 +58,7 @@ if TYPE_CHECKING:
     from federation.model_store import load_model_state, save_model, state_bytes, state_sha256
     from federation.run_dir import RunDir
     from federation.settings import RunSettings
+    from federation.wire import pack_state, unpack_state
 
 # Submodules load when a name is first used (PEP 562): a node answering a query needs the keys,
 # not torch, pandas and Opacus, which the settings and the manifest bring.
@@ -65,6 +72,7 @@ _WHERE = {
     "LaunchError": "federation.errors",
     "ManifestError": "federation.errors",
     "SettingsError": "federation.errors",
+    "WireError": "federation.errors",
     "Action": "federation.keys",
     "Homecoming": "federation.keys",
     "Metric": "federation.keys",
@@ -102,6 +110,8 @@ _WHERE = {
     "state_sha256": "federation.model_store",
     "RunDir": "federation.run_dir",
     "RunSettings": "federation.settings",
+    "pack_state": "federation.wire",
+    "unpack_state": "federation.wire",
 }
 
 
@@ -135,6 +145,7 @@ __all__ = [
     "SettingsError",
     "Status",
     "TrainRequest",
+    "WireError",
     "app_bundle_dir",
     "build_manifest",
     "code_hash",
@@ -150,6 +161,7 @@ __all__ = [
     "local_superlink",
     "manifest_hash",
     "manifest_settings",
+    "pack_state",
     "partner_noise_multiplier",
     "read_manifest",
     "run_manifest",
@@ -158,6 +170,7 @@ __all__ = [
     "state_sha256",
     "stop_process_group",
     "toml_value",
+    "unpack_state",
     "wait_for_port",
     "with_audit_log",
     "write_manifest",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FederationError", "LaunchError", "ManifestError", "SettingsError"]
+__all__ = ["FederationError", "LaunchError", "ManifestError", "SettingsError", "WireError"]
 
 
 class FederationError(Exception):
@@ -22,3 +22,8 @@ class ManifestError(FederationError):
 class LaunchError(FederationError):
     """A Flower process (SuperLink, ``flwr run``, a federation's commands) did not start, did
     not finish in time or exited with an error; the message names the log to read."""
+
+
+class WireError(FederationError, ValueError):
+    """An ArrayRecord that is not the model: arrays of other names, length or dtype, or bytes
+    that are not an array (``federation.wire``)."""

@@ -11,15 +11,15 @@ from flwr.app import (
     ArrayRecord,
     ConfigRecord,
     Message,
-    MessageType,
-    Metadata,
     MetricRecord,
     RecordDict,
 )
 
 from coordinator.defenses import check_update, make_aggregator, update_norm
 from coordinator.errors import CoordinatorError
+from federation import pack_state
 from insight.models import CustomerSequenceModel
+from tests.flower_replies import received_reply
 
 StateDict = dict[str, torch.Tensor]
 BOUND = 50.0
@@ -29,6 +29,12 @@ BOUND = 50.0
 def global_state() -> StateDict:
     torch.manual_seed(0)
     return {k: v.clone() for k, v in CustomerSequenceModel().state_dict().items()}
+
+
+def _check_flat(state: StateDict, global_state: StateDict) -> str:
+    return check_update(
+        pack_state(state), global_state, global_state=global_state, max_update_norm=BOUND
+    )
 
 
 def _shifted(state: StateDict, norm: float, seed: int) -> StateDict:
@@ -127,6 +133,22 @@ def test_unreadable_arrays_are_rejected_not_raised(global_state: StateDict) -> N
     )
 
 
+def test_a_flat_update_of_another_length_is_rejected_not_raised(global_state: StateDict) -> None:
+    values = pack_state(global_state)["flat"].numpy()
+    record = ArrayRecord({"flat": Array(values[:-1].copy())})
+
+    assert check_update(record, global_state, global_state=global_state) == (
+        f"the flat model array has {values.size - 1} values, not {values.size}"
+    )
+
+
+def test_a_flat_update_is_screened_by_its_norm(global_state: StateDict) -> None:
+    near, far = _shifted(global_state, 1.0, seed=5), _shifted(global_state, 2 * BOUND, seed=5)
+
+    assert _check_flat(near, global_state) == ""
+    assert _check_flat(far, global_state).startswith("update norm 100 is above the bound 50")
+
+
 def test_update_norm_is_the_l2_distance(global_state: StateDict) -> None:
     update = dict(global_state)
     update["head.bias"] = global_state["head.bias"] + torch.tensor([3.0, 0.0, 4.0, 0.0])
@@ -149,21 +171,7 @@ def _reply(state: StateDict, node_id: int, num_examples: int) -> Message:
             "partner": ConfigRecord({"name": f"partner-{node_id}", "status": "trained"}),
         }
     )
-    # As the grid hands a reply over: its metadata set by the SuperLink, not by this process.
-    metadata = Metadata(
-        run_id=1,
-        message_id=f"reply-{node_id}",
-        src_node_id=node_id,
-        dst_node_id=0,
-        reply_to_message_id=f"instruction-{node_id}",
-        group_id="1",
-        created_at=0.0,
-        ttl=3600.0,
-        message_type=MessageType.TRAIN,
-    )
-    # Flower's typed overloads leave out ``metadata``, which is how received messages are built.
-    reply: Message = Message(content, metadata=metadata)  # type: ignore[call-overload]
-    return reply
+    return received_reply(content, node_id)
 
 
 def _poisoned_round(global_state: StateDict) -> tuple[list[Message], StateDict]:
@@ -261,8 +269,6 @@ def test_trim_beta_outside_range_is_refused() -> None:
 
 
 def _trained_reply(state: StateDict, update_hash: str | None) -> Message:
-    from tests.deployment.test_resume_and_replies import _metadata
-
     partner = {"name": "p0", **({"update-hash": update_hash} if update_hash is not None else {})}
     content = RecordDict(
         {
@@ -271,8 +277,7 @@ def _trained_reply(state: StateDict, update_hash: str | None) -> Message:
             "metrics": MetricRecord({}),
         }
     )
-    reply: Message = Message(content, metadata=_metadata(1))  # type: ignore[call-overload]
-    return reply
+    return received_reply(content, 1)
 
 
 def test_no_raw_update_hash_is_ever_published(global_state: StateDict) -> None:

@@ -7,7 +7,7 @@ import pytest
 from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict
 
 from coordinator.replies import average_metrics
-from tests.deployment.test_resume_and_replies import _metadata
+from tests.flower_replies import reply_metadata
 
 
 def _evaluated(node_id: int, customers: int, mae: float, auc: float) -> Message:
@@ -20,7 +20,7 @@ def _evaluated(node_id: int, customers: int, mae: float, auc: float) -> Message:
         }
     )
     content = RecordDict({"metrics": metrics, "partner": ConfigRecord({"name": f"p{node_id}"})})
-    reply: Message = Message(content, metadata=_metadata(node_id))  # type: ignore[call-overload]
+    reply: Message = Message(content, metadata=reply_metadata(node_id))  # type: ignore[call-overload]
     return reply
 
 

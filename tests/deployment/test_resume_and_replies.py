@@ -17,8 +17,6 @@ from flwr.app import (
     ConfigRecord,
     Error,
     Message,
-    MessageType,
-    Metadata,
     MetricRecord,
     RecordDict,
 )
@@ -40,6 +38,7 @@ from coordinator.replies import sort_replies
 from coordinator.resume import resume_point
 from federation import RunSettings, save_model, state_sha256
 from insight.models import CustomerSequenceModel
+from tests.flower_replies import received_reply, reply_metadata
 
 StateDict = dict[str, torch.Tensor]
 PARTNERS = ("p0", "p1")
@@ -338,20 +337,6 @@ def global_state() -> StateDict:
     return _model(0)
 
 
-def _metadata(node_id: int) -> Metadata:
-    return Metadata(
-        run_id=1,
-        message_id=f"reply-{node_id}",
-        src_node_id=node_id,
-        dst_node_id=0,
-        reply_to_message_id=f"instruction-{node_id}",
-        group_id="1",
-        created_at=0.0,
-        ttl=3600.0,
-        message_type=MessageType.TRAIN,
-    )
-
-
 def _reply(node_id: int, partner: dict[str, str], state: StateDict | None = None) -> Message:
     """A reply as the ClientApp sends it; metadata as the SuperLink sets it."""
     records: dict[str, Any] = {
@@ -360,15 +345,13 @@ def _reply(node_id: int, partner: dict[str, str], state: StateDict | None = None
     }
     if state is not None:
         records["arrays"] = ArrayRecord(state)
-    # Flower's typed overloads leave out ``metadata``, which is how received messages are built.
-    reply: Message = Message(RecordDict(records), metadata=_metadata(node_id))  # type: ignore[call-overload]
-    return reply
+    return received_reply(RecordDict(records), node_id)
 
 
 def _failure(node_id: int) -> Message:
     """What the grid hands over for a node that went away."""
     reply: Message = Message(  # type: ignore[call-overload]
-        error=Error(code=0, reason="node unreachable"), metadata=_metadata(node_id)
+        error=Error(code=0, reason="node unreachable"), metadata=reply_metadata(node_id)
     )
     return reply
 

@@ -1,0 +1,27 @@
+"""A train reply as the coordinator's grid hands it over, for tests of the coordinator's side."""
+
+from __future__ import annotations
+
+from flwr.app import Message, MessageType, Metadata, RecordDict
+
+
+def reply_metadata(node_id: int) -> Metadata:
+    """The metadata of node ``node_id``'s reply to a train message, as the SuperLink sets it."""
+    return Metadata(
+        run_id=1,
+        message_id=f"reply-{node_id}",
+        src_node_id=node_id,
+        dst_node_id=0,
+        reply_to_message_id=f"instruction-{node_id}",
+        group_id="1",
+        created_at=0.0,
+        ttl=3600.0,
+        message_type=MessageType.TRAIN,
+    )
+
+
+def received_reply(content: RecordDict, node_id: int) -> Message:
+    """``content`` as node ``node_id``'s reply to a train message, as the grid hands it over."""
+    # Flower's typed overloads leave out ``metadata``, which is how received messages are built.
+    reply: Message = Message(content, metadata=reply_metadata(node_id))  # type: ignore[call-overload]
+    return reply
