@@ -21,6 +21,11 @@ The SuperNode starts Flower's SuperExec, which starts the ClientApp processes. U
 ``--exec-clientapps`` comes first, the SuperExec is started through
 ``client_node.clientapp_fork``, which forks each ClientApp process from one that has Flower
 imported already (``fedinsight node start --exec-clientapps`` turns it off).
+
+``--heartbeat SECONDS`` sets the interval the node announces to the SuperLink and sends its
+heartbeats at (Flower's fixed ``HEARTBEAT_DEFAULT_INTERVAL``, 30 s, with no option). The
+SuperLink counts a node gone after two missed intervals, so a node killed mid-round holds the
+round up for at most 2 x SECONDS. Flower's SuperLink accepts 10 to 1800 s.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from types import ModuleType
 
 from client_node.clientapp_fork import SubprocessStandIn, replace_subprocess
@@ -36,6 +42,8 @@ from client_node.clientapp_fork import SubprocessStandIn, replace_subprocess
 DEFAULT_IDLE_POLL_S = 0.5
 FLAG = "--idle-poll"
 EXEC_FLAG = "--exec-clientapps"
+HEARTBEAT_FLAG = "--heartbeat"
+HEARTBEAT_RANGE_S = (10.0, 1800.0)  # what Flower's SuperLink accepts (fleet_handlers)
 SUPEREXEC_COMMAND = "flower-superexec"
 
 
@@ -73,40 +81,79 @@ class SuperExecThroughFork(SubprocessStandIn):
         return subprocess.Popen(args, **kwargs)  # type: ignore[call-overload]
 
 
-def parse_idle_poll(argv: list[str]) -> tuple[float, list[str]]:
-    """``(seconds, flower_args)`` from ``[--idle-poll SECONDS] [--] ARGS``.
+def set_heartbeat(seconds: float) -> bool:
+    """Make this process's SuperNode announce and keep a heartbeat of ``seconds``; False, and
+    nothing changed, when Flower's modules do not hold the constant where this expects it."""
+    from flwr.supercore import heartbeat
+    from flwr.supernode import fleet_http_connection
+
+    modules = (heartbeat, fleet_http_connection)
+    if not all(type(getattr(m, "HEARTBEAT_DEFAULT_INTERVAL", None)) is int for m in modules):
+        return False
+    for module in modules:
+        module.HEARTBEAT_DEFAULT_INTERVAL = seconds  # type: ignore[attr-defined]
+    return True
+
+
+@dataclass(frozen=True)
+class LauncherArgs:
+    fork_clientapps: bool = True
+    idle_poll_s: float = DEFAULT_IDLE_POLL_S
+    heartbeat_s: float | None = None  # None: Flower's own
+    flower_args: tuple[str, ...] = ()
+
+
+def _seconds(rest: list[str], low: float, high: float) -> float:
+    flag = rest[0]
+    if len(rest) < 2:
+        raise SystemExit(f"{flag} needs a number of seconds")
+    try:
+        seconds = float(rest[1])
+    except ValueError:
+        raise SystemExit(f"{flag}: not a number of seconds: {rest[1]!r}") from None
+    if not low <= seconds <= high:
+        raise SystemExit(f"{flag}: {seconds:g} s is outside {low:g} to {high:g} s")
+    return seconds
+
+
+def parse_launcher_args(argv: list[str]) -> LauncherArgs:
+    """This module's options, then Flower's: ``[--exec-clientapps] [--idle-poll SECONDS]
+    [--heartbeat SECONDS] [--] ARGS``, the options in any order.
 
     Raises:
-        SystemExit: SECONDS is not a number between 0.01 and 60.
+        SystemExit: a SECONDS is missing, not a number, outside 0.01 to 60 (idle poll) or
+            outside 10 to 1800 (heartbeat).
     """
-    seconds, rest = DEFAULT_IDLE_POLL_S, list(argv)
-    if rest[:1] == [FLAG]:
-        if len(rest) < 2:
-            raise SystemExit(f"{FLAG} needs a number of seconds")
-        try:
-            seconds = float(rest[1])
-        except ValueError:
-            raise SystemExit(f"{FLAG}: not a number of seconds: {rest[1]!r}") from None
+    found: dict[str, float] = {}
+    fork, rest = True, list(argv)
+    while rest and rest[0] in (EXEC_FLAG, FLAG, HEARTBEAT_FLAG):
+        if rest[0] == EXEC_FLAG:
+            fork, rest = False, rest[1:]
+            continue
+        found[rest[0]] = _seconds(rest, *((0.01, 60.0) if rest[0] == FLAG else HEARTBEAT_RANGE_S))
         rest = rest[2:]
-        if not 0.01 <= seconds <= 60:
-            raise SystemExit(f"{FLAG}: {seconds:g} s is outside 0.01 to 60 s")
     if rest[:1] == ["--"]:
         rest = rest[1:]
-    return seconds, rest
+    return LauncherArgs(
+        fork, found.get(FLAG, DEFAULT_IDLE_POLL_S), found.get(HEARTBEAT_FLAG), tuple(rest)
+    )
 
 
-def launcher(idle_poll_s: float, *, fork_clientapps: bool = True) -> list[str]:
+def launcher(
+    idle_poll_s: float, *, fork_clientapps: bool = True, heartbeat_s: float | None = None
+) -> list[str]:
     """The command that starts Flower's SuperNode through this module, in this Python."""
     first = [] if fork_clientapps else [EXEC_FLAG]
+    beat = [] if heartbeat_s is None else [HEARTBEAT_FLAG, f"{heartbeat_s:g}"]
     return [
-        sys.executable, "-m", "client_node.supernode_main", *first, FLAG, f"{idle_poll_s:g}", "--"
+        sys.executable, "-m", "client_node.supernode_main", *first, *beat,
+        FLAG, f"{idle_poll_s:g}", "--",
     ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    fork = args[:1] != [EXEC_FLAG]
-    seconds, flower_args = parse_idle_poll(args if fork else args[1:])
+    parsed = parse_launcher_args(sys.argv[1:] if argv is None else argv)
+    fork, seconds, flower_args = parsed.fork_clientapps, parsed.idle_poll_s, parsed.flower_args
     from flwr.supernode import start_client_internal
     from flwr.supernode.cli import flower_supernode
 
@@ -124,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         warnings.warn(
             "this Flower's SuperNode does not start its SuperExec the way "
             "client_node.clientapp_fork expects; ClientApps start as Flower starts them",
+            stacklevel=1,
+        )
+    if parsed.heartbeat_s is not None and not set_heartbeat(parsed.heartbeat_s):
+        warnings.warn(
+            "this Flower's SuperNode does not keep its heartbeat interval where --heartbeat "
+            "sets it; it runs with Flower's own 30 s",
             stacklevel=1,
         )
     sys.argv = ["flower-supernode", *flower_args]

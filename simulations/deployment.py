@@ -32,9 +32,14 @@ from federation import (
 class LocalFederation:
     """A coordinator folder and node folders under ``root``, on a free loopback port."""
 
-    def __init__(self, root: Path, *, workers: bool = True) -> None:
-        """``workers``: whether ``node start`` runs each node's partner-side worker."""
+    def __init__(
+        self, root: Path, *, workers: bool = True, heartbeat_s: float | None = None
+    ) -> None:
+        """``workers``: whether ``node start`` runs each node's partner-side worker;
+        ``heartbeat_s``: its ``--heartbeat`` (None: Flower's 30 s), how soon a killed node is
+        counted gone (after two missed)."""
         self.workers = workers
+        self.heartbeat_s = heartbeat_s
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -139,6 +144,8 @@ class LocalFederation:
             args.append("--no-check")
         if not self.workers:
             args.append("--no-worker")
+        if self.heartbeat_s is not None:
+            args += ["--heartbeat", f"{self.heartbeat_s:g}"]
         return self._spawn(name, args, self.root / "logs" / f"{name}.out")
 
     def online_nodes(self) -> int:

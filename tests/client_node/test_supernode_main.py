@@ -11,11 +11,12 @@ from types import ModuleType
 import pytest
 
 from client_node.supernode_main import (
-    DEFAULT_IDLE_POLL_S,
     CappedSleep,
+    LauncherArgs,
     cap_idle_poll,
     launcher,
-    parse_idle_poll,
+    parse_launcher_args,
+    set_heartbeat,
 )
 
 
@@ -57,17 +58,59 @@ def test_cap_idle_poll_replaces_the_modules_time_only_when_it_is_the_time_module
     assert not isinstance(other.time, CappedSleep)
 
 
-def test_parse_idle_poll_reads_the_seconds_and_leaves_flowers_arguments() -> None:
+def test_parse_launcher_args_reads_the_seconds_and_leaves_flowers_arguments() -> None:
     args = ["--superlink", "127.0.0.1:9091", "--insecure"]
 
-    assert parse_idle_poll(["--idle-poll", "0.5", "--", *args]) == (0.5, args)
-    assert parse_idle_poll(args) == (DEFAULT_IDLE_POLL_S, args)
-    with pytest.raises(SystemExit, match="not a number of seconds: 'soon'"):
-        parse_idle_poll(["--idle-poll", "soon"])
-    with pytest.raises(SystemExit, match=r"outside 0\.01 to 60 s"):
-        parse_idle_poll(["--idle-poll", "0"])
-    with pytest.raises(SystemExit, match="needs a number"):
-        parse_idle_poll(["--idle-poll"])
+    assert parse_launcher_args(["--idle-poll", "0.5", "--", *args]) == LauncherArgs(
+        idle_poll_s=0.5, flower_args=tuple(args)
+    )
+    assert parse_launcher_args(args) == LauncherArgs(flower_args=tuple(args))
+    assert parse_launcher_args(
+        ["--heartbeat", "10", "--exec-clientapps", "--idle-poll", "2", "--", *args]
+    ) == LauncherArgs(
+        fork_clientapps=False, idle_poll_s=2.0, heartbeat_s=10.0, flower_args=tuple(args)
+    )
+    with pytest.raises(SystemExit, match="--idle-poll: not a number of seconds: 'soon'"):
+        parse_launcher_args(["--idle-poll", "soon"])
+    with pytest.raises(SystemExit, match=r"--idle-poll: 0 s is outside 0\.01 to 60 s"):
+        parse_launcher_args(["--idle-poll", "0"])
+    with pytest.raises(SystemExit, match="--idle-poll needs a number"):
+        parse_launcher_args(["--idle-poll"])
+    with pytest.raises(SystemExit, match="--heartbeat: 5 s is outside 10 to 1800 s"):
+        parse_launcher_args(["--heartbeat", "5", "--", *args])
+
+
+def test_the_launcher_passes_the_heartbeat_only_when_one_is_chosen() -> None:
+    assert "--heartbeat" not in launcher(0.5)
+    chosen = launcher(0.5, heartbeat_s=10, fork_clientapps=False)
+
+    assert parse_launcher_args(chosen[3:]) == LauncherArgs(
+        fork_clientapps=False, idle_poll_s=0.5, heartbeat_s=10.0
+    )
+
+
+def test_the_pinned_flower_sends_and_announces_the_interval_set_heartbeat_sets() -> None:
+    # If Flower moves its heartbeat constant, this fails first and --heartbeat needs a new look.
+    from flwr.supercore import heartbeat
+    from flwr.supernode import fleet_http_connection
+
+    assert "next_interval: float = HEARTBEAT_DEFAULT_INTERVAL" in inspect.getsource(heartbeat)
+    source = inspect.getsource(fleet_http_connection)
+    assert source.count("heartbeat_interval=HEARTBEAT_DEFAULT_INTERVAL") == 2
+
+
+def test_set_heartbeat_changes_flowers_interval_where_the_supernode_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flwr.supercore import heartbeat
+    from flwr.supernode import fleet_http_connection
+
+    for module in (heartbeat, fleet_http_connection):  # restored after the test
+        monkeypatch.setattr(module, "HEARTBEAT_DEFAULT_INTERVAL", 30)
+
+    assert set_heartbeat(10.0)
+    assert heartbeat.HEARTBEAT_DEFAULT_INTERVAL == 10.0
+    assert fleet_http_connection.HEARTBEAT_DEFAULT_INTERVAL == 10.0
 
 
 def test_the_launcher_starts_flowers_supernode_which_answers_help() -> None:

@@ -279,10 +279,12 @@ def test_node_check_refuses_a_folder_that_is_no_node(tmp_path: Path) -> None:
 def test_node_start_stops_on_bad_data_before_starting_flower(
     node: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cli.node_cmd
+    import cli.node_start_cmd
 
     started: list[list[str]] = []
-    monkeypatch.setattr(cli.node_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0)
+    monkeypatch.setattr(
+        cli.node_start_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0
+    )
     _break_data(node, "customer_id,quantity,amount\n00001,1,10.5\n")
 
     result = _run("node", "start", node)
@@ -294,10 +296,12 @@ def test_node_start_stops_on_bad_data_before_starting_flower(
 def test_node_start_checks_good_data_then_starts_flower(
     node: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cli.node_cmd
+    import cli.node_start_cmd
 
     started: list[list[str]] = []
-    monkeypatch.setattr(cli.node_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0)
+    monkeypatch.setattr(
+        cli.node_start_cmd, "run_foreground", lambda cmd, **_kw: started.append(cmd) or 0
+    )
 
     result = _ok("node", "start", node)
 

@@ -192,7 +192,8 @@ def test_secure_federation_with_bad_partners(
 def test_node_killed_and_coordinator_resumed(
     tmp_path: Path, partner_files: dict[str, Path]
 ) -> None:
-    with LocalFederation(tmp_path / "fed") as fed:
+    # A 10 s heartbeat: the SuperLink counts p2 gone 20 s after it dies, not Flower's 60 s.
+    with LocalFederation(tmp_path / "fed", heartbeat_s=10) as fed:
         fed.init()
         for name in ("p0", "p1", "p2"):
             fed.add_node(name, partner_files[name])

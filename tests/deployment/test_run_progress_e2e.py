@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow
 
 PARTNERS = ("p0", "p1", "p2")
 CONFIG = "num-server-rounds={rounds} local-epochs=1 min-partners=2 evaluate-every=9"
+HEARTBEAT_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
     root = tmp_path_factory.mktemp("progress-e2e")
     events = load_cdnow().events
     ids = sorted(events["customer_id"].unique())
-    with LocalFederation(root / "fed") as federation:
+    # A 10 s heartbeat: the killed node below is counted gone after 20 s, not Flower's 60 s.
+    with LocalFederation(root / "fed", heartbeat_s=HEARTBEAT_S) as federation:
         federation.init()
         for i, name in enumerate(PARTNERS):
             data = root / f"{name}.parquet"
@@ -92,6 +94,18 @@ def _audit_records(fed: LocalFederation, name: str) -> list[dict[str, Any]]:
         return log.records()
     finally:
         log.close()
+
+
+def test_every_node_announced_the_heartbeat_it_was_started_with(fed: LocalFederation) -> None:
+    import sqlite3
+
+    from coordinator.home import CoordinatorHome
+
+    database = CoordinatorHome(fed.coordinator).database
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT heartbeat_interval FROM node WHERE status = 'online'").fetchall()
+
+    assert sorted(r[0] for r in rows) == [HEARTBEAT_S] * len(PARTNERS)
 
 
 def test_the_same_name_submitted_twice_at_once_runs_once(fed: LocalFederation) -> None:
