@@ -6,12 +6,15 @@ from __future__ import annotations
 import shlex
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.deploy_common import console, fail, refuse_busy_port, run_foreground
 from client_node.supernode_main import DEFAULT_IDLE_POLL_S
+
+if TYPE_CHECKING:
+    from client_node.home import NodeHome
 
 
 def node_start(
@@ -67,13 +70,10 @@ def node_start(
     (``client_node.clientapp_fork``; --exec-clientapps: Flower's own start). --heartbeat sets how
     soon a node that died mid-round is counted as a dropout (after two missed heartbeats); Flower
     sends one about every (SECONDS - 5) x 0.8 s."""
-    from cli.node_watch import NodeWatch
-    from cli.node_worker import node_worker
     from client_node.data_check import check_node_data
     from client_node.errors import ClientNodeError
     from client_node.home import NodeHome, supernode_command
     from client_node.supernode_main import launcher
-    from federation import flower_env
 
     home = NodeHome(folder.resolve())
     try:
@@ -88,6 +88,16 @@ def node_start(
         cmd = supernode_command(home, start, extra=node_config)
     except ClientNodeError as exc:
         raise fail(str(exc)) from None
+    _run(home, cmd, config, worker=not no_worker)
+
+
+def _run(home: NodeHome, cmd: list[str], config: dict[str, Any], *, worker: bool) -> None:
+    """The SuperNode in the foreground (started again while the watch says so), with the
+    node's worker beside it; exits as the watch decides."""
+    from cli.node_watch import NodeWatch
+    from cli.node_worker import node_worker
+    from federation import flower_env
+
     pid_path = home.root / "supernode.pid"
     runtime_port = int(config.get("runtime-port", 9094))
     refuse_busy_port("127.0.0.1", runtime_port, what="the SuperNode", pid_path=pid_path)
@@ -95,7 +105,7 @@ def node_start(
     log_path = home.root / "logs" / "supernode.log"
     watch = NodeWatch(str(config.get("superlink", "")), log_path, console.print)
     env = flower_env(home.root / "flwr-home")  # where the SuperNode installs the app
-    with node_worker(home.root, env=env, log_path=log_path, enabled=not no_worker):
+    with node_worker(home.root, env=env, log_path=log_path, enabled=worker):
         while True:
             code = run_foreground(
                 cmd,
