@@ -26,6 +26,8 @@ from federation.errors import WireError
 from insight import CustomerSequenceModel
 
 FLAT = "flat"
+# What reading forged Array bytes raises (NumPy's loader, torch's conversion).
+_UNREADABLE = (TypeError, ValueError, OSError, EOFError)
 
 
 @functools.cache
@@ -72,16 +74,17 @@ def unpack_state(record: ArrayRecord) -> dict[str, torch.Tensor]:
     if FLAT not in record:
         try:
             return record.to_torch_state_dict()
-        except (TypeError, ValueError) as exc:
+        except _UNREADABLE as exc:
             raise WireError("its arrays cannot be read as tensors") from exc
     if len(record) != 1:
         raise WireError(f"a flat model array came with {len(record) - 1} other arrays")
     array = record[FLAT]
     if array.dtype != "float32" or len(array.shape) != 1:
-        raise WireError(f"the flat model array is {array.dtype} of shape {tuple(array.shape)}")
+        # The dtype is the sender's text: never echoed into the coordinator's logs.
+        raise WireError("the flat model array is not a one-dimensional float32 array")
     try:
         flat = array.numpy()
-    except (TypeError, ValueError, OSError, EOFError) as exc:
+    except _UNREADABLE as exc:
         raise WireError("its arrays cannot be read as tensors") from exc
     if flat.shape != (_size(),):
         raise WireError(f"the flat model array has {flat.size} values, not {_size()}")

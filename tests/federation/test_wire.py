@@ -80,7 +80,7 @@ def test_a_flat_array_of_another_length_is_refused() -> None:
 def test_a_flat_array_of_another_dtype_is_refused() -> None:
     values = pack_state(_state(3))[FLAT].numpy().astype(np.float64)
 
-    with pytest.raises(WireError, match="float64"):
+    with pytest.raises(WireError, match="not a one-dimensional float32 array"):
         unpack_state(ArrayRecord({FLAT: Array(values)}))
 
 
