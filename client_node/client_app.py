@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 app = ClientApp()
 logger = logging.getLogger(__name__)
+
+NOT_THE_MODEL = "the model in the coordinator's message is not this run's model"
 timing = logging.getLogger("client_node.timing")  # one INFO line per train/evaluate message
 
 
@@ -221,10 +223,10 @@ def _cosign(state: NodeState, name: str, config: ConfigRecord) -> dict[str, Conf
 
 def train_here(msg: Message, context: Context) -> Message:
     from client_node.data import load_partner
-    from client_node.faults import inject_fault
+    from client_node.faults import update_arrays
     from client_node.node_settings import node_settings
     from client_node.task import train_round
-    from federation import pack_state, unpack_state
+    from federation import WireError, unpack_state
 
     node_config = dict(context.node_config)
     name = _label(context)
@@ -245,6 +247,8 @@ def train_here(msg: Message, context: Context) -> Message:
             run_id=str(context.run_id),
             server_round=server_round if isinstance(server_round, int) else 0,
         )
+    except WireError as exc:  # the coordinator's message, not the partner's data
+        return _refuse(msg, context, name, f"{NOT_THE_MODEL}: {exc}")
     except _data_errors() as exc:
         logger.error("cannot train: %s", exc)
         return _reply(msg, name, Status.ERROR, str(exc))
@@ -265,11 +269,8 @@ def train_here(msg: Message, context: Context) -> Message:
     metrics = MetricRecord(dict(outcome.metrics))
     content = RecordDict({Record.PARTNER: partner, Record.METRICS: metrics})
     if outcome.state is not None:
-        state = outcome.state
         fault = str(node_config.get(NodeConfig.INJECT_FAULT, "") or "")
-        if fault:
-            state = inject_fault(state, fault)
-        content[Record.ARRAYS] = pack_state(state)
+        state, content[Record.ARRAYS] = update_arrays(outcome.state, fault)
         origin = str(config.get(TrainRequest.ORIGIN, ""))
         rnd = server_round if isinstance(server_round, int) else 0
         why = signed_statement(partner, source.state, data.name, origin, rnd, state, outcome)
@@ -282,7 +283,7 @@ def evaluate_here(msg: Message, context: Context) -> Message:
     from client_node.data import load_partner
     from client_node.node_settings import node_settings
     from client_node.task import evaluate_round
-    from federation import unpack_state
+    from federation import WireError, unpack_state
 
     node_config = dict(context.node_config)
     name = _label(context)
@@ -304,6 +305,8 @@ def evaluate_here(msg: Message, context: Context) -> Message:
             run_id=str(context.run_id),
             server_round=server_round if isinstance(server_round, int) else 0,
         )
+    except WireError as exc:  # the coordinator's message, not the partner's data
+        return _refuse(msg, context, name, f"{NOT_THE_MODEL}: {exc}")
     except _data_errors() as exc:
         logger.error("cannot evaluate: %s", exc)
         return _reply(msg, name, Status.ERROR, str(exc))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 import torch
+from flwr.app import ArrayRecord
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +34,17 @@ def inject_fault(state: dict[str, torch.Tensor], kind: str) -> dict[str, torch.T
     else:
         out[key] = torch.zeros(*out[key].shape, 2)
     return out
+
+
+def update_arrays(
+    state: dict[str, torch.Tensor], fault: str
+) -> tuple[dict[str, torch.Tensor], ArrayRecord]:
+    """The update as the reply carries it: the flat array of ``federation.wire``; or, with
+    ``fault`` (``inject-fault``), the corrupted update as named arrays, which the coordinator
+    reads and checks as it does the flat form (a wrong shape cannot be packed flat)."""
+    from federation import pack_state
+
+    if not fault:
+        return state, pack_state(state)
+    corrupted = inject_fault(state, fault)
+    return corrupted, ArrayRecord(corrupted)

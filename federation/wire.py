@@ -86,6 +86,9 @@ def unpack_state(record: ArrayRecord) -> dict[str, torch.Tensor]:
         flat = array.numpy()
     except _UNREADABLE as exc:
         raise WireError("its arrays cannot be read as tensors") from exc
+    # The bytes carry their own dtype (NumPy's header), whatever the Array's metadata declares.
+    if flat.dtype != np.dtype(np.float32) or flat.ndim != 1:
+        raise WireError("the flat model array is not a one-dimensional float32 array")
     if flat.shape != (_size(),):
         raise WireError(f"the flat model array has {flat.size} values, not {_size()}")
     out: dict[str, torch.Tensor] = {}

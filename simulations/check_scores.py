@@ -10,7 +10,10 @@ figures issue 14 asks for, with a reliability table:
 - the calibration error of ``p_purchase`` over 10 equal-width bins (the customers' weighted mean
   of |mean predicted - share that bought| per bin);
 - the AUC of ``p_purchase`` for any holdout purchase, beside the federated AUC of the run's
-  ``report.json`` (computed there on the partners' customers, consented or not).
+  ``report.json`` (computed there on the customers the partners scored and trained on).
+
+Scored ids that are not CDNOW customers (the canary customers of ``--privacy-audit``) are left
+out, and their number is printed.
 
 A purchase is a purchase day, as the model counts them. This is a researcher's check on a
 simulation, where every partner's data and the holdout sit on one machine; a deployed partner
@@ -73,9 +76,10 @@ def check(run_dir: Path) -> dict[str, Any]:
     if not files:
         raise SystemExit(f"{run_dir}: no partner-homes/*/insights/scores.parquet")
     scores = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    days = holdout_purchase_days(
-        load_cdnow().events, config["calibration-end"], config["holdout-end"]
-    )
+    events = load_cdnow().events
+    known = scores["customer_id"].isin(set(events["customer_id"]))
+    scores = scores[known].reset_index(drop=True)
+    days = holdout_purchase_days(events, config["calibration-end"], config["holdout-end"])
     actual = scores["customer_id"].map(days).fillna(0).to_numpy(np.float64)
     bought = (actual > 0).astype(np.float64)
     p = scores["p_purchase"].to_numpy(np.float64)
@@ -90,6 +94,7 @@ def check(run_dir: Path) -> dict[str, Any]:
     federated = report["metrics"]["federated"]
     return {
         "customers": len(scores),
+        "not_in_cdnow": int((~known).sum()),
         "interval_coverage": float(((actual >= low) & (actual <= high)).mean()),
         "p_purchase_calibration_error": error,
         "p_purchase_auc": roc_auc(p, bought),
@@ -103,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a finished fedinsight simulate run on CDNOW")
     figures = check(parser.parse_args(argv).run_dir)
-    print(f"customers scored: {figures['customers']:,}")
+    print(
+        f"customers scored: {figures['customers']:,} "
+        f"({figures['not_in_cdnow']:,} ids not in CDNOW left out)"
+    )
     print(f"holdout purchases inside [p10, p90]: {figures['interval_coverage']:.3f}")
     print(f"p_purchase calibration error (10 bins): {figures['p_purchase_calibration_error']:.4f}")
     print(

@@ -1,6 +1,9 @@
-"""A train reply as the coordinator's grid hands it over, for tests of the coordinator's side."""
+"""Flower messages as one end receives them: a train reply at the coordinator's grid, an
+instruction at a node's ClientApp."""
 
 from __future__ import annotations
+
+import time
 
 from flwr.app import Message, MessageType, Metadata, RecordDict
 
@@ -25,3 +28,20 @@ def received_reply(content: RecordDict, node_id: int) -> Message:
     # Flower's typed overloads leave out ``metadata``, which is how received messages are built.
     reply: Message = Message(content, metadata=reply_metadata(node_id))  # type: ignore[call-overload]
     return reply
+
+
+def received_instruction(content: RecordDict, kind: str = MessageType.TRAIN) -> Message:
+    """``content`` as a ``kind`` message of run 7 that node 3's ClientApp receives."""
+    metadata = Metadata(
+        run_id=7,
+        message_id="m-1",
+        src_node_id=0,
+        dst_node_id=3,
+        reply_to_message_id="",
+        group_id="1",
+        created_at=time.time(),
+        ttl=3600.0,
+        message_type=kind,
+    )
+    msg: Message = Message(content, metadata=metadata)  # type: ignore[call-overload]
+    return msg

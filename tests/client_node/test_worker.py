@@ -12,28 +12,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flwr.app import ConfigRecord, Context, Message, Metadata, MetricRecord, RecordDict
+from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 
 from client_node import worker_link
 from client_node.worker import serve
 from federation import NodeConfig
+from tests.flower_replies import received_instruction
 
 
 def _message() -> Message:
-    metadata = Metadata(
-        run_id=7,
-        message_id="m-1",
-        src_node_id=0,
-        dst_node_id=3,
-        reply_to_message_id="",
-        group_id="1",
-        created_at=time.time(),
-        ttl=3600.0,
-        message_type="train",
-    )
-    content = RecordDict({"config": ConfigRecord({"server-round": 2})})
-    msg: Message = Message(content, metadata=metadata)  # type: ignore[call-overload]
-    return msg
+    return received_instruction(RecordDict({"config": ConfigRecord({"server-round": 2})}))
 
 
 def _context(node_dir: Path) -> Context:

@@ -84,6 +84,18 @@ def test_a_flat_array_of_another_dtype_is_refused() -> None:
         unpack_state(ArrayRecord({FLAT: Array(values)}))
 
 
+@pytest.mark.parametrize("dtype", [">f4", [("a", "<f4")], "M8[s]"])
+def test_bytes_of_another_dtype_than_declared_are_refused(dtype: object) -> None:
+    values = np.zeros(pack_state(_state(3))[FLAT].shape, dtype=dtype)  # type: ignore[call-overload]
+    forged = Array(values)
+    record = ArrayRecord(
+        {FLAT: Array(dtype="float32", shape=forged.shape, stype=forged.stype, data=forged.data)}
+    )
+
+    with pytest.raises(WireError, match="not a one-dimensional float32 array"):
+        unpack_state(record)
+
+
 def test_a_flat_array_beside_other_arrays_is_refused() -> None:
     record = pack_state(_state(3))
     record["extra"] = Array(np.zeros(3, dtype=np.float32))

@@ -31,9 +31,15 @@ def test_calibration_weighs_each_bin_by_its_customers() -> None:
     assert [list(r["rows"]) for r in rows] == [[0, 1, 2, 3], [4]]
 
 
+def _idle_customer(days: pd.Series) -> str:
+    """A CDNOW customer without a holdout purchase."""
+    everyone = load_cdnow().events["customer_id"].unique()
+    return str(next(c for c in everyone if c not in days.index))
+
+
 def _run(tmp_path: Path, dataset: str = "cdnow") -> Path:
     days = holdout_purchase_days(load_cdnow().events, "1997-09-30", "1998-06-30")
-    buyers, idle = list(days.index[:3]), ["does-not-exist"]
+    buyers, idle = list(days.index[:3]), [_idle_customer(days)]
     run = tmp_path / "run"
     home = run / "partner-homes" / "partner-0" / "insights"
     home.mkdir(parents=True)
@@ -42,11 +48,11 @@ def _run(tmp_path: Path, dataset: str = "cdnow") -> Path:
     (run / "report.json").write_text(json.dumps(report))
     pd.DataFrame(
         {
-            "customer_id": buyers + idle,
-            "p_purchase": [0.95, 0.95, 0.95, 0.05],
-            "expected_purchases": [3.0, 3.0, 3.0, 1.5],
-            "expected_purchases_p10": [0.0, 0.0, 0.0, 1.0],
-            "expected_purchases_p90": [100.0, 100.0, 0.0, 2.0],
+            "customer_id": [*buyers, *idle, "canary-0"],
+            "p_purchase": [0.95, 0.95, 0.95, 0.05, 0.5],
+            "expected_purchases": [3.0, 3.0, 3.0, 1.5, 1.0],
+            "expected_purchases_p10": [0.0, 0.0, 0.0, 1.0, 0.0],
+            "expected_purchases_p90": [100.0, 100.0, 0.0, 2.0, 9.0],
         }
     ).to_parquet(home / "scores.parquet")
     return run
@@ -57,7 +63,7 @@ def test_check_joins_the_scores_to_the_real_holdout(tmp_path: Path) -> None:
 
     figures = check(run)
 
-    assert figures["customers"] == 4
+    assert figures["customers"] == 4 and figures["not_in_cdnow"] == 1
     # two buyers inside [0, 100]; a buyer above [0, 0]; the idle customer (0) below [1, 2]
     assert figures["interval_coverage"] == 0.5
     assert figures["p_purchase_auc"] == 1.0
