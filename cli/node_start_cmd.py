@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.deploy_common import console, fail, refuse_busy_port, run_foreground
-from client_node.supernode_main import DEFAULT_IDLE_POLL_S
+from client_node.supernode_main import DEFAULT_IDLE_POLL_S, HEARTBEAT_RANGE_S
 
 if TYPE_CHECKING:
     from client_node.home import NodeHome
@@ -50,10 +50,10 @@ def node_start(
     heartbeat: Annotated[
         float | None,
         typer.Option(
-            min=10.0,
-            max=1800.0,
-            help="seconds between the node's heartbeats (Flower's own: 30); the coordinator's "
-            "SuperLink counts a node gone after two missed",
+            min=HEARTBEAT_RANGE_S[0],
+            max=HEARTBEAT_RANGE_S[1],
+            help="the heartbeat interval in seconds the node announces (Flower's own: 30); the "
+            "coordinator's SuperLink counts a node gone after two missed",
         ),
     ] = None,
 ) -> None:

@@ -12,7 +12,7 @@ from flwr.app import Message, MetricRecord
 from flwr.common.constant import ErrorCode
 
 from coordinator.defenses import check_update
-from federation import Metric, Partner, Record, Status, pack_state, unpack_state
+from federation import Metric, Partner, Record, Status, flat_record
 
 logger = logging.getLogger(__name__)
 
@@ -232,8 +232,7 @@ def _sort_one(
         logger.warning("update of %s rejected: %s", name, problem)
         out.rejected[name] = problem
         return
-    if arrays is not None:
-        # Named arrays pass the same checks as a flat one; the strategy averages one form, the
-        # flat array of federation.wire.
-        msg.content[Record.ARRAYS] = pack_state(unpack_state(arrays))
+    assert arrays is not None  # "no update" above
+    # Named arrays pass the same checks as a flat one; the strategy averages one form.
+    msg.content[Record.ARRAYS] = flat_record(arrays)
     out.updates.append(msg)

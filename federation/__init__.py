@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from federation.model_store import load_model_state, save_model, state_bytes, state_sha256
     from federation.run_dir import RunDir
     from federation.settings import RunSettings
-    from federation.wire import pack_state, unpack_state
+    from federation.wire import flat_record, pack_state, unpack_state
 
 # Submodules load when a name is first used (PEP 562): a node answering a query needs the keys,
 # not torch, pandas and Opacus, which the settings and the manifest bring.
@@ -110,6 +110,7 @@ _WHERE = {
     "state_sha256": "federation.model_store",
     "RunDir": "federation.run_dir",
     "RunSettings": "federation.settings",
+    "flat_record": "federation.wire",
     "pack_state": "federation.wire",
     "unpack_state": "federation.wire",
 }
@@ -152,6 +153,7 @@ __all__ = [
     "dp_terms",
     "evaluation_history",
     "find_app_dir",
+    "flat_record",
     "flower_bin",
     "flower_env",
     "flwr_run",

@@ -62,6 +62,15 @@ def pack_state(state: Mapping[str, torch.Tensor]) -> ArrayRecord:
     return ArrayRecord({FLAT: Array(np.concatenate(parts))})
 
 
+def flat_record(record: ArrayRecord) -> ArrayRecord:
+    """``record`` in the flat form: itself when it is, else its named arrays packed.
+
+    Requires ``record`` to have passed the checks of named arrays (the model's names and
+    shapes); raises WireError otherwise.
+    """
+    return record if FLAT in record else pack_state(unpack_state(record))
+
+
 def unpack_state(record: ArrayRecord) -> dict[str, torch.Tensor]:
     """The model's named parameters from ``record``.
 

@@ -8,7 +8,7 @@ import torch
 from flwr.app import Array, ArrayRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Strategy
 
-from federation import WireError, pack_state, state_sha256, unpack_state
+from federation import WireError, flat_record, pack_state, state_sha256, unpack_state
 from federation.wire import FLAT, layout
 from insight import CustomerSequenceModel
 from tests.flower_replies import received_reply
@@ -118,3 +118,13 @@ def test_a_state_without_the_models_parameters_cannot_be_packed() -> None:
 
     with pytest.raises(WireError, match="cannot pack"):
         pack_state(state)
+
+
+def test_flat_record_keeps_a_flat_record_and_packs_a_named_one() -> None:
+    state = _state(5)
+    flat = pack_state(state)
+
+    assert flat_record(flat) is flat
+    repacked = flat_record(ArrayRecord(state))
+    assert list(repacked.keys()) == [FLAT]
+    assert state_sha256(unpack_state(repacked)) == state_sha256(state)
