@@ -228,11 +228,10 @@ def _sort_one(
             arrays, reference, global_state=global_state, max_update_norm=max_update_norm
         )
     )
-    if problem:
+    if arrays is None or problem:
         logger.warning("update of %s rejected: %s", name, problem)
         out.rejected[name] = problem
         return
-    assert arrays is not None  # "no update" above
     # Named arrays pass the same checks as a flat one; the strategy averages one form.
     msg.content[Record.ARRAYS] = flat_record(arrays)
     out.updates.append(msg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from flwr.app import (
@@ -140,6 +141,18 @@ def test_a_flat_update_of_another_length_is_rejected_not_raised(global_state: St
     assert check_update(record, global_state, global_state=global_state) == (
         f"the flat model array has {values.size - 1} values, not {values.size}"
     )
+
+
+def test_a_flat_update_with_an_array_smuggled_beside_it_is_rejected_not_raised(
+    global_state: StateDict,
+) -> None:
+    record = pack_state(global_state)
+    record["secret-name"] = Array(np.zeros(3, dtype=np.float32))
+
+    problem = check_update(record, global_state, global_state=global_state, max_update_norm=BOUND)
+
+    assert "1 other arrays" in problem
+    assert "secret-name" not in problem
 
 
 def test_a_flat_update_is_screened_by_its_norm(global_state: StateDict) -> None:
