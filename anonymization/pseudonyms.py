@@ -81,6 +81,12 @@ class Pseudonymizer:
             self._engine = default_engine()
         return self._engine
 
+    def clear_caches(self) -> None:
+        """Forget the raw texts and identifiers the text engine cached. The engine is built on
+        first use, so a table without text columns never loads Presidio, nor clears it."""
+        if self._engine is not None:
+            self._engine.clear_caches()
+
     def pseudonymize_text(self, text: str, *, record: RecordIdentifiers | None = None) -> str:
         """`text` with every detected personal value replaced by its typed token.
 

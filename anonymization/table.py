@@ -131,7 +131,7 @@ def pseudonymize_table(
     except ValueError as err:
         raise TableError(f"cannot assemble the pseudonymized table ({err})") from err
     # The caches hold raw texts and identifiers: drop them once the table is done.
-    pseudonymizer.engine.clear_caches()
+    pseudonymizer.clear_caches()
     logger.info("pseudonymized %d rows, %d text columns", len(result), len(schema.text_columns))
     return result
 

@@ -196,6 +196,23 @@ class LocalFederation:
                 raise LaunchError(f"run {name} ended before '{event}'; see {log}")
             time.sleep(0.5)
 
+    def verify(self, run_dir: Path, quorum: int) -> str:
+        """The officer's ``audit verify`` of a run: the coordinator's key, every node folder's
+        ``witness.vkey``, and ``quorum`` partners that must have cosigned every checkpoint (a
+        partner that never approved the run, or died, witnesses nothing). Raises
+        ``LaunchError`` when it fails."""
+        witnesses = [
+            arg
+            for node in self.nodes.values()
+            if (node / "witness.vkey").exists()
+            for arg in ("--witness-vkey", str(node / "witness.vkey"))
+        ]
+        vkey = run_dir / "audit" / "coordinator.vkey"
+        return self.cli(
+            "audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"),
+            "--vkey", str(vkey), *witnesses, "--quorum", str(quorum),
+        )  # fmt: skip
+
     def kill(self, key: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(key, None)
         if proc is not None:

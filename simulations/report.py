@@ -30,6 +30,10 @@ def _round_rows(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in progress if e.get(Progress.EVENT) == Progress.ROUND]
 
 
+def _skipped_rows(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in progress if e.get(Progress.EVENT) == Progress.SKIPPED]
+
+
 def _plot_rounds(rounds: list[dict[str, Any]], baselines: BaselineResults, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     xs = [r["round"] for r in rounds]
@@ -99,11 +103,18 @@ def _plot_compare(metrics: dict[str, dict[str, float]], path: Path) -> None:
 
 
 def privacy_section(
-    settings: RunSettings, rounds: list[dict[str, Any]], baselines: BaselineResults
+    settings: RunSettings,
+    rounds: list[dict[str, Any]],
+    baselines: BaselineResults,
+    skipped: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Per partner: final cumulative epsilon, budget, rounds trained and refused."""
+    """Per partner: final cumulative epsilon, budget, rounds trained and refused.
+
+    ``skipped``: the rounds released nothing (central DP without every sampled partner); a
+    partner's refusal there is a refusal all the same, so a partner that only ever refused is
+    in the table too."""
     partners: dict[str, dict[str, Any]] = {}
-    for r in rounds:
+    for r in [*rounds, *(skipped or [])]:
         for name, eps in r.get("epsilon", {}).items():
             p = partners.setdefault(name, {"rounds_trained": 0, "refused_rounds": 0})
             p["epsilon"] = eps["cumulative"]
@@ -216,7 +227,7 @@ def write_report(
         ],
         "model_sha256": end.get("final_model_sha256") or "",
         "stopped_early": end.get("stopped_early", ""),
-        "privacy": privacy_section(settings, rounds, baselines)
+        "privacy": privacy_section(settings, rounds, baselines, _skipped_rows(progress))
         | {"central": central_dp or {}}
         | ({"audit": privacy_audit} if privacy_audit is not None else {}),
         "audit": audit or {},

@@ -4,12 +4,9 @@ simulated 3-partner run. Each attack must end in a failed verify or a refused co
 from __future__ import annotations
 
 import copy
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,41 +31,14 @@ from federation import RunDir
 from simulations.runner import simulation_trust
 from tests.audit.runs import drop_guards
 
-pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("audit-simulated-run")]
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from insight.datasets import load_cdnow
-
-    base = tmp_path_factory.mktemp("attacks")
-    events = load_cdnow().events
-    keep = sorted(events["customer_id"].unique())[:400]
-    tiny = events[events["customer_id"].isin(keep)].copy()
-    tiny["timestamp"] = tiny["timestamp"].dt.strftime("%Y-%m-%d")
-    data = base / "tiny.csv"
-    tiny[["customer_id", "timestamp", "quantity", "amount"]].to_csv(data, index=False)
-    out = base / "out"
-    args = [
-        "simulate", "--dataset", "csv", "--data", str(data),
-        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
-        "--holdout-end", "1998-06-30",
-        "--partners", "3", "--split", "iid", "--rounds", "2",
-        "--local-epochs", "1", "--min-customers", "10", "--out", str(out),
-    ]  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1", RAY_ADDRESS="local"),
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = [d for d in out.iterdir() if d.name != "keys"]
-    return run_dir
+def real_run(simulated_run: Path) -> Path:
+    """The run shared with the officer's page tests (``tests/audit/conftest.py``); partner-0
+    refused it, so the attacks below forge or check partner-1's entries."""
+    return simulated_run
 
 
 def _copy(run_dir: Path, tmp_path: Path) -> Path:
@@ -141,7 +111,7 @@ def test_duplicated_cosignatures_do_not_make_up_a_missing_one(
     latest = log.latest_checkpoint()
     assert latest is not None
     log.close()
-    home = RunDir(copy_dir).partner_homes / "partner-0"
+    home = RunDir(copy_dir).partner_homes / "partner-1"
     witness = Witness(read_signer(home / "witness.key"), home / "witness.json")
     lines = [witness.cosign(latest.text(), [], timestamp=t) for t in (1_800_000_000, 1_800_000_001)]
     con = sqlite3.connect(audit_paths(copy_dir)[0])
@@ -176,8 +146,8 @@ def test_rewritten_epsilon_resigned_by_the_coordinator_fails(
 ) -> None:
     records = _records(real_run)
     record = next(r for r in records if r["type"] == "round")
-    record["epsilon_cumulative"]["partner-0"] /= 2  # the record and the statement it copies
-    record["dp"]["partner-0"]["statement"]["epsilon_cumulative"] /= 2
+    record["epsilon_cumulative"]["partner-1"] /= 2  # the record and the statement it copies
+    record["dp"]["partner-1"]["statement"]["epsilon_cumulative"] /= 2
     forged = _forge(real_run, tmp_path, records, _origin(real_run))
 
     with pytest.raises(VerificationError, match="does not verify"):
@@ -200,10 +170,10 @@ def test_the_coordinators_own_witness_keys_fail(real_run: Path, tmp_path: Path) 
 def test_a_fork_under_a_new_origin_is_refused_by_a_real_witness(
     real_run: Path, tmp_path: Path
 ) -> None:
-    home = _copy(real_run, tmp_path) / "partner-homes" / "partner-0"
+    home = _copy(real_run, tmp_path) / "partner-homes" / "partner-1"
     records = _records(real_run)
-    records[1]["epsilon_cumulative"]["partner-0"] /= 2  # the lowered history
-    records[1]["dp"]["partner-0"]["statement"]["epsilon_cumulative"] /= 2
+    records[1]["epsilon_cumulative"]["partner-1"] /= 2  # the lowered history
+    records[1]["dp"]["partner-1"]["statement"]["epsilon_cumulative"] /= 2
     forked = _forge(real_run, tmp_path, records[:1], _origin(real_run) + "/v2")
     log = RunAuditLog.open(forked, _coordinator(real_run))
     checkpoint = log.latest_checkpoint()
@@ -212,7 +182,7 @@ def test_a_fork_under_a_new_origin_is_refused_by_a_real_witness(
     with pytest.raises(SignatureError, match="did not join"):
         cosign(
             NodeState(home),
-            "partner-0",
+            "partner-1",
             checkpoint=checkpoint.text(),
             proof=[],
             coordinator_vkey=_coordinator(real_run).verifier.vkey,
@@ -223,7 +193,7 @@ def test_a_fork_under_a_new_origin_is_refused_by_a_real_witness(
 
 
 def test_an_unrelated_log_is_refused_by_a_witness(real_run: Path, tmp_path: Path) -> None:
-    home = _copy(real_run, tmp_path) / "partner-homes" / "partner-0"
+    home = _copy(real_run, tmp_path) / "partner-homes" / "partner-1"
     evil = NoteSigner.generate("evil.example/log")
     with RunAuditLog.create(tmp_path / "evil", evil) as log:
         log.append_record(_records(real_run)[0])
@@ -232,7 +202,7 @@ def test_an_unrelated_log_is_refused_by_a_witness(real_run: Path, tmp_path: Path
         with pytest.raises(SignatureError, match="did not join"):
             cosign(
                 NodeState(home),
-                "partner-0",
+                "partner-1",
                 checkpoint=checkpoint.text(),
                 proof=[],
                 coordinator_vkey=evil.verifier.vkey,
@@ -267,12 +237,12 @@ def test_dropping_the_last_round_fails_against_a_partners_last_checkpoint(
 def test_a_partners_altered_entry_is_refused_before_it_cosigns(
     real_run: Path, tmp_path: Path
 ) -> None:
-    home = NodeState(_copy(real_run, tmp_path) / "partner-homes" / "partner-0")
+    home = NodeState(_copy(real_run, tmp_path) / "partner-homes" / "partner-1")
     records = _records(real_run)
     altered = copy.deepcopy(records[1])
     fake = "ab" * 32
-    altered["update_hashes"]["partner-0"] = fake
-    altered["dp"]["partner-0"]["statement"]["update_hash"] = fake
+    altered["update_hashes"]["partner-1"] = fake
+    altered["dp"]["partner-1"]["statement"]["update_hash"] = fake
     forged = _forge(real_run, tmp_path, [records[0], altered], _origin(real_run))
     log = RunAuditLog.open(forged, _coordinator(real_run))
     checkpoint = log.latest_checkpoint()
@@ -280,21 +250,21 @@ def test_a_partners_altered_entry_is_refused_before_it_cosigns(
 
     with pytest.raises(VerificationError, match="not the statement sent"):
         check_own_entry(
-            home, "partner-0", checkpoint.checkpoint, log.log.leaf(1), log.log.inclusion_proof(1)
+            home, "partner-1", checkpoint.checkpoint, log.log.leaf(1), log.log.inclusion_proof(1)
         )
     log.close()
 
 
 def test_a_statement_whose_epsilon_is_below_its_terms_fails(real_run: Path, tmp_path: Path) -> None:
-    key = read_signer(RunDir(real_run).partner_homes / "partner-0" / "witness.key")
+    key = read_signer(RunDir(real_run).partner_homes / "partner-1" / "witness.key")
     records = _records(real_run)
     for record in records[1:]:
-        signed = record.get("dp", {}).get("partner-0")
+        signed = record.get("dp", {}).get("partner-1")
         if signed is None:
             continue
         statement = dict(signed["statement"])
         statement["epsilon"] /= 2
-        record["dp"]["partner-0"] = sign_statement(key, statement)
+        record["dp"]["partner-1"] = sign_statement(key, statement)
     forged = _forge(real_run, tmp_path, records, _origin(real_run))
     trust = simulation_trust(real_run)
     no_quorum = TrustPolicy(trust.coordinator_key, trust.witness_keys, quorum=0)
@@ -317,7 +287,7 @@ def test_the_ledger_command_shows_one_chain_and_refuses_a_reset(
         made = runner.invoke(app, ["proof", str(real_run), "--round", str(rnd), "--out", str(out)])
         assert made.exit_code == 0, made.output
         bundles.append(str(out))
-    vkey = str(RunDir(real_run).partner_homes / "partner-0" / "witness.vkey")
+    vkey = str(RunDir(real_run).partner_homes / "partner-1" / "witness.vkey")
 
     chain = runner.invoke(app, ["ledger", *bundles, "--witness-vkey", vkey])
     reset = runner.invoke(app, ["ledger", bundles[0], bundles[0], "--witness-vkey", vkey])

@@ -5,7 +5,9 @@
    clear message, the other runs, and each partner's ledger is charged once;
 2. the command run in a terminal (tmux), whose screen, captured with ``capture-pane`` while a
    round runs and at the end, shows each round: who trained, ε per partner, the round's time;
-3. a partner's node killed between rounds: a dropout, with why, in every later round's progress
+3. a partner's node killed while it trains round 1, then the coordinator killed (-9) in round 2,
+   restarted and the run resumed: the log verifies across the restart, the ledgers agree with it;
+4. a partner's node killed between rounds: a dropout, with why, in every later round's progress
    event and audit record (last: the federation loses the node).
 
 ``FEDINSIGHT_TRANSCRIPT=PATH`` makes test 2 also write its captures to PATH
@@ -224,6 +226,88 @@ def test_a_dead_worker_leaves_the_work_to_the_clientapp_and_the_round_completes(
     after = log.read_bytes()[offset:].decode(errors="replace")
     assert "the node's worker did not answer" in after
     assert "worker: answered" not in after
+
+
+def _trained(fed: LocalFederation, node: str, skip: int) -> list[Any]:
+    """The node's ledger rows after the first ``skip``, charged evaluations left out."""
+    from privacy import PrivacyLedger
+
+    entries = PrivacyLedger(fed.nodes[node] / "privacy.sqlite").entries()[skip:]
+    return [e for e in entries if not e.run_id.endswith(":evaluate")]
+
+
+def test_a_node_killed_in_training_then_the_coordinator_killed_and_the_run_resumed(
+    fed: LocalFederation,
+) -> None:
+    """p2 dies while it trains round 1; the coordinator dies (-9) in round 2, is restarted and
+    the run resumed after round 1. p2 is started again at the end, for the next test."""
+    from privacy import PrivacyLedger
+
+    before = {n: len(PrivacyLedger(fed.nodes[n] / "privacy.sqlite").entries()) for n in PARTNERS}
+    p2_log = fed.nodes["p2"] / "logs" / "supernode.log"
+    offset = len(p2_log.read_bytes())
+    config = CONFIG.format(rounds=3)
+    fed.submit("resumed", config)
+
+    deadline = time.monotonic() + 180
+    while b"train message" not in p2_log.read_bytes()[offset:]:  # Flower logs it on receipt
+        assert time.monotonic() < deadline, "p2 never received a train message"
+        time.sleep(0.5)
+    fed.kill("p2", signal.SIGKILL)
+    fed.wait_for("resumed", "round", 1, timeout=300)
+    round1 = next(e for e in fed.progress("resumed") if e["event"] == "round")
+    assert round1["participants"] == ["p0", "p1"] and round1["failures"] == ["p2"]
+
+    # The coordinator dies as soon as round 2 has started (a round takes seconds: every partner
+    # starts a ClientApp process for it), never on a timer.
+    deadline = time.monotonic() + 120
+    while not any(e["event"] == "round-start" and e["round"] == 2 for e in fed.progress("resumed")):
+        assert time.monotonic() < deadline, "round 2 never started"
+        time.sleep(0.1)
+    assert not any(e["event"] == "round" and e["round"] == 2 for e in fed.progress("resumed"))
+    fed.kill("coordinator", signal.SIGKILL)
+    fed.kill("run-resumed", signal.SIGTERM)
+    run_dir = fed.run_dir("resumed")
+    size_before = len(_audit_records(fed, "resumed"))
+
+    t0 = time.monotonic()
+    fed.start_coordinator()
+    run = fed.submit("resumed", config)
+    fed.wait_for("resumed", "resume", 1, timeout=300)
+    resume_seconds = time.monotonic() - t0
+    assert run.wait(timeout=900) == 0, (fed.root / "logs" / "run-resumed.out").read_text()[-3000:]
+    print(f"resume: {resume_seconds:.1f}s from restart to the resumed run's first record")
+
+    events = fed.progress("resumed")
+    assert next(e for e in events if e["event"] == "resume")["after_round"] == 1
+    rounds = [e for e in events if e["event"] == "round"]
+    assert [r["round"] for r in rounds] == [1, 2, 3]
+    assert rounds[-1]["participants"] == ["p0", "p1"]
+    records = _audit_records(fed, "resumed")
+    assert [r["type"] for r in records] == [
+        "run_start", "round", "run_resume", "round", "round", "run_end",
+    ]  # fmt: skip
+    assert len(records) > size_before
+    assert records[2]["model_hash"] == records[1]["model_hash_after"]
+    assert "p2" in records[1]["dropouts"]
+    # The log verifies across the restart, and the final model is the one on disk.
+    assert "verified" in fed.verify(run_dir, quorum=2).lower()  # p2 died in round 1
+    # Partners kept witnessing: no split view, and their ledgers agree with the log. Round 2's
+    # first try is a row when the partner released it before the crash: a try released is a
+    # try counted.
+    last = records[-2]
+    for name in ("p0", "p1"):
+        assert not (fed.nodes[name] / "split-view.txt").exists()
+        trained = _trained(fed, name, before[name])
+        assert [e.round for e in trained] in ([1, 2, 3], [1, 2, 2, 3])
+        assert trained[-1].epsilon_after == pytest.approx(
+            last["epsilon_cumulative"][name], rel=1e-9
+        )
+    # p2 spent only for what it trained before it died.
+    assert last["epsilon_cumulative"].get("p2", 0.0) <= last["epsilon_cumulative"]["p0"]
+
+    fed.start_node("p2")  # back for the next test (Flower counts it offline by now)
+    fed.wait_online(len(PARTNERS))
 
 
 def test_a_node_killed_between_rounds_is_a_dropout_of_every_later_round(

@@ -138,15 +138,30 @@ def _identifiers(raw_files: list[Path]) -> set[str]:
     return {v for v in found if len(v) >= 6}
 
 
-def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
-    tiny_csv: Path, tmp_path: Path
-) -> None:
-    """No leak: logs, models, reports, the audit store, the SuperLink's message store."""
-    pii_csv = tmp_path / "pii.csv"
+@pytest.fixture(scope="module")
+def pii_budget_run(
+    tiny_csv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any], str]:
+    """One run shared by two tests (each simulation starts a federation): customers with
+    identities, pseudonymized at home; partner-0's budget (2.9) below the run's per-partner
+    target (3), so it refuses."""
+    work = tmp_path_factory.mktemp("pii-budget")
+    pii_csv = work / "pii.csv"
     frame = pd.read_csv(tiny_csv, dtype={"customer_id": str})
     frame["customer_id"] = "cust-" + frame["customer_id"]
     frame.to_csv(pii_csv, index=False)
-    run_dir, _, output = _simulate(["--pii", *_tiny_args(pii_csv, rounds=2)], tmp_path / "runs")
+    args = [
+        "--pii", *_tiny_args(pii_csv, rounds=3), "--target-epsilon", "3", "--epsilon-budget", "3",
+        "--budgets", "partner-0=2.9",
+    ]  # fmt: skip
+    return _simulate(args, work / "runs")
+
+
+def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
+    pii_budget_run: tuple[Path, dict[str, Any], str],
+) -> None:
+    """No leak: logs, models, reports, the audit store, the SuperLink's message store."""
+    run_dir, _, output = pii_budget_run
     homes = run_dir / "partner-homes"
     identifiers = _identifiers(sorted(homes.glob("*/raw.parquet")))
     assert len(identifiers) > 400  # ids, names, emails and phones of ~360 customers
@@ -180,13 +195,9 @@ def test_no_raw_identifier_reaches_anything_outside_the_partners_homes(
 
 
 def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
-    tiny_csv: Path, tmp_path: Path
+    pii_budget_run: tuple[Path, dict[str, Any], str],
 ) -> None:
-    _, report, _ = _simulate(
-        [*_tiny_args(tiny_csv, rounds=3), "--target-epsilon", "3", "--epsilon-budget", "3",
-         "--budgets", "partner-0=2.9"],
-        tmp_path / "runs",
-    )  # fmt: skip
+    _, report, _ = pii_budget_run
     p0 = report["privacy"]["partners"]["partner-0"]
     p1 = report["privacy"]["partners"]["partner-1"]
     assert p0["refused_rounds"] == 1  # refused once, then no longer selected
@@ -229,6 +240,9 @@ def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
     expected = epsilon_for([(1.5, 1.0, 2)], target_delta=1e-5, accountant="rdp")
     assert central["epsilon"] == pytest.approx(expected)
     assert report["audit"]["verified"] is True
+    # Round 1 released nothing, yet partner-0's refusal there is in the privacy table.
+    assert report["privacy"]["partners"]["partner-0"]["refused_rounds"] == 1
+    assert report["privacy"]["partners"]["partner-0"]["rounds_trained"] == 0
 
 
 def test_a_visit_log_without_amounts_runs_end_to_end_and_every_partner_scores(

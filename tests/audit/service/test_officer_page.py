@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,8 @@ from audit.service import AuditServiceSettings, create_app
 from audit.service.run_files import manifest_digest
 from tests.audit.runs import sha
 
-ROOT = Path(__file__).parents[3]
+# The real run is shared with tests/audit/test_attacks.py (tests/audit/conftest.py).
+pytestmark = pytest.mark.xdist_group("audit-simulated-run")
 LONG = "retail-partner-with-a-long-label.example"
 PARTNERS = ("clinic-b", LONG)
 MANIFEST: dict[str, Any] = {
@@ -162,35 +161,6 @@ def test_a_manifest_other_than_the_logged_one_is_flagged(tmp_path: Path) -> None
 
 
 # -- a real simulated run -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from insight.datasets import load_cdnow
-
-    work = tmp_path_factory.mktemp("simulated")
-    events = load_cdnow().events
-    tiny = events[events["customer_id"].isin(sorted(events["customer_id"].unique())[:400])].copy()
-    tiny["timestamp"] = tiny["timestamp"].dt.strftime("%Y-%m-%d")
-    tiny[["customer_id", "timestamp", "quantity", "amount"]].to_csv(work / "tiny.csv", index=False)
-    args = [
-        "--dataset", "csv", "--data", str(work / "tiny.csv"),
-        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
-        "--holdout-end", "1998-06-30",
-        "--partners", "3", "--split", "iid", "--rounds", "2", "--local-epochs", "1",
-        "--min-customers", "10", "--budgets", "partner-0=0.5", "--out", str(work / "runs"),
-    ]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "simulate", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    (run_dir,) = [d for d in (work / "runs").iterdir() if d.name != "keys"]
-    return run_dir
 
 
 @pytest.mark.slow

@@ -1,0 +1,48 @@
+"""One real simulated run shared by the officer's page tests and the attack tests.
+
+A simulation starts a whole federation (a SuperLink, Ray, a ClientApp per partner), so both
+files read the same run: three partners, two rounds, partner-0's budget (0.5) below the run's
+target, so it refuses round 1 and trains nothing. Tests that alter the run work on a copy.
+Both files mark themselves ``xdist_group("audit-simulated-run")``, so under ``make test``
+one pytest-xdist worker runs them and builds the run once (``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from insight.datasets import load_cdnow
+
+    work = tmp_path_factory.mktemp("simulated")
+    events = load_cdnow().events
+    tiny = events[events["customer_id"].isin(sorted(events["customer_id"].unique())[:400])].copy()
+    tiny["timestamp"] = tiny["timestamp"].dt.strftime("%Y-%m-%d")
+    tiny[["customer_id", "timestamp", "quantity", "amount"]].to_csv(work / "tiny.csv", index=False)
+    args = [
+        "--dataset", "csv", "--data", str(work / "tiny.csv"),
+        "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
+        "--holdout-end", "1998-06-30",
+        "--partners", "3", "--split", "iid", "--rounds", "2", "--local-epochs", "1",
+        "--min-customers", "10", "--budgets", "partner-0=0.5", "--out", str(work / "runs"),
+    ]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "simulate", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        env=dict(os.environ, FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1"),
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (run_dir,) = [d for d in (work / "runs").iterdir() if d.name != "keys"]
+    return run_dir
