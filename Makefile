@@ -21,14 +21,14 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/fedinsight simulate --pii --out runs
 
-# Two pytest workers, each test file on one worker (its module fixtures built once; files that
-# share a session fixture form one xdist group, see tests/conftest.py): on this 2-core machine
-# the end-to-end tests wait on processes half the time, so two overlap well; four were slower
-# than two (they fight for the cores). TEST_WORKERS=0 runs in one process.
+# Two pytest workers, each test file on one worker (its module fixtures built once; a fixture
+# two files share is built once per session, see tests/audit/conftest.py). On this 2-core
+# machine two keep both cores busy (vmstat: 4% idle over a whole run); four were slower than
+# two. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=30
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -185,12 +185,18 @@ def _data_table(report: DataCheck) -> Table:
 
 def node_approve(
     folder: Annotated[Path, typer.Argument(help="the node's folder")],
-    manifest_path: Annotated[Path, typer.Argument(help="the run's manifest (JSON)")],
+    manifest_paths: Annotated[
+        list[Path], typer.Argument(help="the run's manifest (JSON); several: each in turn")
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Review a run's manifest and approve it: this node then trains for runs with exactly
     these code, architecture and terms. The privacy terms come first, with the noise multiplier
-    this node's customers would get (resolved from its own data when the run calibrates it)."""
+    this node's customers would get (resolved from its own data when the run calibrates it).
+
+    Several manifests are reviewed one after the other, each shown and asked for on its own; a
+    manifest that cannot be read stops the command before anything is approved, and a "no"
+    stops it with exit 1 (the manifests approved before it stay approved)."""
     from audit import AuditError
     from client_node.approval import approve
     from client_node.errors import ClientNodeError
@@ -200,18 +206,19 @@ def node_approve(
     home = NodeHome(folder.resolve())
     try:
         home.config()
-        manifest = read_manifest(manifest_path)
+        manifests = [read_manifest(path) for path in manifest_paths]
     except (ManifestError, ClientNodeError) as exc:
         raise fail(str(exc)) from None
-    print_manifest(manifest, own_sigma=_own_sigma(home.root, manifest))
-    _warn_privacy_refusals(home.root, manifest)
-    if not yes and not typer.confirm("approve this run on your data?"):
-        raise typer.Exit(code=1)
-    try:
-        path = approve(home.state, manifest, partner=home.partner_name())
-    except AuditError as exc:
-        raise fail(f"cannot join the run's audit log: {exc}") from None
-    console.print(f"approved {manifest['manifest_sha256']} -> {path}")
+    for manifest in manifests:
+        print_manifest(manifest, own_sigma=_own_sigma(home.root, manifest))
+        _warn_privacy_refusals(home.root, manifest)
+        if not yes and not typer.confirm("approve this run on your data?"):
+            raise typer.Exit(code=1)
+        try:
+            path = approve(home.state, manifest, partner=home.partner_name())
+        except AuditError as exc:
+            raise fail(f"cannot join the run's audit log: {exc}") from None
+        console.print(f"approved {manifest['manifest_sha256']} -> {path}")
 
 
 def _warn_privacy_refusals(node_dir: Path, manifest: dict[str, Any]) -> None:

@@ -96,13 +96,15 @@ class LocalFederation:
         self.nodes[name] = folder
         return folder
 
-    def manifest(self, run_config: str) -> Path:
-        path = self.root / "manifest.json"
+    def manifest(self, run_config: str, name: str = "manifest") -> Path:
+        """``coordinator manifest`` of ``run_config``, written to ``<root>/<name>.json``."""
+        path = self.root / f"{name}.json"
         self.cli("coordinator", "manifest", "--out", str(path), "--run-config", run_config)
         return path
 
-    def approve(self, name: str, manifest: Path) -> None:
-        self.cli("node", "approve", str(self.nodes[name]), str(manifest), "--yes")
+    def approve(self, name: str, *manifests: Path) -> None:
+        """``node approve --yes`` of every manifest, in one command (one process's imports)."""
+        self.cli("node", "approve", str(self.nodes[name]), *map(str, manifests), "--yes")
 
     # -- processes ---------------------------------------------------------------------
 

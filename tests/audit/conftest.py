@@ -3,12 +3,15 @@
 A simulation starts a whole federation (a SuperLink, Ray, a ClientApp per partner), so both
 files read the same run: three partners, two rounds, partner-0's budget (0.5) below the run's
 target, so it refuses round 1 and trains nothing. Tests that alter the run work on a copy.
-Both files mark themselves ``xdist_group("audit-simulated-run")``, so under ``make test``
-one pytest-xdist worker runs them and builds the run once (``tests/conftest.py``).
+
+Under pytest-xdist (``make test``) the two files may run on different workers: the first worker
+to ask builds the run in the session's shared temporary folder under a lock, and the other
+reads it when the lock is released (pytest-xdist's recipe for a session fixture made once).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -19,11 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _build(work: Path) -> Path:
     from insight.datasets import load_cdnow
 
-    work = tmp_path_factory.mktemp("simulated")
     events = load_cdnow().events
     tiny = events[events["customer_id"].isin(sorted(events["customer_id"].unique())[:400])].copy()
     tiny["timestamp"] = tiny["timestamp"].dt.strftime("%Y-%m-%d")
@@ -46,3 +47,18 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (run_dir,) = [d for d in (work / "runs").iterdir() if d.name != "keys"]
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the folder every worker of this session shares
+    work = base / "audit-simulated-run"
+    with (base / "audit-simulated-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = work / "run-dir.txt"
+        if not made.exists():
+            work.mkdir(exist_ok=True)
+            made.write_text(str(_build(work)))
+        return Path(made.read_text())

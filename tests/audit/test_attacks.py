@@ -31,7 +31,7 @@ from federation import RunDir
 from simulations.runner import simulation_trust
 from tests.audit.runs import drop_guards
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("audit-simulated-run")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -450,6 +450,36 @@ def test_node_approve_asks_and_a_no_approves_nothing(node: Path, manifest_file: 
     assert not (node / "approvals").exists() or not any((node / "approvals").iterdir())
 
 
+def test_node_approve_takes_several_manifests_and_asks_for_each(
+    node: Path, manifest_file: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "three-rounds.json"
+    _ok("coordinator", "manifest", "--out", other, "--run-config", "num-server-rounds=3")
+    digests = [read_manifest(m)["manifest_sha256"] for m in (manifest_file, other)]
+
+    declined = _run("node", "approve", node, manifest_file, other, stdin="y\nn\n")
+
+    assert declined.exit_code == 1
+    assert is_approved(NodeState(node), digests[0])
+    assert not is_approved(NodeState(node), digests[1])
+    assert _text(declined).count("approve this run on your data?") == 2
+
+    _ok("node", "approve", node, other, "--yes")
+    assert is_approved(NodeState(node), digests[1])
+
+
+def test_node_approve_reads_every_manifest_before_approving_any(
+    node: Path, manifest_file: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.json"
+
+    result = _run("node", "approve", node, manifest_file, missing, "--yes")
+
+    _refused(result, "not a readable JSON manifest")
+    assert "missing.json" in _squashed(result.output)
+    assert not (node / "approvals").exists() or not any((node / "approvals").iterdir())
+
+
 def test_node_approve_refuses_an_edited_manifest(
     node: Path, manifest_file: Path, tmp_path: Path
 ) -> None:

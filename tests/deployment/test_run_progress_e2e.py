@@ -52,10 +52,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
             data = root / f"{name}.parquet"
             events[events["customer_id"].isin(set(ids[i * 150 : (i + 1) * 150]))].to_parquet(data)
             federation.add_node(name, data)
-        for rounds in (1, 2, 3):
-            manifest = federation.manifest(CONFIG.format(rounds=rounds))
-            for name in PARTNERS:
-                federation.approve(name, manifest)
+        manifests = [federation.manifest(CONFIG.format(rounds=r), f"rounds-{r}") for r in (1, 2, 3)]
+        for name in PARTNERS:
+            federation.approve(name, *manifests)
         federation.start_coordinator()
         for name in PARTNERS:
             federation.start_node(name)

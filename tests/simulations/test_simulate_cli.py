@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from privacy.canaries import CANARY_PREFIX
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,10 +69,20 @@ def _processes_mentioning(text: str) -> list[str]:
     return [line for line in out.stdout.splitlines() if text in line and "ps -eo" not in line]
 
 
+@pytest.fixture(scope="module")
+def plain_run(
+    tiny_csv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any], str]:
+    """One round, the default terms, and the gradient privacy audit (100 canaries in the
+    partners' DP steps, scored apart from training): one run for two tests."""
+    out = tmp_path_factory.mktemp("plain") / "runs"
+    return _simulate([*_tiny_args(tiny_csv), "--privacy-audit", "--canaries", "100"], out)
+
+
 def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
-    tiny_csv: Path, tmp_path: Path
+    plain_run: tuple[Path, dict[str, Any], str],
 ) -> None:
-    run_dir, report, output = _simulate(_tiny_args(tiny_csv), tmp_path / "runs")
+    run_dir, report, output = plain_run
     for name in ("config.toml", "model.pt", "model.pt.sha256", "report.html", "report.json"):
         assert (run_dir / name).is_file(), name
     digest = hashlib.sha256((run_dir / "model.pt").read_bytes()).hexdigest()
@@ -117,6 +129,23 @@ def test_simulate_writes_a_complete_run_directory_and_leaves_nothing_running(
         assert prove.returncode == 0, prove.stderr
         assert verdict in prove.stdout
         assert "matches the audit log" in prove.stdout
+
+
+def test_gradient_audit_bound_at_or_below_the_claim_and_nothing_in_the_data(
+    plain_run: tuple[Path, dict[str, Any], str],
+) -> None:
+    run_dir, report, output = plain_run
+    audit = report["privacy"]["audit"]
+    assert audit["kind"] == "gradient" and "gradient canaries" in audit["method"]
+    assert audit["canaries"] == 100
+    assert 0 <= audit["epsilon_lower_bound"] <= audit["claimed_epsilon"]
+    assert "privacy audit (100 canaries)" in output
+    # Each partner scored its own 50 canaries in the round it trained, at home.
+    for home in sorted(run_dir.glob("partner-homes/partner-*")):
+        scores = json.loads((home / "audit" / "gradient-canary-scores.json").read_text())
+        assert list(scores["rounds"]) == ["1"] and len(scores["rounds"]["1"]) == 50
+        raw = pd.read_parquet(home / "raw.parquet")
+        assert not raw["customer_id"].astype(str).str.startswith(CANARY_PREFIX).any()
 
 
 def test_simulate_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:

@@ -33,8 +33,6 @@ from audit.service import AuditServiceSettings, create_app
 from audit.service.run_files import manifest_digest
 from tests.audit.runs import sha
 
-# The real run is shared with tests/audit/test_attacks.py (tests/audit/conftest.py).
-pytestmark = pytest.mark.xdist_group("audit-simulated-run")
 LONG = "retail-partner-with-a-long-label.example"
 PARTNERS = ("clinic-b", LONG)
 MANIFEST: dict[str, Any] = {
