@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import struct
@@ -104,13 +105,21 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    # Bound under a name of its own, then renamed once listening: a ClientApp that finds the
+    # socket file never meets "connection refused" from a worker between bind and listen.
+    staging = path.with_name(f"{path.name}.{secrets.token_hex(4)}")  # 9 more of 107 bytes
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
         old_umask = os.umask(0o177)
         try:
-            server.bind(str(path))
+            server.bind(str(staging))
         finally:
             os.umask(old_umask)
-        server.listen(8)
+        try:
+            server.listen(8)
+            os.replace(staging, path)
+        except OSError:
+            staging.unlink(missing_ok=True)
+            raise
         server.settimeout(1.0)
         logger.info("worker ready for node folder %s", node_dir)
         try:

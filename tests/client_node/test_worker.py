@@ -143,3 +143,24 @@ def test_the_code_fingerprint_changes_with_the_code(
     assert before == worker_link.code_fingerprint()
     (package / "step.py").write_text("EPOCHS = 2\n")
     assert worker_link.code_fingerprint() != before
+
+
+def test_the_socket_file_appears_only_once_the_worker_listens(
+    running: Callable[[Handlers], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ClientApp that finds the socket file connects: no "connection refused" from a worker
+    caught between bind and listen (seen once under load in make test)."""
+    there_at_listen: list[bool] = []
+    listen = socket.socket.listen
+
+    def watched(self: socket.socket, *args: int) -> None:
+        there_at_listen.append(worker_link.socket_path(tmp_path / "node").exists())
+        listen(self, *args)
+
+    monkeypatch.setattr(socket.socket, "listen", watched)
+    node_dir = running({"train": _trained})
+
+    assert there_at_listen == [False]
+    assert stat.S_ISSOCK(os.stat(worker_link.socket_path(node_dir)).st_mode)
+    path = worker_link.socket_path(node_dir)
+    assert list(path.parent.glob(f"{path.name}.*")) == []  # no staging name left behind

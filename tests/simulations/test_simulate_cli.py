@@ -260,13 +260,14 @@ def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
     from privacy import epsilon_for
 
     _, report, _ = _simulate(
-        [*_tiny_args(tiny_csv, rounds=3), "--budgets", "partner-0=2.9", "--central-dp",
+        [*_tiny_args(tiny_csv, rounds=2), "--budgets", "partner-0=2.9", "--central-dp",
          "--central-noise-multiplier", "1.5", "--central-clipping-norm", "0.5"],
         tmp_path / "runs",
     )  # fmt: skip
     central = report["privacy"]["central"]
-    assert central["releases"] == 2
-    expected = epsilon_for([(1.5, 1.0, 2)], target_delta=1e-5, accountant="rdp")
+    # Round 1: partner-0 refused, nothing released; round 2 sampled partner-1 alone: released.
+    assert central["releases"] == 1
+    expected = epsilon_for([(1.5, 1.0, 1)], target_delta=1e-5, accountant="rdp")
     assert central["epsilon"] == pytest.approx(expected)
     assert report["audit"]["verified"] is True
     # Round 1 released nothing, yet partner-0's refusal there is in the privacy table.
