@@ -199,7 +199,8 @@ class LocalFederation:
             time.sleep(0.5)
 
     def verify(self, run_dir: Path, quorum: int) -> str:
-        """The officer's ``audit verify`` of a run: the coordinator's key, every node folder's
+        """The officer's ``audit verify`` of a run: the coordinator's key as its own folder
+        holds it (not the copy inside the run folder being verified), every node folder's
         ``witness.vkey``, and ``quorum`` partners that must have cosigned every checkpoint (a
         partner that never approved the run, or died, witnesses nothing). Raises
         ``LaunchError`` when it fails."""
@@ -209,7 +210,7 @@ class LocalFederation:
             if (node / "witness.vkey").exists()
             for arg in ("--witness-vkey", str(node / "witness.vkey"))
         ]
-        vkey = run_dir / "audit" / "coordinator.vkey"
+        vkey = self.coordinator / "audit.vkey"
         return self.cli(
             "audit", "verify", str(run_dir), "--model", str(run_dir / "model.pt"),
             "--vkey", str(vkey), *witnesses, "--quorum", str(quorum),

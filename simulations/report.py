@@ -106,7 +106,7 @@ def privacy_section(
     settings: RunSettings,
     rounds: list[dict[str, Any]],
     baselines: BaselineResults,
-    skipped: list[dict[str, Any]] | None = None,
+    skipped: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Per partner: final cumulative epsilon, budget, rounds trained and refused.
 
@@ -114,7 +114,7 @@ def privacy_section(
     partner's refusal there is a refusal all the same, so a partner that only ever refused is
     in the table too."""
     partners: dict[str, dict[str, Any]] = {}
-    for r in [*rounds, *(skipped or [])]:
+    for r in [*rounds, *skipped]:
         for name, eps in r.get("epsilon", {}).items():
             p = partners.setdefault(name, {"rounds_trained": 0, "refused_rounds": 0})
             p["epsilon"] = eps["cumulative"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,7 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         made = work / "run-dir.txt"
         if not made.exists():
-            work.mkdir(exist_ok=True)
+            shutil.rmtree(work, ignore_errors=True)  # what a failed build on another worker left
+            work.mkdir()
             made.write_text(str(_build(work)))
         return Path(made.read_text())

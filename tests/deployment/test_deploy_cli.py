@@ -468,15 +468,20 @@ def test_node_approve_takes_several_manifests_and_asks_for_each(
     assert is_approved(NodeState(node), digests[1])
 
 
+@pytest.mark.parametrize("bad", ["missing", "edited"])
 def test_node_approve_reads_every_manifest_before_approving_any(
-    node: Path, manifest_file: Path, tmp_path: Path
+    node: Path, manifest_file: Path, tmp_path: Path, bad: str
 ) -> None:
-    missing = tmp_path / "missing.json"
+    wrong = tmp_path / f"{bad}.json"
+    if bad == "edited":  # a coordinator's manifest whose terms no longer match its hash
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        manifest["dp"]["target-epsilon"] = 100.0
+        wrong.write_text(json.dumps(manifest), encoding="utf-8")
 
-    result = _run("node", "approve", node, manifest_file, missing, "--yes")
+    result = _run("node", "approve", node, manifest_file, wrong, "--yes")
 
-    _refused(result, "not a readable JSON manifest")
-    assert "missing.json" in _squashed(result.output)
+    assert result.exit_code == 1, result.output
+    assert f"{bad}.json" in _squashed(result.output)
     assert not (node / "approvals").exists() or not any((node / "approvals").iterdir())
 
 
