@@ -18,7 +18,7 @@ from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
-from cli.simulate_options import AuditKind, Canaries, PrivacyAudit, parse_budgets
+from cli.simulate_options import AuditKind, Canaries, Explain, PrivacyAudit, parse_budgets
 from cli.simulate_summary import print_summary
 from cli.synthetic_data import SYNTHETIC_SPLIT, synthetic_file
 
@@ -152,6 +152,7 @@ def simulate(
     pii: _Pii = False,
     ray_address: _RayAddress = "",
     value_of_federation: _ValueOfFederation = True,
+    explain: Explain = True,
     privacy_audit: PrivacyAudit = False,
     canaries: Canaries = 1000,
     audit_kind: AuditKind = "gradient",
@@ -205,6 +206,7 @@ def simulate(
             budgets=parse_budgets(budgets),
             ray_address=ray_address,
             value_of_federation=value_of_federation,
+            explain=explain,
             canaries=canaries if privacy_audit else 0,
             audit_kind=audit_kind,
         )

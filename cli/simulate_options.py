@@ -22,6 +22,14 @@ AuditKind = Annotated[
         "customers in the data, scored by the final model only)"
     ),
 ]
+Explain = Annotated[
+    bool,
+    typer.Option(
+        "--explain/--no-explain",
+        help="the partners' end-of-run scores carry top_drivers and their reports the global "
+        "drivers (Captum: most of the scoring's time); --no-explain leaves them out",
+    ),
+]
 Canaries = Annotated[
     int,
     typer.Option(min=2, help="--privacy-audit: canaries to add (>= 2000 for TPR at 0.1% FPR)"),

@@ -8,6 +8,11 @@ generated first (timed apart, and reused from ``--work`` when it is there), then
 partner, ``--rounds`` rounds of ``--local-epochs`` local epochs, the baselines, the partners'
 scoring, the audit verification and the report, as a researcher runs it.
 
+Two steps of a simulation are left out unless asked for, since they measure something else than
+the federation's scale: ``--value-of-federation`` (every partner trains the model alone as well,
+one partner after the other) and ``--explain`` (Captum's drivers in the partners' scores;
+``fedinsight bench score`` measures them on their own). The printed figures say which ran.
+
 Per size it prints:
 
 - ``wall_s``: the simulate command's wall time, start to exit (the generation not included);
@@ -18,6 +23,8 @@ Per size it prints:
 - ``federated_s`` and ``round_s``: the Flower run's share of it, from the run's first progress
   record to its last, and each round's seconds (the rest is start-up, the partners' scoring,
   the baselines on pooled data, the audit verification and the report);
+- ``timing``: the report's own timing (the whole Flower run, the centralized baseline's
+  training, a round's mean), and ``value_of_federation`` and ``explain``, the steps asked for;
 - ``audit_log_bytes`` (the run's audit folder), ``ledger_bytes`` (the coordinator's epsilon
   ledger) and ``partner_ledgers_bytes`` (every partner's privacy ledger, summed).
 
@@ -122,6 +129,8 @@ def run_size(
     local_epochs: int,
     seed: int,
     skew: float,
+    value_of_federation: bool = False,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """Generate and simulate one size; its figures (see the module doc).
 
@@ -143,6 +152,8 @@ def run_size(
         "--local-epochs", str(local_epochs),
         "--seed", str(seed),
         "--dp",
+        "--value-of-federation" if value_of_federation else "--no-value-of-federation",
+        "--explain" if explain else "--no-explain",
         "--out", str(out),
         "--verbose",
     ]  # fmt: skip
@@ -160,6 +171,7 @@ def run_size(
         raise SimulationError(f"cannot tell which run directory under {out} the run made")
     run = RunDir(made[0])
     federated_s, round_s = _federation_times(run)
+    timing = json.loads(run.report_json.read_text()).get("timing", {})
     return {
         "customers": customers,
         "partners": partners,
@@ -170,6 +182,9 @@ def run_size(
         "federated_s": federated_s,
         "round_s": round_s,
         "generate_s": round(generate_s, 1),
+        "value_of_federation": value_of_federation,
+        "explain": explain,
+        "timing": {k: round(float(v), 1) for k, v in timing.items() if v is not None},
         "audit_log_bytes": _size(run.audit_log.parent),
         "ledger_bytes": _size(run.epsilon_ledger) if run.epsilon_ledger.exists() else 0,
         "partner_ledgers_bytes": sum(_size(p) for p in run.partner_homes.glob("*/privacy.sqlite*")),
@@ -219,6 +234,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", type=Path, default=None, help="keep data and runs here")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument(
+        "--value-of-federation",
+        action="store_true",
+        help="also train every partner alone (left out by default)",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="explanations in the partners' scores (left out)"
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="fedinsight-bench-scale-"))
     print(f"bench scale: work folder {work}; {os.cpu_count()} CPUs", flush=True)
@@ -233,6 +256,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 local_epochs=args.local_epochs,
                 seed=args.seed,
                 skew=args.skew,
+                value_of_federation=args.value_of_federation,
+                explain=args.explain,
             )
         except SimulationError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -61,6 +61,7 @@ class SimulationSpec:
     # Each partner also trains the model alone (simulations.value_of_federation): about the
     # partners' federated training time again, spent one partner after the other.
     value_of_federation: bool = True
+    explain: bool = True  # the partners' end-of-run scores carry Captum's drivers
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
     canaries: int = 0  # > 0: the one-run privacy audit with this many canaries
     audit_kind: str = "gradient"  # simulations.privacy_audit.KINDS
@@ -286,7 +287,7 @@ def run_simulation(
             f"see {files.flower_log} and {files.progress}"
         )
     stage("each partner scores its own customers")
-    score_partners(run_dir, resolved)
+    score_partners(run_dir, resolved, explain=spec.explain)
     stage("baselines: centralized model, BG/NBD, naive rate")
     baselines = run_baselines(prepared.pooled, resolved, run_dir, non_members=prepared.non_members)
     value: dict[str, Any] = {}

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,4 +34,14 @@ def test_bench_scale_ends_with_one_json_line_of_the_runs_figures(tmp_path: Path)
     assert run["seconds_per_customer"] == pytest.approx(run["wall_s"] / 2000, rel=0.01)
     assert run["audit_log_bytes"] > 0 and run["ledger_bytes"] > 0
     assert run["partner_ledgers_bytes"] > 0
-    assert (Path(run["run_dir"]) / "report.json").exists()
+    report = json.loads((Path(run["run_dir"]) / "report.json").read_text())
+    assert run["timing"]["federated_seconds"] == pytest.approx(
+        report["timing"]["federated_seconds"], abs=0.1
+    )
+    # Left out unless asked for: every partner alone, and Captum's drivers.
+    assert (run["value_of_federation"], run["explain"]) == (False, False)
+    assert report["timing"]["value_of_federation_seconds"] is None
+    scores = sorted(Path(run["run_dir"]).glob("partner-homes/*/insights/scores.parquet"))
+    assert len(scores) == 4
+    assert "top_drivers" not in pd.read_parquet(scores[0]).columns
+    assert "p_purchase" in pd.read_parquet(scores[0]).columns
