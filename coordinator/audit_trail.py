@@ -34,6 +34,8 @@ from audit import (
     run_start_record,
     write_signer,
 )
+from audit.merkle import MAX_SIGNATURES
+from coordinator.errors import PartnerLimitError
 from coordinator.replies import SortedReplies
 from coordinator.statements import check_statements
 from federation import (
@@ -123,7 +125,17 @@ class AuditTrail:
         defer: bool = False,
     ) -> None:
         """Append the run's start; have it cosigned now, or with ``defer`` in the next exchange
-        (``send``: round 1's train messages carry the request)."""
+        (``send``: round 1's train messages carry the request).
+
+        Raises:
+            PartnerLimitError: more partners than a checkpoint note has room to cosign.
+        """
+        if len(witness_keys) + 1 > MAX_SIGNATURES:
+            raise PartnerLimitError(
+                f"{len(witness_keys)} partners: a checkpoint of the audit log carries the "
+                f"coordinator's signature and one cosignature a partner, at most "
+                f"{MAX_SIGNATURES} in all; run with at most {MAX_SIGNATURES - 1} partners"
+            )
         record = run_start_record(
             config_hash=config_hash(settings),
             code_hash=code_hash(),

@@ -6,6 +6,7 @@ __all__ = [
     "ConfigMismatchError",
     "CoordinatorError",
     "NoPartnersError",
+    "PartnerLimitError",
     "RunFinishedError",
     "RunLockedError",
 ]
@@ -17,6 +18,11 @@ class CoordinatorError(Exception):
 
 class NoPartnersError(CoordinatorError):
     """A round could not go on: too few partners replied with a usable update."""
+
+
+class PartnerLimitError(CoordinatorError):
+    """More partners than the audit log's checkpoints can carry cosignatures of; nothing was
+    appended."""
 
 
 class RunLockedError(CoordinatorError):

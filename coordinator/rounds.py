@@ -29,7 +29,7 @@ from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping
 
 from coordinator.audit_trail import COSIGN_TIMEOUT_S, AuditTrail, now
 from coordinator.defenses import norm_screen_bound, published_update_hashes
-from coordinator.errors import NoPartnersError
+from coordinator.errors import NoPartnersError, PartnerLimitError
 from coordinator.homecoming import homecoming_messages, record_homecoming
 from coordinator.mirror_ledger import append_ledger
 from coordinator.opening import FederationRun, open_run
@@ -76,6 +76,7 @@ def run_federation(
 
     Raises:
         NoPartnersError: too few partners answered, or a round had too few usable updates.
+        PartnerLimitError: more partners than the audit log can have cosign.
         CoordinatorError: a resumed run directory disagrees with its audit log.
     """
     progress = ProgressLog(RunDir(run_dir).progress)
@@ -89,7 +90,7 @@ def run_federation(
                 break
             if not _play_round(run, rnd):
                 break
-    except NoPartnersError as exc:
+    except (NoPartnersError, PartnerLimitError) as exc:
         progress.write(Progress.FAILED, reason=str(exc))
         raise
     return _close_run(run)

@@ -19,6 +19,10 @@ Per size it prints:
 - ``peak_rss_gib``: the peak over time of the summed resident memory of the whole process tree
   (the command, the SuperLink, Flower's simulation process, Ray and its actors), sampled every
   half second. Pages shared between processes are counted once per process: an upper bound;
+- ``peak_rss_command_gib``: the simulate command's own peak, where the researcher's pooled view
+  lives (the centralized and BG/NBD baselines, the membership test), growing with the customers;
+- ``peak_rss_partners_gib``: the peak summed RSS of the partners' Ray actors, each holding only
+  the partner it serves (see ``client_node.data``): what the federation itself needs;
 - ``seconds_per_customer``: ``wall_s`` over the customers generated;
 - ``federated_s`` and ``round_s``: the Flower run's share of it, from the run's first progress
   record to its last, and each round's seconds (the rest is start-up, the partners' scoring,
@@ -52,15 +56,20 @@ from insight.datasets import SyntheticSpec, write_synthetic
 from simulations.errors import SimulationError
 
 DEFAULT_CUSTOMERS = (100_000, 300_000, 1_000_000)
+_ACTOR = "ray::ClientApp"  # how the partners' Ray actors are named (15 characters kept)
 
 
 class TreePeak:
-    """The peak summed RSS of a process and all its descendants, sampled in a thread."""
+    """The peak summed RSS of a process and all its descendants, sampled in a thread; beside it
+    the peaks of the process alone (``peak_command_bytes``) and of the partners' Ray actors
+    (``peak_partners_bytes``)."""
 
     def __init__(self, pid: int, interval: float = 0.5) -> None:
         self.pid = pid
         self.interval = interval
         self.peak_bytes = 0
+        self.peak_command_bytes = 0
+        self.peak_partners_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -72,24 +81,32 @@ class TreePeak:
         self._stop.set()
         self._thread.join()
 
-    def sample(self) -> int:
-        """The tree's summed RSS now (0 once the process is gone)."""
+    def sample(self) -> tuple[int, int, int]:
+        """RSS now: the tree's sum, the process's own, the partners' actors' sum (0s once the
+        process is gone)."""
         try:
             root = psutil.Process(self.pid)
             procs = [root, *root.children(recursive=True)]
         except psutil.Error:
-            return 0
-        total = 0
+            return 0, 0, 0
+        total = command = partners = 0
         for proc in procs:
             try:
-                total += proc.memory_info().rss
+                rss = proc.memory_info().rss
+                name = proc.name()
             except psutil.Error:
                 continue
-        return total
+            total += rss
+            command += rss if proc.pid == self.pid else 0
+            partners += rss if name.startswith(_ACTOR) else 0
+        return total, command, partners
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self.sample())
+            total, command, partners = self.sample()
+            self.peak_bytes = max(self.peak_bytes, total)
+            self.peak_command_bytes = max(self.peak_command_bytes, command)
+            self.peak_partners_bytes = max(self.peak_partners_bytes, partners)
             self._stop.wait(self.interval)
 
 
@@ -178,6 +195,8 @@ def run_size(
         "partners_kept": len(json.loads(run.partition.read_text())["partners"]),
         "wall_s": round(wall, 1),
         "peak_rss_gib": round(peak.peak_bytes / 2**30, 3),
+        "peak_rss_command_gib": round(peak.peak_command_bytes / 2**30, 3),
+        "peak_rss_partners_gib": round(peak.peak_partners_bytes / 2**30, 3),
         "seconds_per_customer": wall / customers,
         "federated_s": federated_s,
         "round_s": round_s,
@@ -196,7 +215,8 @@ def run_size(
 def _print_run(r: dict[str, Any]) -> None:
     print(
         f"{r['customers']:>9,} customers  {r['partners_kept']:>3}/{r['partners']} partners  "
-        f"{r['wall_s']:>8.1f} s  {r['peak_rss_gib']:>6.2f} GiB  "
+        f"{r['wall_s']:>8.1f} s  {r['peak_rss_gib']:>6.2f} GiB "
+        f"(command {r['peak_rss_command_gib']:.2f}, partners {r['peak_rss_partners_gib']:.2f})  "
         f"{r['seconds_per_customer'] * 1e3:.3f} ms/customer  "
         f"audit {r['audit_log_bytes'] / 2**20:.1f} MiB  "
         f"ledger {r['ledger_bytes'] / 2**10:.0f} KiB  "

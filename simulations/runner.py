@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from anonymization import apply_consent, make_pii_events, pii_schema, write_pii_schema
+from audit.merkle import MAX_SIGNATURES
 from coordinator import read_progress
 from federation import LaunchError, Progress, RunDir, RunSettings, flwr_run, local_superlink
 from insight import (
@@ -127,6 +128,11 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
         raise SimulationError(
             f"the split kept {len(part.partners)} partner(s) with at least "
             f"{spec.min_customers} customers; min-partners is {s.min_partners}"
+        )
+    if len(part.partners) >= MAX_SIGNATURES:
+        raise SimulationError(
+            f"the split kept {len(part.partners)} partners; the audit log's checkpoints carry "
+            f"one cosignature a partner beside the coordinator's, so at most {MAX_SIGNATURES - 1}"
         )
     if s.dp:
         for name, ids in part.partners.items():

@@ -17,8 +17,10 @@ from audit.merkle.note_keys import NoteSigner, NoteVerifier, check_key_name
 
 __all__ = ["MAX_SIGNATURES", "NoteSignature", "SignedNote", "parse_note"]
 
-MAX_SIGNATURES = 100
-"""Most signature lines a note may carry (the spec asks for at least 16)."""
+MAX_SIGNATURES = 1000
+"""Most signature lines a note may carry (the spec asks verifiers for at least 16). A run's
+checkpoint carries the coordinator's signature and one cosignature a partner, so this bounds a
+federation at 999 partners (`coordinator.audit_trail` refuses more before the run starts)."""
 _DASH = "\u2014 "
 
 

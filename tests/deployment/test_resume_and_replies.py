@@ -543,3 +543,28 @@ def test_a_fault_leaves_its_input_unchanged(small_state: StateDict, kind: str) -
 
     assert out is not small_state
     assert all(torch.equal(small_state[k], before[k]) for k in before)
+
+
+def test_more_partners_than_a_checkpoint_can_carry_is_refused_before_anything_is_logged(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coordinator signs each checkpoint and every partner cosigns it: a note holds at most
+    MAX_SIGNATURES lines, so a run with MAX_SIGNATURES partners stops with a clear reason."""
+    from coordinator import audit_trail
+    from coordinator.errors import PartnerLimitError
+
+    monkeypatch.setattr(audit_trail, "MAX_SIGNATURES", 3)
+    trail = AuditTrail(run_dir, SIGNER)
+    keys = {f"p{i}": NoteSigner.generate(f"p{i}").verifier.vkey for i in range(3)}
+    try:
+        with pytest.raises(PartnerLimitError, match=r"3 partners: .* at most 2 partners"):
+            trail.start(
+                None,  # type: ignore[arg-type]  # refused before the grid is used
+                {name: i for i, name in enumerate(keys)},
+                keys,
+                settings=RunSettings(),
+                arch_hash=sha("arch"),
+            )
+        assert trail.log.size == 0
+    finally:
+        trail.close()

@@ -30,6 +30,8 @@ def test_bench_scale_ends_with_one_json_line_of_the_runs_figures(tmp_path: Path)
     (run,) = json.loads(proc.stdout.strip().splitlines()[-1])["runs"]
     assert (run["customers"], run["partners"], run["partners_kept"]) == (2000, 4, 4)
     assert run["wall_s"] > 0 and run["peak_rss_gib"] > 0.1  # Ray's actors included
+    assert 0.1 < run["peak_rss_command_gib"] < run["peak_rss_gib"]
+    assert 0.1 < run["peak_rss_partners_gib"] < run["peak_rss_gib"]  # the actors were found
     assert len(run["round_s"]) == 1 and 0 < run["round_s"][0] <= run["federated_s"]
     assert run["seconds_per_customer"] == pytest.approx(run["wall_s"] / 2000, rel=0.01)
     assert run["audit_log_bytes"] > 0 and run["ledger_bytes"] > 0

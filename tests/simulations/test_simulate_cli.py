@@ -240,7 +240,15 @@ def test_a_partner_out_of_budget_refuses_and_is_no_longer_selected(
 
 def test_the_run_ends_cleanly_when_no_partner_has_budget(tiny_csv: Path, tmp_path: Path) -> None:
     run_dir, report, output = _simulate(
-        [*_tiny_args(tiny_csv, rounds=2), "--target-epsilon", "3", "--epsilon-budget", "0.5"],
+        [
+            *_tiny_args(tiny_csv, rounds=2),
+            "--target-epsilon",
+            "3",
+            "--epsilon-budget",
+            "0.5",
+            "--no-value-of-federation",
+            "--no-explain",
+        ],
         tmp_path / "runs",
     )
     assert report["stopped_early"].startswith("every partner refused: partner-0 refused (")
@@ -261,7 +269,8 @@ def test_central_dp_releases_only_rounds_every_sampled_partner_joined(
 
     _, report, _ = _simulate(
         [*_tiny_args(tiny_csv, rounds=2), "--budgets", "partner-0=2.9", "--central-dp",
-         "--central-noise-multiplier", "1.5", "--central-clipping-norm", "0.5"],
+         "--central-noise-multiplier", "1.5", "--central-clipping-norm", "0.5",
+         "--no-value-of-federation", "--no-explain"],
         tmp_path / "runs",
     )  # fmt: skip
     central = report["privacy"]["central"]

@@ -74,6 +74,7 @@ def test_input_audit_reports_a_bound_at_or_below_the_claimed_epsilon(
     tiny_csv: Path, tmp_path: Path
 ) -> None:
     args = ["--privacy-audit", "--audit-kind", "input", "--canaries", "100"]
+    args += ["--no-value-of-federation", "--no-explain"]
     proc = _simulate([*_args(tiny_csv), *args], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run_dir,) = [d for d in tmp_path.iterdir() if d.name != "keys"]

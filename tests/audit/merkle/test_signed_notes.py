@@ -160,3 +160,22 @@ def test_key_name_from_any_text_is_a_valid_key_name() -> None:
     assert key_name_from(" +\t", "fallback") == "fallback"
     for text in ("a b", "ü", "tab\there", "--x--", "a+b"):
         assert check_key_name(key_name_from(text, "x"))
+
+
+def test_a_hundred_partners_cosignatures_fit_a_note_and_a_thousand_and_one_do_not() -> None:
+    """A run's checkpoint carries the coordinator's signature and one per partner: with 100
+    partners that is 101 lines (a 1M-customer simulation failed on a limit of 100)."""
+    from audit.merkle import MAX_SIGNATURES
+
+    text = "hello\n"
+    signers = [NoteSigner.generate(f"log.test/p{i}") for i in range(101)]
+    note = SignedNote(text, tuple(NoteSignature.create(text, s) for s in signers))
+    parsed = parse_note(note.text + "\n" + "".join(sig.line for sig in note.signatures))
+    assert parsed.verify_known([signers[0].verifier, signers[100].verifier])
+
+    assert MAX_SIGNATURES == 1000
+    line = note.signatures[0]
+    with pytest.raises(FormatError, match="more than 1000 signatures"):
+        SignedNote(text, (line,) * 1001)
+    with pytest.raises(FormatError, match="more than 1000 signatures"):
+        parse_note(text + "\n" + line.line * 1001)
