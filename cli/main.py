@@ -74,7 +74,15 @@ _Dp = Annotated[bool, typer.Option("--dp/--no-dp", help="DP-SGD at every partner
 _TargetEpsilon = Annotated[
     float, typer.Option(min=0.0, help="epsilon each partner spends over the whole run")
 ]
-_TargetDelta = Annotated[float, typer.Option(min=0.0, max=1.0)]
+_TargetDelta = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="the delta every partner trains at (default: min(1e-5, 1/(10 n)), n the largest "
+        "partner's customers)",
+    ),
+]
 _MaxGradNorm = Annotated[float, typer.Option(min=0.0, help="per-customer gradient clipping bound")]
 _EpsilonBudget = Annotated[
     float | None,
@@ -141,7 +149,7 @@ def simulate(
     min_customers: _MinCustomers = 50,
     dp: _Dp = True,
     target_epsilon: _TargetEpsilon = 3.0,
-    target_delta: _TargetDelta = 1e-5,
+    target_delta: _TargetDelta = None,
     max_grad_norm: _MaxGradNorm = 20.0,
     epsilon_budget: _EpsilonBudget = None,
     budgets: _Budgets = "",
@@ -182,7 +190,7 @@ def simulate(
             columns=columns,
             dp=dp,
             target_epsilon=target_epsilon,
-            target_delta=target_delta,
+            target_delta=1e-5 if target_delta is None else target_delta,
             max_grad_norm=max_grad_norm,
             epsilon_budget=epsilon_budget,
             dp_accountant=accountant,
@@ -207,6 +215,7 @@ def simulate(
             ray_address=ray_address,
             value_of_federation=value_of_federation,
             explain=explain,
+            delta_from_partners=target_delta is None,
             canaries=canaries if privacy_audit else 0,
             audit_kind=audit_kind,
         )

@@ -35,7 +35,7 @@ from insight import (
     partition_customers,
     write_event_file,
 )
-from privacy import PrivacyConfigError, check_delta_bound
+from privacy import PrivacyConfigError, check_delta_bound, default_delta
 from privacy.canaries import CanarySet
 from simulations.baselines import run_baselines
 from simulations.errors import SimulationError
@@ -62,6 +62,9 @@ class SimulationSpec:
     # Each partner also trains the model alone (simulations.value_of_federation): about the
     # partners' federated training time again, spent one partner after the other.
     value_of_federation: bool = True
+    # The run's δ from its partners: default_delta of the largest, so that no partner's own
+    # default is stricter (else the largest partners refuse a run at 1e-5). False: the δ given.
+    delta_from_partners: bool = False
     explain: bool = True  # the partners' end-of-run scores carry Captum's drivers
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
     canaries: int = 0  # > 0: the one-run privacy audit with this many canaries
@@ -134,6 +137,8 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
             f"the split kept {len(part.partners)} partners; the audit log's checkpoints carry "
             f"one cosignature a partner beside the coordinator's, so at most {MAX_SIGNATURES - 1}"
         )
+    if spec.delta_from_partners:  # the δ no partner's default is stricter than
+        s = replace(s, target_delta=default_delta(max(len(ids) for ids in part.partners.values())))
     if s.dp:
         for name, ids in part.partners.items():
             try:
@@ -159,8 +164,7 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
         if spec.pii:
             mine = make_pii_events(mine, seed=s.seed * 1000 + i)
         write_event_file(mine, homes / name / "raw.parquet")
-        if name in spec.budgets:
-            (homes / name / "node.toml").write_text(f"epsilon-budget = {spec.budgets[name]!r}\n")
+        _write_node_settings(homes / name, s.target_delta, spec.budgets.get(name))
         sizes[name] = len(part.partners[name])
         kept.update(_trained_on(mine, pii=spec.pii))
     write_canary_specs(canaries, homes)
@@ -191,6 +195,17 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
         non_members=non_members,
         canaries=canaries,
     )
+
+
+def _write_node_settings(home: Path, delta: float, budget: float | None) -> None:
+    """The partner's own settings, as its operator would write them: every partner of a
+    simulation trains at the run's δ (each node still refuses a δ above 1 / n), and a budget
+    where ``--budgets`` names one."""
+    lines = [f"target-delta = {delta!r}"]
+    if budget is not None:
+        lines.append(f"epsilon-budget = {budget!r}")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "node.toml").write_text("\n".join(lines) + "\n")
 
 
 def _trained_on(mine: pd.DataFrame, *, pii: bool) -> list[str]:

@@ -11,7 +11,7 @@ integer with a `ValueError`, and a 100 MB file whole. Here each of those is a `F
 * ``MAX_RECORD_BYTES`` (1 MiB): one record leaf in canonical JSON (a round record of 64
   partners is a few tens of KiB).
 * ``MAX_BUNDLE_BYTES`` (8 MiB): one proof bundle file: two leaves in base64, two proofs of at
-  most 64 hashes, a checkpoint with at most 100 signatures.
+  most 64 hashes, a checkpoint with at most `MAX_SIGNATURES` (1,000) signatures.
 
 Also refused: NaN and infinities, duplicate object keys, text that is not UTF-8.
 """
