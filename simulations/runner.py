@@ -198,13 +198,12 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
 
 
 def _write_node_settings(home: Path, delta: float, budget: float | None) -> None:
-    """The partner's own settings, as its operator would write them: every partner of a
-    simulation trains at the run's δ (each node still refuses a δ above 1 / n), and a budget
-    where ``--budgets`` names one."""
+    """The partner's own settings (its home exists: its raw file is in it), as its operator
+    would write them: every partner of a simulation trains at the run's δ (each node still
+    refuses a δ above 1 / n), and a budget where ``--budgets`` names one."""
     lines = [f"target-delta = {delta!r}"]
     if budget is not None:
         lines.append(f"epsilon-budget = {budget!r}")
-    home.mkdir(parents=True, exist_ok=True)
     (home / "node.toml").write_text("\n".join(lines) + "\n")
 
 
