@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from federation import RunSettings
-from privacy import epsilon_for
 
 
 class CentralLedger:
@@ -29,6 +28,8 @@ class CentralLedger:
             return None
         if self.releases == 0:
             return 0.0
+        from privacy import epsilon_for  # Opacus's accountant: imported for central DP only
+
         return float(
             epsilon_for(
                 [(self.settings.central_noise_multiplier, 1.0, self.releases)],
