@@ -18,7 +18,14 @@ from cli.bench_cmd import bench_app
 from cli.coordinator_cmd import coordinator_app
 from cli.node_cmd import node_app
 from cli.pii_cmd import pseudonymize
-from cli.simulate_options import AuditKind, Canaries, Explain, PrivacyAudit, parse_budgets
+from cli.simulate_options import (
+    AuditKind,
+    Canaries,
+    Explain,
+    PartnersAtOnce,
+    PrivacyAudit,
+    parse_budgets,
+)
 from cli.simulate_summary import print_summary
 from cli.synthetic_data import SYNTHETIC_SPLIT, synthetic_file
 
@@ -159,6 +166,7 @@ def simulate(
     central_clipping_norm: _NonNegative = 1.0,
     pii: _Pii = False,
     ray_address: _RayAddress = "",
+    partners_at_once: PartnersAtOnce = 0,
     value_of_federation: _ValueOfFederation = True,
     explain: Explain = True,
     privacy_audit: PrivacyAudit = False,
@@ -175,6 +183,8 @@ def simulate(
     start, cal, hold = _holdout_window(dataset, calibration_start, calibration_end, holdout_end)
     if epsilon_budget is None:
         epsilon_budget = 3.0 if dp else float("inf")
+    if ray_address and partners_at_once:
+        raise typer.BadParameter("not with --ray-address", param_hint="--partners-at-once")
     try:
         if dataset == "synthetic" and data is None:
             data = synthetic_file(out, customers=customers, partners=partners, skew=skew, seed=seed)
@@ -213,6 +223,7 @@ def simulate(
             pii=pii,
             budgets=parse_budgets(budgets),
             ray_address=ray_address,
+            partners_at_once=partners_at_once,
             value_of_federation=value_of_federation,
             explain=explain,
             delta_from_partners=target_delta is None,

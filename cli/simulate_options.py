@@ -30,6 +30,16 @@ Explain = Annotated[
         "drivers (Captum: most of the scoring's time); --no-explain leaves them out",
     ),
 ]
+PartnersAtOnce = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="partners whose work runs at the same time (Ray actors, each a process that "
+        "imports torch and Opacus); 0: one per core. For small partners 1 is quicker: each "
+        "actor's start-up costs more than their training. Not with --ray-address (the "
+        "cluster's nodes declare their CPUs)",
+    ),
+]
 Canaries = Annotated[
     int,
     typer.Option(min=2, help="--privacy-audit: canaries to add (>= 2000 for TPR at 0.1% FPR)"),

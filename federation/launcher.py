@@ -202,17 +202,21 @@ def flwr_run(
     poll: Callable[[], None] | None = None,
     timeout: float = 3600.0,
     on_cluster: bool = False,
+    ray_cpus: int = 0,
 ) -> None:
     """Submit the app, stream its logs to ``log_path`` and wait for the run to finish.
 
     ``on_cluster``: the SuperLink's simulation attaches to an existing Ray cluster, whose own
     nodes declare their CPUs (Ray refuses ``num_cpus`` when attaching); otherwise the private
-    Ray instance gets this machine's CPUs, so Ray starts no more actors than cores.
+    Ray instance gets ``ray_cpus`` CPUs, by default (0) this machine's, so Ray starts no more
+    actors than cores.
     """
+    if on_cluster and ray_cpus:
+        raise LaunchError("a Ray cluster's nodes declare its CPUs: ray_cpus is for a private Ray")
     overrides = " ".join(f"{k}={toml_value(v)}" for k, v in run_config.items())
     federation = f"num-supernodes={num_supernodes} client-resources-num-cpus={num_cpus_per_client}"
     if not on_cluster:
-        federation += f" init-args-num-cpus={max(1, os.cpu_count() or 1)}"
+        federation += f" init-args-num-cpus={ray_cpus or max(1, os.cpu_count() or 1)}"
     with app_bundle_dir(app_dir) as bundle:
         cmd = [flower_bin("flwr"), "run", str(bundle), link.connection, "--stream"]
         cmd += ["--run-config", overrides, "--federation-config", federation]

@@ -59,14 +59,14 @@ class SimulationSpec:
     pii: bool = False
     budgets: dict[str, float] = field(default_factory=dict)
     mia_fraction: float = 0.1
-    # Each partner also trains the model alone (simulations.value_of_federation): about the
-    # partners' federated training time again, spent one partner after the other.
+    # Each partner also trains alone (simulations.value_of_federation), one after the other.
     value_of_federation: bool = True
     # The run's δ from its partners: default_delta of the largest, so that no partner's own
     # default is stricter (else the largest partners refuse a run at 1e-5). False: the δ given.
     delta_from_partners: bool = False
     explain: bool = True  # the partners' end-of-run scores carry Captum's drivers
     ray_address: str = ""  # host:port of a running Ray cluster; "" = a private Ray instance
+    partners_at_once: int = 0  # Ray actors (one partner's work each) on a private Ray; 0: cores
     canaries: int = 0  # > 0: the one-run privacy audit with this many canaries
     audit_kind: str = "gradient"  # simulations.privacy_audit.KINDS
 
@@ -295,6 +295,7 @@ def run_simulation(
                 log_path=files.flower_log,
                 poll=poll,
                 on_cluster=bool(spec.ray_address),
+                ray_cpus=spec.partners_at_once,
             )
     except LaunchError as exc:
         why = why_no_model(read_progress(files.progress))

@@ -88,7 +88,8 @@ def test_simulate_names_the_failing_partner_and_exception_but_no_data(tmp_path: 
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "cli.main", "simulate", "--dataset", "synthetic"]
     command += ["--customers", "1500", "--partners", "2", "--rounds", "1", "--local-epochs", "1"]
-    command += ["--no-dp", "--min-customers", "10", "--out", str(tmp_path / "runs")]
+    command += ["--no-dp", "--min-customers", "10", "--partners-at-once", "1"]
+    command += ["--out", str(tmp_path / "runs")]
 
     proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
 

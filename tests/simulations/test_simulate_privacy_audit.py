@@ -48,7 +48,7 @@ def _args(data: Path) -> list[str]:
         "--dataset", "csv", "--data", str(data),
         "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
         "--holdout-end", "1998-06-30", "--partners", "2", "--split", "iid", "--rounds", "1",
-        "--local-epochs", "1", "--min-customers", "10",
+        "--local-epochs", "1", "--min-customers", "10", "--partners-at-once", "1",
     ]  # fmt: skip
 
 
@@ -61,6 +61,7 @@ def _report(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
 def test_gradient_audit_exposes_training_without_dp(tiny_csv: Path, tmp_path: Path) -> None:
     """The audit can fail: without noise every sampled canary shows."""
     args = [*_args(tiny_csv), "--local-epochs", "3", "--no-dp", "--no-value-of-federation"]
+    args += ["--no-explain"]
     proc = _simulate([*args, "--privacy-audit", "--canaries", "200"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     audit = _report(tmp_path)[1]["privacy"]["audit"]

@@ -31,7 +31,8 @@ def _simulate(data: Path, out: Path, *extra: str) -> subprocess.CompletedProcess
         "simulate", "--dataset", "csv", "--data", str(data),
         "--calibration-start", "1997-01-01", "--calibration-end", "1997-09-30",
         "--holdout-end", "1998-06-30", "--partners", "2", "--split", "iid", "--rounds", "1",
-        "--local-epochs", "1", "--min-customers", "10", "--out", str(out), *extra,
+        "--local-epochs", "1", "--min-customers", "10", "--partners-at-once", "1",
+        "--out", str(out), *extra,
     ]  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
