@@ -7,8 +7,10 @@
    round runs and at the end, shows each round: who trained, ε per partner, the round's time;
 3. a partner's node killed while it trains round 1, then the coordinator killed (-9) in round 2,
    restarted and the run resumed: the log verifies across the restart, the ledgers agree with it;
-4. a partner's node killed between rounds: a dropout, with why, in every later round's progress
-   event and audit record (last: the federation loses the node).
+4. the last run, with two failures: p0's worker killed before it starts, so p0's ClientApp
+   does the work itself and every round completes; and p2's node killed between rounds, a
+   dropout, with why, in every later round's progress event and audit record (last: the
+   federation loses the node).
 
 ``FEDINSIGHT_TRANSCRIPT=PATH`` makes test 2 also write its captures to PATH
 (``scripts/coordinator_run_transcript.sh`` does that for docs/transcripts/).
@@ -194,39 +196,6 @@ def test_coordinator_run_in_a_terminal_shows_each_round(fed: LocalFederation) ->
     assert "run shown finished in" in end
 
 
-def test_a_dead_worker_leaves_the_work_to_the_clientapp_and_the_round_completes(
-    fed: LocalFederation,
-) -> None:
-    import psutil
-
-    log = fed.nodes["p0"] / "logs" / "supernode.log"
-    assert "worker: answered a train message" in log.read_text()  # the runs before used it
-
-    def is_worker(proc: psutil.Process) -> bool:
-        try:
-            return "client_node.worker" in proc.cmdline()
-        except psutil.Error:  # a ClientApp process that just ended
-            return False
-
-    workers = [p for p in psutil.Process(fed.procs["p0"].pid).children(True) if is_worker(p)]
-    assert len(workers) == 1
-    workers[0].kill()  # SIGKILL: its socket file stays behind, with nobody listening
-    deadline = time.monotonic() + 30
-    while workers[0].is_running() and workers[0].status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "the worker did not die"
-        time.sleep(0.2)
-    offset = len(log.read_bytes())
-
-    run = fed.submit("no-worker", CONFIG.format(rounds=1))
-    assert run.wait(timeout=900) == 0, (fed.root / "logs" / "run-no-worker.out").read_text()
-
-    rounds = [e for e in fed.progress("no-worker") if e["event"] == "round"]
-    assert len(rounds) == 1 and rounds[0]["participants"] == list(PARTNERS)
-    after = log.read_bytes()[offset:].decode(errors="replace")
-    assert "the node's worker did not answer" in after
-    assert "worker: answered" not in after
-
-
 def _trained(fed: LocalFederation, node: str, skip: int) -> list[Any]:
     """The node's ledger rows after the first ``skip``, charged evaluations left out."""
     from privacy import PrivacyLedger
@@ -309,16 +278,54 @@ def test_a_node_killed_in_training_then_the_coordinator_killed_and_the_run_resum
     fed.wait_online(len(PARTNERS))
 
 
-def test_a_node_killed_between_rounds_is_a_dropout_of_every_later_round(
-    fed: LocalFederation,
-) -> None:
+@pytest.fixture(scope="module")
+def killed_run(fed: LocalFederation) -> tuple[list[dict[str, Any]], str]:
+    """The module's last run, with two failures: p0's worker killed (SIGKILL) before it starts,
+    and p2's node killed once round 1 is done. Returns the run's round events and what p0's
+    SuperNode logged during the run."""
+    import psutil
+
+    log = fed.nodes["p0"] / "logs" / "supernode.log"
+    assert "worker: answered a train message" in log.read_text()  # the runs before used it
+
+    def is_worker(proc: psutil.Process) -> bool:
+        try:
+            return "client_node.worker" in proc.cmdline()
+        except psutil.Error:  # a ClientApp process that just ended
+            return False
+
+    workers = [p for p in psutil.Process(fed.procs["p0"].pid).children(True) if is_worker(p)]
+    assert len(workers) == 1
+    workers[0].kill()  # SIGKILL: its socket file stays behind, with nobody listening
+    deadline = time.monotonic() + 30
+    while workers[0].is_running() and workers[0].status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the worker did not die"
+        time.sleep(0.2)
+    offset = len(log.read_bytes())
+
     run = fed.submit("killed", CONFIG.format(rounds=3))
     fed.wait_for("killed", "round", 1, timeout=900)
     fed.kill("p2", signal.SIGKILL)
 
     assert run.wait(timeout=1200) == 0, (fed.root / "logs" / "run-killed.out").read_text()[-3000:]
-
     rounds = [e for e in fed.progress("killed") if e["event"] == "round"]
+    return rounds, log.read_bytes()[offset:].decode(errors="replace")
+
+
+def test_a_dead_worker_leaves_the_work_to_the_clientapp_and_the_rounds_complete(
+    killed_run: tuple[list[dict[str, Any]], str],
+) -> None:
+    rounds, p0_log = killed_run
+    assert [r["round"] for r in rounds] == [1, 2, 3]
+    assert all("p0" in r["participants"] for r in rounds)
+    assert "the node's worker did not answer" in p0_log
+    assert "worker: answered" not in p0_log
+
+
+def test_a_node_killed_between_rounds_is_a_dropout_of_every_later_round(
+    fed: LocalFederation, killed_run: tuple[list[dict[str, Any]], str]
+) -> None:
+    rounds, _ = killed_run
     assert [r["round"] for r in rounds] == [1, 2, 3]
     assert rounds[0]["participants"] == list(PARTNERS) and rounds[0]["dropouts"] == {}
     for later in rounds[1:]:
