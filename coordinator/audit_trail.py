@@ -52,6 +52,9 @@ from federation import (
 logger = logging.getLogger(__name__)
 
 COSIGN_TIMEOUT_S = 300.0  # how long the coordinator waits for a cosign exchange's replies
+MAX_PARTNERS = MAX_SIGNATURES - 1
+"""Most partners a run can have: each checkpoint carries the coordinator's signature and one
+cosignature a partner, in a note of at most ``MAX_SIGNATURES`` lines."""
 
 # Messages that carry a cosign request to their nodes, or the function that makes them
 Carriers = Sequence[Message] | Callable[[], Sequence[Message]]
@@ -130,11 +133,11 @@ class AuditTrail:
         Raises:
             PartnerLimitError: more partners than a checkpoint note has room to cosign.
         """
-        if len(witness_keys) + 1 > MAX_SIGNATURES:
+        if len(witness_keys) > MAX_PARTNERS:
             raise PartnerLimitError(
                 f"{len(witness_keys)} partners: a checkpoint of the audit log carries the "
                 f"coordinator's signature and one cosignature a partner, at most "
-                f"{MAX_SIGNATURES} in all; run with at most {MAX_SIGNATURES - 1} partners"
+                f"{MAX_PARTNERS + 1} in all; run with at most {MAX_PARTNERS} partners"
             )
         record = run_start_record(
             config_hash=config_hash(settings),

@@ -26,8 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from anonymization import apply_consent, make_pii_events, pii_schema, write_pii_schema
-from audit.merkle import MAX_SIGNATURES
 from coordinator import read_progress
+from coordinator.audit_trail import MAX_PARTNERS
 from federation import LaunchError, Progress, RunDir, RunSettings, flwr_run, local_superlink
 from insight import (
     EventTable,
@@ -132,10 +132,10 @@ def prepare_run(spec: SimulationSpec, table: EventTable) -> PreparedRun:
             f"the split kept {len(part.partners)} partner(s) with at least "
             f"{spec.min_customers} customers; min-partners is {s.min_partners}"
         )
-    if len(part.partners) >= MAX_SIGNATURES:
+    if len(part.partners) > MAX_PARTNERS:
         raise SimulationError(
             f"the split kept {len(part.partners)} partners; the audit log's checkpoints carry "
-            f"one cosignature a partner beside the coordinator's, so at most {MAX_SIGNATURES - 1}"
+            f"one cosignature a partner beside the coordinator's, so at most {MAX_PARTNERS}"
         )
     if spec.delta_from_partners:  # the δ no partner's default is stricter than
         s = replace(s, target_delta=default_delta(max(len(ids) for ids in part.partners.values())))

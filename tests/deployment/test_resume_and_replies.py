@@ -549,11 +549,12 @@ def test_more_partners_than_a_checkpoint_can_carry_is_refused_before_anything_is
     run_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The coordinator signs each checkpoint and every partner cosigns it: a note holds at most
-    MAX_SIGNATURES lines, so a run with MAX_SIGNATURES partners stops with a clear reason."""
+    MAX_SIGNATURES lines, so a run with more than MAX_PARTNERS (MAX_SIGNATURES - 1) partners
+    stops with a clear reason."""
     from coordinator import audit_trail
     from coordinator.errors import PartnerLimitError
 
-    monkeypatch.setattr(audit_trail, "MAX_SIGNATURES", 3)
+    monkeypatch.setattr(audit_trail, "MAX_PARTNERS", 2)
     trail = AuditTrail(run_dir, SIGNER)
     keys = {f"p{i}": NoteSigner.generate(f"p{i}").verifier.vkey for i in range(3)}
     try:

@@ -58,3 +58,17 @@ def test_a_delta_given_is_the_runs_and_every_partners(tmp_path: Path) -> None:
     assert delta == 1e-4
     for home in sorted((run_dir / "partner-homes").glob("partner-*")):
         assert tomllib.loads((home / "node.toml").read_text())["target-delta"] == 1e-4
+
+
+def test_more_partners_than_a_checkpoint_can_carry_are_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coordinator would refuse the run at its start (coordinator.audit_trail.MAX_PARTNERS);
+    the simulation says so before it writes a run directory or a partner's raw file."""
+    from simulations import runner
+    from simulations.errors import SimulationError
+
+    monkeypatch.setattr(runner, "MAX_PARTNERS", 1)
+    with pytest.raises(SimulationError, match=r"the split kept 2 partners; .* so at most 1"):
+        _prepare(tmp_path, delta=1e-4, from_partners=False, customers=600)
+    assert not (tmp_path / "d").exists()
