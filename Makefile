@@ -24,7 +24,8 @@ demo: $(STAMP)
 # Two pytest workers, each test file on one worker (its module fixtures built once; a fixture
 # two files share is built once per session, see tests/audit/conftest.py). On this 2-core
 # machine two keep both cores busy (vmstat: 4% idle over a whole run); four were slower than
-# two. TEST_WORKERS=0 runs in one process.
+# two. --no-loadscope-reorder keeps the order tests/conftest.py gives: the longest files first.
+# TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
