@@ -1,10 +1,11 @@
 """The order ``make test`` hands test files to its two workers: the longest first.
 
 ``make test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: each file goes whole
-to whichever worker is free, in collection order. Left in alphabetical order, the longest files
-(real federations, a minute to four each) came last, and one worker ran the last of them alone
-while the other had nothing left. Handing them out first, longest first, lets the hundreds of
-short files fill in at the end, so both workers finish within seconds of each other.
+to whichever worker is free, in collection order. In xdist's default order (the files with the
+most tests first), the real federations, files of one to eight tests that take a minute to four
+each, came late, and one worker ran the last of them while the other had nothing left. Handing
+them out first, longest first, lets the hundreds of short files fill in at the end, so both
+workers finish within seconds of each other.
 
 ``HEAVIEST_FIRST`` lists the files by their time in ``make test`` (``--durations`` and a
 per-test timeline, 2026-12-04), longest first. A file missing from it runs after them, in
