@@ -212,7 +212,7 @@ def flwr_run(
     actors than cores.
     """
     if on_cluster and ray_cpus:
-        raise LaunchError("a Ray cluster's nodes declare its CPUs: ray_cpus is for a private Ray")
+        raise LaunchError("a Ray cluster's nodes declare their CPUs: ray_cpus is for a private Ray")
     overrides = " ".join(f"{k}={toml_value(v)}" for k, v in run_config.items())
     federation = f"num-supernodes={num_supernodes} client-resources-num-cpus={num_cpus_per_client}"
     if not on_cluster:
