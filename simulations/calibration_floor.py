@@ -1,0 +1,185 @@
+"""How well P(any purchase) can be calibrated on CDNOW's holdout with no DP and no partition.
+
+    python -m simulations.calibration_floor [--epochs 10 20] [--seeds 42]
+
+Issue 14 asks the demo's ``p_purchase`` (DP-trained at five partners) for a calibration error of
+at most 0.03 over 10 equal-width bins on CDNOW's real holdout. This command measures the same
+figure (``simulations.check_scores.calibration``) for models no partner could build, on every
+customer of the bundled CDNOW file pooled, with the demo's periods and training windows
+(``RunSettings()``: calibration to 1997-09-30, a 39-week holdout):
+
+- BG/NBD fitted on the pooled calibration summary, the classical model (Fader, Hardie & Lee 2005);
+- any trained model file given with ``--model`` (a demo run's ``model.pt``: the DP-trained
+  global model, scored here on all customers rather than the consenting ones);
+- the project's sequence model trained on the pooled customers without DP, for each of
+  ``--epochs`` (10 is what the demo's partners make in all: 5 rounds of 2 epochs; it is also the
+  report's ``centralized`` baseline) and each training seed of ``--seeds``.
+
+Beside each holdout figure it prints the model's error on its own training windows (the largest
+of the six horizons' errors): a model that fits the windows it was trained on and still misses
+the holdout misses it by extrapolation. The training windows end at the close of calibration
+with horizons of 6.5 to 26 weeks; the holdout forecast looks 39 weeks ahead.
+
+A researcher's check: it pools every customer on one machine, which no deployment does. The
+DP noise of the demo does not enter, so what it prints is a floor for the demo, not a
+prediction of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from federation import RunSettings, load_model_state
+from insight import (
+    CustomerSequenceModel,
+    PartnerData,
+    WindowSet,
+    bgnbd_prob_any,
+    calibration_summary,
+    fit_bgnbd,
+    load_cdnow,
+    predict,
+    prepare_partner,
+    train,
+)
+from insight.metrics import roc_auc
+from simulations.check_scores import calibration
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One model's figures: holdout calibration error and AUC of P(any purchase), the worst
+    training window's calibration error (None for BG/NBD, which has no windows), the bins."""
+
+    model: str
+    holdout_error: float
+    holdout_auc: float
+    worst_window_error: float | None
+    bins: list[dict[str, Any]]
+
+
+def pooled(settings: RunSettings) -> PartnerData:
+    """Every CDNOW customer as one party, with ``settings``' periods and windows."""
+    events = load_cdnow().events
+    events = events[events["timestamp"] <= settings.holdout_timestamp]
+    return prepare_partner(
+        "pooled", events, periods=settings.periods(), features=settings.feature_config()
+    )
+
+
+def window(ws: WindowSet, j: int) -> WindowSet:
+    """The customers valid at window ``j`` of ``ws``, with that window only."""
+    rows = ws.select(ws.valid[:, j])
+    assert rows.count is not None and rows.spend is not None
+    return WindowSet(
+        customer_ids=rows.customer_ids,
+        seq=rows.seq[:, j : j + 1],
+        mask=rows.mask[:, j : j + 1],
+        static=rows.static[:, j : j + 1],
+        horizon=rows.horizon[:, j : j + 1],
+        valid=rows.valid[:, j : j + 1],
+        count=rows.count[:, j : j + 1],
+        spend=rows.spend[:, j : j + 1],
+    )
+
+
+def _floor(model: str, p: np.ndarray, bought: np.ndarray, worst_window: float | None) -> Floor:
+    error, bins = calibration(p, bought)
+    for row in bins:
+        row.pop("rows")
+    return Floor(model, error, roc_auc(p, bought.astype(bool)), worst_window, bins)
+
+
+def bgnbd_floor(data: PartnerData, settings: RunSettings) -> Floor:
+    """BG/NBD on the pooled calibration summary of ``data``'s customers."""
+    events = load_cdnow().events
+    summary = calibration_summary(events, settings.periods()).reindex(data.predict.customer_ids)
+    x, t_x, big_t = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    params = fit_bgnbd(x, t_x, big_t)
+    p = bgnbd_prob_any(params, settings.holdout_weeks, x, t_x, big_t)
+    bought = data.targets["any_repeat"].to_numpy(np.float64)
+    return _floor("bgnbd", np.asarray(p, np.float64), bought, None)
+
+
+def sequence_floor(data: PartnerData, settings: RunSettings, *, epochs: int, seed: int) -> Floor:
+    """The sequence model trained without DP on ``data`` for ``epochs`` (training seed ``seed``)."""
+    torch.manual_seed(seed)
+    model = CustomerSequenceModel()
+    config = settings.train_config(seed=seed)
+    train(model, data.train, type(config)(**{**asdict(config), "epochs": epochs}))
+    return _model_floor(f"sequence, no DP, {epochs} epochs, seed {seed}", model, data)
+
+
+def _model_floor(name: str, model: CustomerSequenceModel, data: PartnerData) -> Floor:
+    model.eval()
+    worst = 0.0
+    for j in range(data.train.horizon.shape[1]):
+        ws = window(data.train, j)
+        if ws.num_customers and ws.count is not None:
+            inside = predict(model, ws).prob_any.astype(np.float64)
+            worst = max(worst, calibration(inside, (ws.count[:, 0] > 0).astype(np.float64))[0])
+    p = predict(model, data.predict).prob_any.astype(np.float64)
+    bought = data.targets["any_repeat"].to_numpy(np.float64)
+    return _floor(name, p, bought, worst)
+
+
+def model_floor(data: PartnerData, path: Path) -> Floor:
+    """A trained model's file (a run's ``model.pt``) on ``data``'s pooled customers."""
+    model = CustomerSequenceModel()
+    model.load_state_dict(load_model_state(path))
+    return _model_floor(str(path), model, data)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[10, 20])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[RunSettings().seed])
+    parser.add_argument(
+        "--model", type=Path, action="append", default=[],
+        help="also a trained model file, e.g. a demo run's model.pt (repeatable)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if min(args.epochs) < 1:
+        parser.error("--epochs must be >= 1")
+    for path in args.model:
+        if not path.is_file():
+            parser.error(f"--model {path}: no such file")
+    settings = RunSettings()
+    t0 = time.perf_counter()
+    data = pooled(settings)
+    weeks = settings.holdout_weeks
+    print(f"{data.predict.num_customers:,} CDNOW customers pooled; holdout {weeks:.0f} weeks; "
+          "P(any purchase) over 10 bins", flush=True)  # fmt: skip
+    floors = [bgnbd_floor(data, settings)]
+    print(f"  {floors[0].model}: error {floors[0].holdout_error:.4f}, AUC "
+          f"{floors[0].holdout_auc:.4f}", flush=True)  # fmt: skip
+    for path in args.model:
+        f = model_floor(data, path)
+        floors.append(f)
+        print(f"  {f.model}: error {f.holdout_error:.4f}, AUC {f.holdout_auc:.4f}; worst "
+              f"training window {f.worst_window_error:.4f}", flush=True)  # fmt: skip
+    for seed in args.seeds:
+        for epochs in args.epochs:
+            f = sequence_floor(data, settings, epochs=epochs, seed=seed)
+            floors.append(f)
+            print(f"  {f.model}: error {f.holdout_error:.4f}, AUC {f.holdout_auc:.4f}; worst "
+                  f"training window {f.worst_window_error:.4f} "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+    for f in floors:
+        print(f"{f.model}:")
+        for row in f.bins:
+            print(f"  {row['bin']}: {row['customers']:>6,} customers, predicted "
+                  f"{row['predicted']:.3f}, bought {row['bought']:.3f}")  # fmt: skip
+    print(json.dumps([{k: v for k, v in asdict(f).items() if k != "bins"} for f in floors]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""simulations/calibration_floor.py: P(any purchase)'s calibration without DP or partition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from federation import RunSettings
+from insight import CustomerSequenceModel, PartnerData, load_cdnow, prepare_partner
+from simulations.calibration_floor import (
+    Floor,
+    bgnbd_floor,
+    main,
+    model_floor,
+    sequence_floor,
+    window,
+)
+
+
+@pytest.fixture(scope="module")
+def small() -> PartnerData:
+    """The first 1,500 CDNOW customers, with the demo's periods and windows."""
+    settings = RunSettings()
+    events = load_cdnow().events
+    ids = set(events["customer_id"].drop_duplicates().iloc[:1500])
+    return prepare_partner(
+        "small",
+        events[events["customer_id"].isin(ids)],
+        periods=settings.periods(),
+        features=settings.feature_config(),
+    )
+
+
+def _bins_agree(f: Floor, customers: int) -> None:
+    """The bins cover every customer once and weigh up to the printed error."""
+    assert sum(b["customers"] for b in f.bins) == customers
+    weighted = sum(b["customers"] * abs(b["predicted"] - b["bought"]) for b in f.bins)
+    assert f.holdout_error == pytest.approx(weighted / customers, abs=1e-3)
+
+
+def test_window_keeps_one_window_of_its_valid_customers(small: PartnerData) -> None:
+    ws = small.train
+    assert ws.count is not None
+    for j in range(ws.horizon.shape[1]):
+        one = window(ws, j)
+        assert one.num_customers == int(ws.valid[:, j].sum())
+        assert one.seq.shape[1] == 1 and bool(one.valid.all())
+        assert one.count is not None
+        np.testing.assert_array_equal(one.count[:, 0], ws.count[ws.valid[:, j], j])
+        assert set(one.horizon[:, 0]) == {ws.horizon[0, j]}
+
+
+def test_sequence_floor_reports_its_holdout_and_training_windows(small: PartnerData) -> None:
+    f = sequence_floor(small, RunSettings(), epochs=1, seed=3)
+
+    _bins_agree(f, small.predict.num_customers)
+    assert 0.6 < f.holdout_auc <= 1.0  # repeats order customers even after one epoch
+    assert f.worst_window_error is not None and 0.0 <= f.worst_window_error < 1.0
+    assert f.model == "sequence, no DP, 1 epochs, seed 3"
+
+
+def test_bgnbd_floor_scores_the_same_customers(small: PartnerData) -> None:
+    f = bgnbd_floor(small, RunSettings())
+
+    _bins_agree(f, small.predict.num_customers)
+    assert f.worst_window_error is None
+    assert 0.6 < f.holdout_auc <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--epochs", "0"], "--epochs must be >= 1"), (["--model", "nope.pt"], "no such file")],
+)
+def test_bad_arguments_are_refused_before_any_work(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_model_floor_scores_a_saved_model_as_sequence_floor_would(
+    small: PartnerData, tmp_path: Path
+) -> None:
+    torch.manual_seed(5)
+    path = tmp_path / "model.pt"
+    torch.save(CustomerSequenceModel().state_dict(), path)
+
+    f = model_floor(small, path)
+
+    _bins_agree(f, small.predict.num_customers)
+    assert f.model == str(path)
+    assert f.worst_window_error is not None and f.worst_window_error > 0.0
