@@ -18,7 +18,9 @@ customer of the bundled CDNOW file pooled, with the demo's periods and training 
 Beside each holdout figure it prints the model's error on its own training windows (the largest
 of the six horizons' errors): a model that fits the windows it was trained on and still misses
 the holdout misses it by extrapolation. The training windows end at the close of calibration
-with horizons of 6.5 to 26 weeks; the holdout forecast looks 39 weeks ahead.
+with horizons of 6.5 to 26 weeks; the holdout forecast looks 39 weeks ahead, from customers
+older than any seen with a long horizon. To tell the two apart it also scores, from the
+holdout's cutoff, each training horizon (the holdout's first 6.5 to 26 weeks).
 
 A researcher's check: it pools every customer on one machine, which no deployment does. The
 DP noise of the demo does not enter, so what it prints is a floor for the demo, not a
@@ -28,6 +30,8 @@ prediction of it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from federation import RunSettings, load_model_state
@@ -50,25 +55,36 @@ from insight import (
     prepare_partner,
     train,
 )
+from insight.features import STATIC_FEATURES
 from insight.metrics import roc_auc
 from simulations.check_scores import calibration
+
+_LOG_HORIZON = STATIC_FEATURES.index("log_horizon")
 
 
 @dataclass(frozen=True)
 class Floor:
     """One model's figures: holdout calibration error and AUC of P(any purchase), the worst
-    training window's calibration error (None for BG/NBD, which has no windows), the bins."""
+    training window's calibration error (None for BG/NBD, which has no windows), the bins, and
+    the calibration error at the holdout's cutoff for each training horizon (``by_horizon``)."""
 
     model: str
     holdout_error: float
     holdout_auc: float
     worst_window_error: float | None
     bins: list[dict[str, Any]]
+    by_horizon: list[dict[str, float]]
+
+
+@functools.cache
+def _cdnow() -> pd.DataFrame:
+    """The bundled CDNOW events, read once."""
+    return load_cdnow().events
 
 
 def pooled(settings: RunSettings) -> PartnerData:
     """Every CDNOW customer as one party, with ``settings``' periods and windows."""
-    events = load_cdnow().events
+    events = _cdnow()
     events = events[events["timestamp"] <= settings.holdout_timestamp]
     return prepare_partner(
         "pooled", events, periods=settings.periods(), features=settings.feature_config()
@@ -91,22 +107,61 @@ def window(ws: WindowSet, j: int) -> WindowSet:
     )
 
 
-def _floor(model: str, p: np.ndarray, bought: np.ndarray, worst_window: float | None) -> Floor:
+def training_horizons(data: PartnerData) -> list[float]:
+    """The horizons (weeks) of ``data``'s training windows, shortest first."""
+    return sorted({float(h) for h in data.train.horizon[0]})
+
+
+def bought_within(data: PartnerData, settings: RunSettings, weeks: float) -> np.ndarray:
+    """1.0 for each of ``data``'s scored customers with a purchase in the ``weeks`` after the
+    end of calibration (days rounded as the training windows round them), else 0.0."""
+    cutoff = settings.calibration_timestamp
+    end = cutoff + pd.Timedelta(days=max(1, round(weeks * 7)))
+    events = _cdnow()
+    days = events["timestamp"].dt.normalize()
+    buyers = events["customer_id"][(days > cutoff) & (days <= end)]
+    scored = pd.Index(data.predict.customer_ids)
+    return np.asarray(scored.isin(set(buyers)), dtype=np.float64)
+
+
+def _by_horizon(
+    probabilities: dict[float, np.ndarray], data: PartnerData, settings: RunSettings
+) -> list[dict[str, float]]:
+    out = []
+    for weeks, p in probabilities.items():
+        bought = bought_within(data, settings, weeks)
+        error = calibration(p, bought)[0]
+        out.append({"horizon_weeks": round(weeks, 2), "error": error,
+                    "predicted": float(p.mean()), "bought": float(bought.mean())})  # fmt: skip
+    return out
+
+
+def _floor(
+    model: str,
+    p: np.ndarray,
+    bought: np.ndarray,
+    worst_window: float | None,
+    by_horizon: list[dict[str, float]],
+) -> Floor:
     error, bins = calibration(p, bought)
     for row in bins:
         row.pop("rows")
-    return Floor(model, error, roc_auc(p, bought.astype(bool)), worst_window, bins)
+    return Floor(model, error, roc_auc(p, bought.astype(bool)), worst_window, bins, by_horizon)
 
 
 def bgnbd_floor(data: PartnerData, settings: RunSettings) -> Floor:
     """BG/NBD on the pooled calibration summary of ``data``'s customers."""
-    events = load_cdnow().events
-    summary = calibration_summary(events, settings.periods()).reindex(data.predict.customer_ids)
+    summary = calibration_summary(_cdnow(), settings.periods()).reindex(data.predict.customer_ids)
     x, t_x, big_t = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
     params = fit_bgnbd(x, t_x, big_t)
     p = bgnbd_prob_any(params, settings.holdout_weeks, x, t_x, big_t)
     bought = data.targets["any_repeat"].to_numpy(np.float64)
-    return _floor("bgnbd", np.asarray(p, np.float64), bought, None)
+    shorter = {
+        h: np.asarray(bgnbd_prob_any(params, h, x, t_x, big_t), np.float64)
+        for h in training_horizons(data)
+    }
+    by_horizon = _by_horizon(shorter, data, settings)
+    return _floor("bgnbd", np.asarray(p, np.float64), bought, None, by_horizon)
 
 
 def sequence_floor(data: PartnerData, settings: RunSettings, *, epochs: int, seed: int) -> Floor:
@@ -115,10 +170,12 @@ def sequence_floor(data: PartnerData, settings: RunSettings, *, epochs: int, see
     model = CustomerSequenceModel()
     config = settings.train_config(seed=seed)
     train(model, data.train, type(config)(**{**asdict(config), "epochs": epochs}))
-    return _model_floor(f"sequence, no DP, {epochs} epochs, seed {seed}", model, data)
+    return _model_floor(f"sequence, no DP, {epochs} epochs, seed {seed}", model, data, settings)
 
 
-def _model_floor(name: str, model: CustomerSequenceModel, data: PartnerData) -> Floor:
+def _model_floor(
+    name: str, model: CustomerSequenceModel, data: PartnerData, settings: RunSettings
+) -> Floor:
     model.eval()
     worst = 0.0
     for j in range(data.train.horizon.shape[1]):
@@ -128,14 +185,21 @@ def _model_floor(name: str, model: CustomerSequenceModel, data: PartnerData) -> 
             worst = max(worst, calibration(inside, (ws.count[:, 0] > 0).astype(np.float64))[0])
     p = predict(model, data.predict).prob_any.astype(np.float64)
     bought = data.targets["any_repeat"].to_numpy(np.float64)
-    return _floor(name, p, bought, worst)
+    shorter = {}
+    for weeks in training_horizons(data):
+        static = data.predict.static.copy()
+        static[:, :, _LOG_HORIZON] = np.log1p(weeks)
+        horizon = np.full_like(data.predict.horizon, weeks)
+        ws = dataclasses.replace(data.predict, horizon=horizon, static=static)
+        shorter[weeks] = predict(model, ws).prob_any.astype(np.float64)
+    return _floor(name, p, bought, worst, _by_horizon(shorter, data, settings))
 
 
-def model_floor(data: PartnerData, path: Path) -> Floor:
+def model_floor(data: PartnerData, path: Path, settings: RunSettings) -> Floor:
     """A trained model's file (a run's ``model.pt``) on ``data``'s pooled customers."""
     model = CustomerSequenceModel()
     model.load_state_dict(load_model_state(path))
-    return _model_floor(str(path), model, data)
+    return _model_floor(str(path), model, data, settings)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -162,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {floors[0].model}: error {floors[0].holdout_error:.4f}, AUC "
           f"{floors[0].holdout_auc:.4f}", flush=True)  # fmt: skip
     for path in args.model:
-        f = model_floor(data, path)
+        f = model_floor(data, path, settings)
         floors.append(f)
         print(f"  {f.model}: error {f.holdout_error:.4f}, AUC {f.holdout_auc:.4f}; worst "
               f"training window {f.worst_window_error:.4f}", flush=True)  # fmt: skip
@@ -178,6 +242,10 @@ def main(argv: list[str] | None = None) -> None:
         for row in f.bins:
             print(f"  {row['bin']}: {row['customers']:>6,} customers, predicted "
                   f"{row['predicted']:.3f}, bought {row['bought']:.3f}")  # fmt: skip
+        for h in f.by_horizon:
+            print(f"  at the holdout's cutoff, {h['horizon_weeks']:.1f} weeks ahead: error "
+                  f"{h['error']:.4f}, mean predicted {h['predicted']:.3f}, bought "
+                  f"{h['bought']:.3f}")  # fmt: skip
     print(json.dumps([{k: v for k, v in asdict(f).items() if k != "bins"} for f in floors]))
 
 

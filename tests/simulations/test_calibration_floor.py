@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from insight import CustomerSequenceModel, PartnerData, load_cdnow, prepare_part
 from simulations.calibration_floor import (
     Floor,
     bgnbd_floor,
+    bought_within,
     main,
     model_floor,
     sequence_floor,
+    training_horizons,
     window,
 )
 
@@ -41,6 +44,17 @@ def _bins_agree(f: Floor, customers: int) -> None:
     assert f.holdout_error == pytest.approx(weighted / customers, abs=1e-3)
 
 
+def _horizons_agree(f: Floor, data: PartnerData) -> None:
+    """One row per training horizon, shortest first; a longer horizon can only add buyers, and
+    the process forecasts more of them; the share bought is the holdout's own."""
+    rows = f.by_horizon
+    assert [r["horizon_weeks"] for r in rows] == [round(h, 2) for h in training_horizons(data)]
+    assert all(a["bought"] <= b["bought"] for a, b in itertools.pairwise(rows))
+    assert all(a["predicted"] < b["predicted"] for a, b in itertools.pairwise(rows))
+    everyone = bought_within(data, RunSettings(), RunSettings().holdout_weeks)
+    np.testing.assert_array_equal(everyone, data.targets["any_repeat"].to_numpy(np.float64))
+
+
 def test_window_keeps_one_window_of_its_valid_customers(small: PartnerData) -> None:
     ws = small.train
     assert ws.count is not None
@@ -60,6 +74,7 @@ def test_sequence_floor_reports_its_holdout_and_training_windows(small: PartnerD
     assert 0.6 < f.holdout_auc <= 1.0  # repeats order customers even after one epoch
     assert f.worst_window_error is not None and 0.0 <= f.worst_window_error < 1.0
     assert f.model == "sequence, no DP, 1 epochs, seed 3"
+    _horizons_agree(f, small)
 
 
 def test_bgnbd_floor_scores_the_same_customers(small: PartnerData) -> None:
@@ -67,6 +82,7 @@ def test_bgnbd_floor_scores_the_same_customers(small: PartnerData) -> None:
 
     _bins_agree(f, small.predict.num_customers)
     assert f.worst_window_error is None
+    _horizons_agree(f, small)
     assert 0.6 < f.holdout_auc <= 1.0
 
 
@@ -90,7 +106,7 @@ def test_model_floor_scores_a_saved_model_as_sequence_floor_would(
     path = tmp_path / "model.pt"
     torch.save(CustomerSequenceModel().state_dict(), path)
 
-    f = model_floor(small, path)
+    f = model_floor(small, path, RunSettings())
 
     _bins_agree(f, small.predict.num_customers)
     assert f.model == str(path)
