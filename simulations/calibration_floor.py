@@ -12,8 +12,8 @@ customer of the bundled CDNOW file pooled, with the demo's periods and training 
 - any trained model file given with ``--model`` (a demo run's ``model.pt``: the DP-trained
   global model, scored here on all customers rather than the consenting ones);
 - the project's sequence model trained on the pooled customers without DP, for each of
-  ``--epochs`` (10 is what the demo's partners make in all: 5 rounds of 2 epochs; it is also the
-  report's ``centralized`` baseline) and each training seed of ``--seeds``.
+  ``--epochs`` (10 is what the demo's partners make in all, 5 rounds of 2 epochs, and what the
+  report's ``centralized`` baseline trains for) and each training seed of ``--seeds``.
 
 Beside each holdout figure it prints the model's error on its own training windows (the largest
 of the six horizons' errors): a model that fits the windows it was trained on and still misses
@@ -22,9 +22,10 @@ with horizons of 6.5 to 26 weeks; the holdout forecast looks 39 weeks ahead, fro
 older than any seen with a long horizon. To tell the two apart it also scores, from the
 holdout's cutoff, each training horizon (the holdout's first 6.5 to 26 weeks).
 
-A researcher's check: it pools every customer on one machine, which no deployment does. The
-DP noise of the demo does not enter, so what it prints is a floor for the demo, not a
-prediction of it.
+A researcher's check: it pools every customer on one machine, which no deployment does. Neither
+the demo's DP noise nor its partition enters, so what it prints is a reference for the demo
+(what the same model reaches without them), not a prediction of it nor a bound: one training
+draw can land either side.
 """
 
 from __future__ import annotations
