@@ -47,10 +47,12 @@ from federation import RunSettings, load_model_state
 from insight import (
     CustomerSequenceModel,
     PartnerData,
+    Periods,
     WindowSet,
     bgnbd_prob_any,
     calibration_summary,
     fit_bgnbd,
+    holdout_targets,
     load_cdnow,
     predict,
     prepare_partner,
@@ -113,24 +115,27 @@ def training_horizons(data: PartnerData) -> list[float]:
     return sorted({float(h) for h in data.train.horizon[0]})
 
 
-def bought_within(data: PartnerData, settings: RunSettings, weeks: float) -> np.ndarray:
-    """1.0 for each of ``data``'s scored customers with a purchase in the ``weeks`` after the
-    end of calibration (days rounded as the training windows round them), else 0.0."""
+Labels = dict[float, np.ndarray]
+
+
+def horizon_labels(data: PartnerData, settings: RunSettings) -> Labels:
+    """For each training horizon (weeks), 1.0 for each of ``data``'s scored customers with a
+    purchase in that many weeks after the end of calibration (days rounded as the training
+    windows round them), else 0.0: ``holdout_targets`` with a shorter holdout."""
     cutoff = settings.calibration_timestamp
-    end = cutoff + pd.Timedelta(days=max(1, round(weeks * 7)))
-    events = _cdnow()
-    days = events["timestamp"].dt.normalize()
-    buyers = events["customer_id"][(days > cutoff) & (days <= end)]
-    scored = pd.Index(data.predict.customer_ids)
-    return np.asarray(scored.isin(set(buyers)), dtype=np.float64)
+    labels = {}
+    for weeks in training_horizons(data):
+        end = cutoff + pd.Timedelta(days=max(1, round(weeks * 7)))
+        targets = holdout_targets(_cdnow(), Periods(cutoff, end, settings.start_timestamp))
+        bought = targets["any_repeat"].reindex(data.predict.customer_ids, fill_value=False)
+        labels[weeks] = bought.to_numpy(np.float64)
+    return labels
 
 
-def _by_horizon(
-    probabilities: dict[float, np.ndarray], data: PartnerData, settings: RunSettings
-) -> list[dict[str, float]]:
+def _by_horizon(probabilities: Labels, labels: Labels) -> list[dict[str, float]]:
     out = []
     for weeks, p in probabilities.items():
-        bought = bought_within(data, settings, weeks)
+        bought = labels[weeks]
         error = calibration(p, bought)[0]
         out.append({"horizon_weeks": round(weeks, 2), "error": error,
                     "predicted": float(p.mean()), "bought": float(bought.mean())})  # fmt: skip
@@ -150,7 +155,7 @@ def _floor(
     return Floor(model, error, roc_auc(p, bought.astype(bool)), worst_window, bins, by_horizon)
 
 
-def bgnbd_floor(data: PartnerData, settings: RunSettings) -> Floor:
+def bgnbd_floor(data: PartnerData, settings: RunSettings, labels: Labels) -> Floor:
     """BG/NBD on the pooled calibration summary of ``data``'s customers."""
     summary = calibration_summary(_cdnow(), settings.periods()).reindex(data.predict.customer_ids)
     x, t_x, big_t = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
@@ -161,21 +166,29 @@ def bgnbd_floor(data: PartnerData, settings: RunSettings) -> Floor:
         h: np.asarray(bgnbd_prob_any(params, h, x, t_x, big_t), np.float64)
         for h in training_horizons(data)
     }
-    by_horizon = _by_horizon(shorter, data, settings)
-    return _floor("bgnbd", np.asarray(p, np.float64), bought, None, by_horizon)
+    return _floor("bgnbd", np.asarray(p, np.float64), bought, None, _by_horizon(shorter, labels))
 
 
-def sequence_floor(data: PartnerData, settings: RunSettings, *, epochs: int, seed: int) -> Floor:
+def sequence_floor(
+    data: PartnerData, settings: RunSettings, labels: Labels, *, epochs: int, seed: int
+) -> Floor:
     """The sequence model trained without DP on ``data`` for ``epochs`` (training seed ``seed``)."""
     torch.manual_seed(seed)
     model = CustomerSequenceModel()
-    config = settings.train_config(seed=seed)
-    train(model, data.train, type(config)(**{**asdict(config), "epochs": epochs}))
-    return _model_floor(f"sequence, no DP, {epochs} epochs, seed {seed}", model, data, settings)
+    train(model, data.train, dataclasses.replace(settings.train_config(seed=seed), epochs=epochs))
+    return _model_floor(f"sequence, no DP, {epochs} epochs, seed {seed}", model, data, labels)
+
+
+def at_horizon(ws: WindowSet, weeks: float) -> WindowSet:
+    """``ws`` (prediction windows) with every horizon set to ``weeks``: the horizon and its
+    feature change, nothing else (``build_prediction_windows`` at ``weeks`` gives the same)."""
+    static = ws.static.copy()
+    static[:, :, _LOG_HORIZON] = np.log1p(weeks)
+    return dataclasses.replace(ws, horizon=np.full_like(ws.horizon, weeks), static=static)
 
 
 def _model_floor(
-    name: str, model: CustomerSequenceModel, data: PartnerData, settings: RunSettings
+    name: str, model: CustomerSequenceModel, data: PartnerData, labels: Labels
 ) -> Floor:
     model.eval()
     worst = 0.0
@@ -186,21 +199,26 @@ def _model_floor(
             worst = max(worst, calibration(inside, (ws.count[:, 0] > 0).astype(np.float64))[0])
     p = predict(model, data.predict).prob_any.astype(np.float64)
     bought = data.targets["any_repeat"].to_numpy(np.float64)
-    shorter = {}
-    for weeks in training_horizons(data):
-        static = data.predict.static.copy()
-        static[:, :, _LOG_HORIZON] = np.log1p(weeks)
-        horizon = np.full_like(data.predict.horizon, weeks)
-        ws = dataclasses.replace(data.predict, horizon=horizon, static=static)
-        shorter[weeks] = predict(model, ws).prob_any.astype(np.float64)
-    return _floor(name, p, bought, worst, _by_horizon(shorter, data, settings))
+    shorter = {
+        weeks: predict(model, at_horizon(data.predict, weeks)).prob_any.astype(np.float64)
+        for weeks in labels
+    }
+    return _floor(name, p, bought, worst, _by_horizon(shorter, labels))
 
 
-def model_floor(data: PartnerData, path: Path, settings: RunSettings) -> Floor:
+def model_floor(data: PartnerData, path: Path, labels: Labels) -> Floor:
     """A trained model's file (a run's ``model.pt``) on ``data``'s pooled customers."""
     model = CustomerSequenceModel()
     model.load_state_dict(load_model_state(path))
-    return _model_floor(str(path), model, data, settings)
+    return _model_floor(str(path), model, data, labels)
+
+
+def _say(f: Floor, t0: float) -> None:
+    worst = "" if f.worst_window_error is None else (
+        f"; worst training window {f.worst_window_error:.4f}"
+    )  # fmt: skip
+    print(f"  {f.model}: error {f.holdout_error:.4f}, AUC {f.holdout_auc:.4f}{worst} "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -223,21 +241,16 @@ def main(argv: list[str] | None = None) -> None:
     weeks = settings.holdout_weeks
     print(f"{data.predict.num_customers:,} CDNOW customers pooled; holdout {weeks:.0f} weeks; "
           "P(any purchase) over 10 bins", flush=True)  # fmt: skip
-    floors = [bgnbd_floor(data, settings)]
-    print(f"  {floors[0].model}: error {floors[0].holdout_error:.4f}, AUC "
-          f"{floors[0].holdout_auc:.4f}", flush=True)  # fmt: skip
+    labels = horizon_labels(data, settings)
+    floors = [bgnbd_floor(data, settings, labels)]
+    _say(floors[0], t0)
     for path in args.model:
-        f = model_floor(data, path, settings)
-        floors.append(f)
-        print(f"  {f.model}: error {f.holdout_error:.4f}, AUC {f.holdout_auc:.4f}; worst "
-              f"training window {f.worst_window_error:.4f}", flush=True)  # fmt: skip
+        floors.append(model_floor(data, path, labels))
+        _say(floors[-1], t0)
     for seed in args.seeds:
         for epochs in args.epochs:
-            f = sequence_floor(data, settings, epochs=epochs, seed=seed)
-            floors.append(f)
-            print(f"  {f.model}: error {f.holdout_error:.4f}, AUC {f.holdout_auc:.4f}; worst "
-                  f"training window {f.worst_window_error:.4f} "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+            floors.append(sequence_floor(data, settings, labels, epochs=epochs, seed=seed))
+            _say(floors[-1], t0)
     for f in floors:
         print(f"{f.model}:")
         for row in f.bins:
